@@ -1,0 +1,53 @@
+"""Defaults shared by every stage, in one place so the CLI, the tests and the docs agree.
+
+Every CLI option that has an environment fallback reads ``VELIB_REPLAY_<NAME>``
+(click's ``auto_envvar_prefix``); the constants here are the values used when
+neither is given, chosen to work on the embedded single-node setup.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_PREFIX = "VELIB_REPLAY"
+
+STATUS_TOPIC = "velib-projet"
+INDICATORS_TOPIC = "velib-projet-final-data"
+QUARANTINE_TOPIC = "velib-projet-quarantine"
+BOOTSTRAP_SERVERS = "localhost:9092"
+KAFKA_PORT = 9092
+BOOTSTRAP_TIMEOUT_MS = 10_000  # how long a client waits for an unreachable broker before saying so
+
+STATUS_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_status.json"
+INFO_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_information.json"
+
+
+def project_root() -> Path:
+    """The source checkout this package runs from, else the working directory.
+
+    The tool is meant to be used from its checkout (``pip install -e .``): the
+    bundled ``data/``, ``recordings/`` and the JVM cache live beside the package.
+    """
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+def env_path(name: str, default: Path) -> Path:
+    """A path setting: ``VELIB_REPLAY_<name>`` when set, else ``default``."""
+    value = os.environ.get(f"{ENV_PREFIX}_{name}")
+    return Path(value) if value else default
+
+
+def cache_dir() -> Path:
+    """Git-ignored folder holding the resolved JVM jars and the embedded broker's data."""
+    return env_path("CACHE_DIR", project_root() / ".cache")
+
+
+def stations_table() -> Path:
+    """The static station table the job joins on (stationCode → postcode)."""
+    return env_path("STATIONS_TABLE", project_root() / "data" / "stations_information.csv")
+
+
+def sample_recording() -> Path:
+    return project_root() / "recordings" / "sample"

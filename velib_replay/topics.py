@@ -1,0 +1,68 @@
+"""Creating the pipeline's topics when absent, so no step needs a hand-typed kafka-topics command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+
+from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
+from velib_replay.errors import UserError, kafka_unreachable
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int = 1
+    replication: int = 1
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+def status_topic(name: str, partitions: int = 1, replication: int = 1) -> TopicSpec:
+    return TopicSpec(name, partitions, replication)
+
+
+def indicators_topic(name: str, partitions: int = 1, replication: int = 1) -> TopicSpec:
+    """Compacted: the latest value per "<snapshot_time>|<postcode>" key is the result."""
+    return TopicSpec(name, partitions, replication, {"cleanup.policy": "compact"})
+
+
+def admin_client(bootstrap_servers: str) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers,
+            client_id="velib-replay-admin",
+            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+        )
+    except KafkaTimeoutError:
+        raise kafka_unreachable(bootstrap_servers) from None
+
+
+def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    admin = admin_client(bootstrap_servers)
+    try:
+        existing = set(admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        for spec in missing:
+            topic = NewTopic(spec.name, spec.partitions, spec.replication, topic_configs=dict(spec.configs))
+            try:
+                admin.create_topics([topic])
+            except TopicAlreadyExistsError:
+                pass  # created meanwhile by another process
+            except KafkaError as error:
+                raise UserError(f"cannot create topic {spec.name}: {error}") from None
+        return [spec.name for spec in missing]
+    finally:
+        admin.close()
+
+
+def partition_count(bootstrap_servers: str, topic: str) -> int:
+    admin = admin_client(bootstrap_servers)
+    try:
+        described = admin.describe_topics([topic])
+        return len(described[0]["partitions"]) if described else 0
+    finally:
+        admin.close()
