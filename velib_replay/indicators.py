@@ -31,27 +31,32 @@ def load_postcodes(table: Path) -> dict[str, str]:
 
 
 def compute(snapshots: Iterable[tuple[int, Iterable[Station]]], postcodes: Mapping[str, str]) -> dict[str, Indicator]:
-    """Indicators per (snapshot_time, postcode), each station counted once per snapshot_time."""
-    seen: set[tuple[int, str]] = set()
-    result: dict[str, Indicator] = {}
+    """Indicators per (snapshot_time, postcode), each station counted once per snapshot_time.
+
+    Should a station be seen twice at one snapshot_time with different readings, the
+    smallest reading counts: a rule that does not depend on arrival order (the job's too).
+    """
+    readings: dict[tuple[int, str], tuple[int, int, int, int]] = {}
     for snapshot_time, stations in snapshots:
         for station in stations:
             code = station_code(station)
-            if code is None or (snapshot_time, code) in seen:
+            if code is None:
                 continue
-            seen.add((snapshot_time, code))
-            time_text = iso_utc(snapshot_time)
-            postcode = postcodes.get(code, UNKNOWN_POSTCODE)
-            row = result.setdefault(
-                indicator_key(time_text, postcode),
-                {"snapshot_time": time_text, "postcode": postcode} | dict.fromkeys(FIELDS[2:], 0),
-            )
-            mechanical, ebike = bikes_by_type(station)
-            row["stations"] += 1
-            row["bikes_available"] += int(station.get("num_bikes_available") or 0)
-            row["mechanical"] += mechanical
-            row["ebike"] += ebike
-            row["docks_available"] += int(station.get("num_docks_available") or 0)
+            reading = (int(station.get("num_bikes_available") or 0), *bikes_by_type(station))
+            reading += (int(station.get("num_docks_available") or 0),)
+            key = (snapshot_time, code)
+            readings[key] = min(readings.get(key, reading), reading)
+    result: dict[str, Indicator] = {}
+    for (snapshot_time, code), reading in sorted(readings.items()):
+        time_text = iso_utc(snapshot_time)
+        postcode = postcodes.get(code, UNKNOWN_POSTCODE)
+        row = result.setdefault(
+            indicator_key(time_text, postcode),
+            {"snapshot_time": time_text, "postcode": postcode} | dict.fromkeys(FIELDS[2:], 0),
+        )
+        row["stations"] += 1
+        for name, value in zip(FIELDS[3:], reading, strict=True):
+            row[name] += value
     return result
 
 

@@ -29,6 +29,17 @@ def indicators_topic(name: str, partitions: int = 1, replication: int = 1) -> To
     return TopicSpec(name, partitions, replication, {"cleanup.policy": "compact"})
 
 
+def pipeline_topics(
+    status: str, indicators: str, quarantine: str, *, partitions: int = 1, replication: int = 1
+) -> list[TopicSpec]:
+    """The three topics of the pipeline: station messages, indicators, and set-aside messages."""
+    return [
+        status_topic(status, partitions, replication),
+        indicators_topic(indicators, partitions, replication),
+        status_topic(quarantine, 1, replication),
+    ]
+
+
 def admin_client(bootstrap_servers: str) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(
@@ -55,6 +66,18 @@ def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
             except KafkaError as error:
                 raise UserError(f"cannot create topic {spec.name}: {error}") from None
         return [spec.name for spec in missing]
+    finally:
+        admin.close()
+
+
+def delete_topics(bootstrap_servers: str, names: list[str]) -> list[str]:
+    """Delete those of ``names`` that exist; returns the names deleted."""
+    admin = admin_client(bootstrap_servers)
+    try:
+        doomed = [name for name in names if name in set(admin.list_topics())]
+        if doomed:
+            admin.delete_topics(doomed)
+        return doomed
     finally:
         admin.close()
 

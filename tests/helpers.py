@@ -1,0 +1,43 @@
+"""Driving the pipeline from tests through the same functions the CLI calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from velib_replay import indicators, pacing, verifier
+from velib_replay.job import JobConfig, JobSummary, run
+from velib_replay.player import PlayStats, play
+from velib_replay.publisher import Publisher
+from velib_replay.recording import Recording
+
+
+def replay(recording: Recording, bootstrap: str, topic: str, speed: float | None, **schedule) -> PlayStats:
+    with Publisher(bootstrap, topic) as publisher:
+        stats = play(pacing.schedule(list(recording.snapshots()), **schedule), publisher, speed=speed)
+    assert stats.undelivered == 0, stats.first_error
+    return stats
+
+
+def job_config(bootstrap: str, names, checkpoint: Path, **overrides) -> JobConfig:
+    return JobConfig(
+        bootstrap_servers=bootstrap,
+        status_topic=names.status,
+        indicators_topic=names.indicators,
+        quarantine_topic=names.quarantine,
+        checkpoint=checkpoint,
+        show_rows=0,
+        **overrides,
+    )
+
+
+def process_once(spark, bootstrap: str, names, checkpoint: Path, **overrides) -> JobSummary:
+    return run(spark, job_config(bootstrap, names, checkpoint, **overrides), once=True)
+
+
+def latest_indicators(bootstrap: str, names) -> dict[str, indicators.Indicator]:
+    return verifier.read_latest(bootstrap, names.indicators).latest
+
+
+def expected_from(recording: Recording, postcodes: dict[str, str]) -> dict[str, indicators.Indicator]:
+    """The independent plain-Python computation over what the recording holds."""
+    return indicators.compute(((s.snapshot_time, s.stations) for s in recording.snapshots()), postcodes)

@@ -1,0 +1,99 @@
+"""The whole pipeline on the real broker and real Spark, against the sample's golden file."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLE
+from helpers import expected_from, latest_indicators, process_once, replay
+from kafka import KafkaConsumer
+
+from velib_replay.cli import main
+from velib_replay.indicators import read_golden
+from velib_replay.messages import Message
+from velib_replay.publisher import Publisher
+
+pytestmark = pytest.mark.integration
+GOLDEN = SAMPLE / "indicators.golden.jsonl"
+
+
+def test_max_speed_replay_gives_the_golden_indicators(
+    sample, postcodes, kafka_bootstrap, pipeline_topics, spark, checkpoint
+):
+    played = replay(sample, kafka_bootstrap, pipeline_topics.status, speed=None)
+    summary = process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint)
+    latest = latest_indicators(kafka_bootstrap, pipeline_topics)
+    assert summary.input_rows == played.messages == 16442
+    assert latest == read_golden(GOLDEN) == expected_from(sample, postcodes)
+    assert sum(row["stations"] for key, row in latest.items() if key.endswith("|unknown")) == 10 * 84
+    assert summary.quarantined == 0
+
+
+@pytest.mark.slow
+def test_10x_replay_processed_while_it_plays_gives_the_same_indicators(
+    sample, kafka_bootstrap, pipeline_topics, spark, checkpoint
+):
+    """The job runs in several --once rounds while the replay is still going: partial snapshots
+    are emitted as provisional rows, then superseded; the latest values must equal the golden file."""
+    player = threading.Thread(target=replay, args=(sample, kafka_bootstrap, pipeline_topics.status, 10.0))
+    player.start()
+    rounds = []
+    while player.is_alive():
+        rounds.append(process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint).input_rows)
+    player.join()
+    rounds.append(process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint).input_rows)
+    assert sum(rounds) == 16442 and sum(1 for n in rounds if n) >= 2
+    assert latest_indicators(kafka_bootstrap, pipeline_topics) == read_golden(GOLDEN)
+
+
+def test_bad_messages_are_quarantined_and_counted(sample, kafka_bootstrap, pipeline_topics, spark, checkpoint):
+    bad = [
+        Message(b"x", b"{not json"),
+        Message(None, b'{"num_bikes_available": 3, "snapshot_time": "2025-10-18T09:09:16Z"}'),
+        Message(b"16107", b'{"stationCode": "16107", "num_bikes_available": 3}'),
+    ]
+    with Publisher(kafka_bootstrap, pipeline_topics.status) as publisher:
+        publisher.send(bad)
+        assert publisher.flush().delivered == 3
+    replay(sample, kafka_bootstrap, pipeline_topics.status, speed=None, limit=1)
+    summary = process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint)
+    assert summary.quarantined == 3
+    first_snapshot = {k: v for k, v in read_golden(GOLDEN).items() if k.startswith("2025-10-18T09:09:16Z")}
+    assert latest_indicators(kafka_bootstrap, pipeline_topics) == first_snapshot
+    reasons = sorted(json.loads(value)["problem"] for value in _values(kafka_bootstrap, pipeline_topics.quarantine))
+    assert reasons == ["no stationCode", "no valid snapshot_time", "not a station JSON object"]
+
+
+def test_cli_play_process_verify(kafka_bootstrap, pipeline_topics, spark, tmp_path):
+    kafka = ["--bootstrap-servers", kafka_bootstrap]
+    topics = ["--topic", pipeline_topics.status, "--indicators-topic", pipeline_topics.indicators]
+    runner = CliRunner()
+    played = runner.invoke(main, ["play", str(SAMPLE), "--speed", "max", *kafka, "--topic", pipeline_topics.status])
+    assert played.exit_code == 0, played.output
+    assert "16442" in played.output
+    args = ["process", "--once", "--checkpoint", str(tmp_path / "cp"), *kafka, *topics]
+    processed = runner.invoke(main, [*args, "--quarantine-topic", pipeline_topics.quarantine, "--show", "0"])
+    assert processed.exit_code == 0, processed.output
+    assert "16442 messages" in processed.output
+    verify = ["verify", *kafka, "--indicators-topic", pipeline_topics.indicators, "--golden"]
+    verified = runner.invoke(main, [*verify, str(GOLDEN)])
+    assert verified.exit_code == 0, verified.output
+    altered = tmp_path / "altered.jsonl"
+    rows = GOLDEN.read_text().splitlines()
+    first = json.loads(rows[0]) | {"bikes_available": -1}
+    altered.write_text("\n".join([json.dumps(first), *rows[2:]]) + "\n")
+    failed = runner.invoke(main, [*verify, str(altered)])
+    assert failed.exit_code == 1
+    assert "0 missing, 1 extra, 1 changed" in failed.output
+    assert "bikes_available: expected -1" in failed.output
+
+
+def _values(bootstrap: str, topic: str) -> list[bytes]:
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    try:
+        return [record.value for record in consumer]
+    finally:
+        consumer.close()

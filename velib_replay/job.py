@@ -1,0 +1,242 @@
+"""The Spark Structured Streaming job: station messages in, indicators per postcode out.
+
+    velib-projet ─▶ parse ─▶ join station table ─▶ group by (snapshot_time, postcode) ─▶ velib-projet-final-data
+                      └──▶ unparseable messages ─▶ velib-projet-quarantine
+
+Determinism: each group keeps the *set* of its stations' readings and sums them
+after picking one reading per station, so a snapshot published twice, messages
+split across partitions or micro-batches, or a batch replayed after a crash all
+give the same numbers. Output mode is update: a row is provisional until the
+last message of its snapshot has been processed; the latest value per key wins.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, IntegerType, LongType, MapType, StringType, StructField, StructType
+
+from velib_replay import config, jvm
+from velib_replay.indicators import UNKNOWN_POSTCODE, load_postcodes
+from velib_replay.messages import SNAPSHOT_TIME_FIELD
+
+STATION_SCHEMA = StructType(
+    [
+        StructField("stationCode", StringType()),
+        StructField("station_id", LongType()),
+        StructField("num_bikes_available", IntegerType()),
+        StructField("num_bikes_available_types", ArrayType(MapType(StringType(), IntegerType()))),
+        StructField("num_docks_available", IntegerType()),
+        StructField("is_installed", IntegerType()),
+        StructField("is_renting", IntegerType()),
+        StructField(SNAPSHOT_TIME_FIELD, StringType()),
+    ]
+)
+TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+READING_FIELDS = ("stationCode", "bikes", "mechanical", "ebike", "docks")
+
+
+@dataclass
+class JobConfig:
+    """Everything the job reads and writes, explicit so a run is reproducible from its config."""
+
+    bootstrap_servers: str = config.BOOTSTRAP_SERVERS
+    status_topic: str = config.STATUS_TOPIC
+    indicators_topic: str = config.INDICATORS_TOPIC
+    quarantine_topic: str = config.QUARANTINE_TOPIC
+    checkpoint: Path = field(default_factory=lambda: Path("checkpoints") / "velib-replay")
+    stations_table: Path = field(default_factory=config.stations_table)
+    watermark: str = "2 hours"
+    trigger_interval: str = "5 seconds"
+    max_offsets_per_trigger: int | None = None
+    show_rows: int = 20
+
+
+@dataclass
+class JobSummary:
+    batches: int = 0
+    input_rows: int = 0
+    indicator_rows: int = 0
+    quarantined: int = 0
+    dropped_late: int = 0
+
+
+def spark_session(master: str = "local[*]", shuffle_partitions: int = 4) -> SparkSession:
+    """A session with the Kafka connector from the local jar cache (no --packages at start)."""
+    jars = ",".join(str(path) for path in jvm.jars("spark-kafka"))
+    session = (
+        SparkSession.builder.master(master)
+        .appName("velib-replay")
+        .config("spark.jars", jars)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", shuffle_partitions)
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.streaming.stateStore.providerClass", _ROCKSDB)
+        .config("spark.log.structuredLogging.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("WARN")
+    return session
+
+
+_ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+
+
+def read_messages(spark: SparkSession, cfg: JobConfig) -> DataFrame:
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", cfg.bootstrap_servers)
+        .option("subscribe", cfg.status_topic)
+        .option("startingOffsets", "earliest")
+    )
+    if cfg.max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", cfg.max_offsets_per_trigger)
+    return reader.load()
+
+
+def parse_stations(messages: DataFrame) -> DataFrame:
+    """Station readings with their snapshot time; ``problem`` is null for usable rows."""
+    station = F.from_json(F.col("value").cast("string"), STATION_SCHEMA)
+    parsed = messages.select("*", station.alias("s")).select(
+        "topic",
+        "partition",
+        "offset",
+        "value",
+        "s.*",
+        F.to_timestamp(f"s.{SNAPSHOT_TIME_FIELD}", TIME_FORMAT).alias("snapshot_ts"),
+    )
+    problem = (
+        F.when(
+            F.col("stationCode").isNull() & F.col("num_bikes_available").isNull(), F.lit("not a station JSON object")
+        )
+        .when(F.col("stationCode").isNull(), F.lit("no stationCode"))
+        .when(F.col("snapshot_ts").isNull(), F.lit(f"no valid {SNAPSHOT_TIME_FIELD}"))
+    )
+    return parsed.withColumn("problem", problem)
+
+
+def _bikes_of_type(kind: str) -> Column:
+    return F.aggregate(
+        "num_bikes_available_types", F.lit(0), lambda total, entry: total + F.coalesce(entry[kind], F.lit(0))
+    )
+
+
+def postcode_table(spark: SparkSession, stations_table: Path) -> DataFrame:
+    rows = sorted(load_postcodes(stations_table).items())
+    return spark.createDataFrame(rows, "stationCode string, postcode string")
+
+
+def indicators(stations: DataFrame, postcodes: DataFrame, watermark: str) -> DataFrame:
+    """The indicator contract, from usable station rows."""
+    reading = F.struct(
+        F.col("stationCode"),
+        F.coalesce("num_bikes_available", F.lit(0)).alias("bikes"),
+        _bikes_of_type("mechanical").alias("mechanical"),
+        _bikes_of_type("ebike").alias("ebike"),
+        F.coalesce("num_docks_available", F.lit(0)).alias("docks"),
+    )
+    grouped = (
+        stations.withWatermark("snapshot_ts", watermark)
+        .join(F.broadcast(postcodes), "stationCode", "left")
+        .withColumn("postcode", F.coalesce("postcode", F.lit(UNKNOWN_POSTCODE)))
+        .groupBy("snapshot_ts", "postcode")
+        .agg(F.array_sort(F.collect_set(reading)).alias("readings"))
+    )
+    # one reading per station: the sorted set's first entry for each stationCode
+    unique = F.filter("readings", lambda r, i: (i == 0) | (F.col("readings")[i - 1]["stationCode"] != r["stationCode"]))
+    summed = {name: _sum_field(unique, name) for name in READING_FIELDS[1:]}
+    return grouped.select(
+        F.date_format("snapshot_ts", TIME_FORMAT).alias("snapshot_time"),
+        "postcode",
+        F.size(unique).alias("stations"),
+        summed["bikes"].alias("bikes_available"),
+        summed["mechanical"].alias("mechanical"),
+        summed["ebike"].alias("ebike"),
+        summed["docks"].alias("docks_available"),
+    )
+
+
+def _sum_field(readings: Column, name: str) -> Column:
+    return F.aggregate(readings, F.lit(0), lambda total, reading: total + reading[name])
+
+
+def as_kafka_records(frame: DataFrame) -> DataFrame:
+    key = F.concat_ws("|", "snapshot_time", "postcode")
+    return frame.select(key.alias("key"), F.to_json(F.struct(*frame.columns)).alias("value"))
+
+
+def quarantine_records(problems: DataFrame) -> DataFrame:
+    """Unusable messages, kept whole with where they came from and why they were set aside."""
+    origin = F.concat_ws(":", "topic", "partition", "offset")
+    detail = F.struct("problem", "topic", "partition", "offset", F.col("value").cast("string").alias("value"))
+    return problems.select(origin.alias("key"), F.to_json(detail).alias("value"))
+
+
+class _BatchWriter:
+    """foreachBatch sink: writes a micro-batch to a topic, counts it, optionally prints it."""
+
+    def __init__(self, cfg: JobConfig, topic: str, show_rows: int = 0, out=sys.stdout):
+        self.cfg, self.topic, self.show_rows, self.out = cfg, topic, show_rows, out
+        self.batches = 0
+        self.rows = 0
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        batch.persist()
+        try:
+            count = batch.count()
+            if count:
+                records = batch if self.topic == self.cfg.quarantine_topic else as_kafka_records(batch)
+                records.write.format("kafka").option("kafka.bootstrap.servers", self.cfg.bootstrap_servers).option(
+                    "topic", self.topic
+                ).save()
+            self.batches += 1
+            self.rows += count
+            if self.show_rows and count:
+                print(f"-- batch {batch_id}: {count} indicator rows updated", file=self.out, flush=True)
+                batch.orderBy("snapshot_time", "postcode").show(self.show_rows, truncate=False)
+        finally:
+            batch.unpersist()
+
+
+def _trigger(once: bool, interval: str) -> dict:
+    return {"availableNow": True} if once else {"processingTime": interval}
+
+
+def run(spark: SparkSession, cfg: JobConfig, *, once: bool, out=sys.stdout) -> JobSummary:
+    """Start both queries; with ``once``, process everything available and return."""
+    parsed = parse_stations(read_messages(spark, cfg))
+    rows = indicators(parsed.where(F.col("problem").isNull()), postcode_table(spark, cfg.stations_table), cfg.watermark)
+    publish = _BatchWriter(cfg, cfg.indicators_topic, cfg.show_rows, out)
+    set_aside = _BatchWriter(cfg, cfg.quarantine_topic)
+    queries = [
+        rows.writeStream.outputMode("update")
+        .foreachBatch(publish)
+        .option("checkpointLocation", str(cfg.checkpoint / "indicators"))
+        .trigger(**_trigger(once, cfg.trigger_interval))
+        .queryName("indicators")
+        .start(),
+        quarantine_records(parsed.where(F.col("problem").isNotNull()))
+        .writeStream.foreachBatch(set_aside)
+        .option("checkpointLocation", str(cfg.checkpoint / "quarantine"))
+        .trigger(**_trigger(once, cfg.trigger_interval))
+        .queryName("quarantine")
+        .start(),
+    ]
+    try:
+        for query in queries:
+            query.awaitTermination()
+    finally:
+        for query in queries:
+            query.stop()
+    progress = queries[0].recentProgress
+    return JobSummary(
+        batches=publish.batches,
+        input_rows=sum(p.numInputRows for p in progress),
+        indicator_rows=publish.rows,
+        quarantined=set_aside.rows,
+        dropped_late=sum(op.numRowsDroppedByWatermark for p in progress for op in p.stateOperators),
+    )

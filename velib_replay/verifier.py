@@ -1,0 +1,116 @@
+"""Golden-output checks: the indicators topic, reduced to its latest value per key, against a file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaTimeoutError
+
+from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
+from velib_replay.errors import UserError, kafka_unreachable
+from velib_replay.indicators import Indicator
+
+
+@dataclass
+class TopicContents:
+    latest: dict[str, Indicator]
+    records: int = 0
+    unreadable: int = 0
+
+
+def read_latest(bootstrap_servers: str, topic: str, *, timeout_s: float = 60.0) -> TopicContents:
+    """Read the whole topic (up to its current end) and keep the latest value per key."""
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            enable_auto_commit=False,
+            group_id=None,
+            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+        )
+    except KafkaTimeoutError:
+        raise kafka_unreachable(bootstrap_servers) from None
+    try:
+        return _read_to_end(consumer, topic, timeout_s)
+    finally:
+        consumer.close()
+
+
+def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float) -> TopicContents:
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        raise UserError(f"topic {topic} does not exist (nothing was computed yet?)")
+    assigned = [TopicPartition(topic, partition) for partition in sorted(partitions)]
+    consumer.assign(assigned)
+    consumer.seek_to_beginning(*assigned)
+    end_offsets = consumer.end_offsets(assigned)
+    contents = TopicContents(latest={})
+    remaining = {tp for tp in assigned if end_offsets[tp] > 0}
+    deadline_polls = max(1, int(timeout_s * 10))
+    for _ in range(deadline_polls):
+        if not remaining:
+            return contents
+        for tp, records in consumer.poll(timeout_ms=100).items():
+            for record in records:
+                _keep_latest(contents, record.key, record.value)
+            if consumer.position(tp) >= end_offsets[tp]:
+                remaining.discard(tp)
+    raise UserError(f"timed out reading {topic}: {len(remaining)} partition(s) not read to the end")
+
+
+def _keep_latest(contents: TopicContents, key: bytes | None, value: bytes | None) -> None:
+    contents.records += 1
+    if key is None:
+        contents.unreadable += 1
+        return
+    if value is None:  # a tombstone: the key was deleted
+        contents.latest.pop(key.decode(), None)
+        return
+    try:
+        contents.latest[key.decode()] = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        contents.unreadable += 1
+
+
+@dataclass
+class Difference:
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    changed: dict[str, dict[str, tuple]] = field(default_factory=dict)
+
+    @property
+    def equal(self) -> bool:
+        return not (self.missing or self.extra or self.changed)
+
+
+def compare(expected: dict[str, Indicator], actual: dict[str, Indicator]) -> Difference:
+    difference = Difference(
+        missing=sorted(set(expected) - set(actual)),
+        extra=sorted(set(actual) - set(expected)),
+    )
+    for key in sorted(set(expected) & set(actual)):
+        fields = set(expected[key]) | set(actual[key])
+        changes = {
+            f: (expected[key].get(f), actual[key].get(f))
+            for f in sorted(fields)
+            if expected[key].get(f) != actual[key].get(f)
+        }
+        if changes:
+            difference.changed[key] = changes
+    return difference
+
+
+def describe(difference: Difference, *, limit: int = 20) -> str:
+    """A readable diff: missing, extra and changed rows, the first ``limit`` of each."""
+    lines = [f"{len(difference.missing)} missing, {len(difference.extra)} extra, {len(difference.changed)} changed"]
+    for label, keys in (("missing", difference.missing), ("extra", difference.extra)):
+        lines += [f"  {label}: {key}" for key in keys[:limit]]
+        if len(keys) > limit:
+            lines.append(f"  ... and {len(keys) - limit} more {label}")
+    for key, changes in list(difference.changed.items())[:limit]:
+        detail = ", ".join(f"{name}: expected {want!r}, got {got!r}" for name, (want, got) in changes.items())
+        lines.append(f"  changed: {key}: {detail}")
+    if len(difference.changed) > limit:
+        lines.append(f"  ... and {len(difference.changed) - limit} more changed")
+    return "\n".join(lines)
