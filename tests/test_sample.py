@@ -3,12 +3,12 @@
 import json
 from datetime import datetime, timezone
 
+from conftest import SAMPLE
 from helpers import expected_from
 
 from velib_replay.indicators import read_golden
 from velib_replay.recording import Recording
 from velib_replay.simulate import SampleScript, build_sample
-from conftest import SAMPLE
 
 
 def test_golden_file_equals_an_independent_computation(sample, postcodes):

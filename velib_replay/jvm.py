@@ -1,8 +1,9 @@
 """JVM dependencies: Java and Maven checks, and jar sets resolved once from Maven Central.
 
-Each jar set is declared by a POM in ``velib_replay/jvm/`` and copied by Maven into
-``<cache>/jars/<set>/``; a stamp holding the POM's hash marks it complete, so later
-runs need no network and a changed POM is resolved again.
+Each jar set is declared by a POM in ``velib_replay/jvm/`` and copied by Maven (through
+its usual local repository, ``~/.m2``) into ``<cache>/jars/<set>/``; a stamp holding
+the POM's hash marks it complete, so later runs need no network and a changed POM is
+resolved again.
 """
 
 from __future__ import annotations
@@ -73,7 +74,6 @@ def resolve(jar_set: str, *, quiet: bool = False) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     command = [
         maven, "-B", "-q", "-f", str(POM_DIR / JAR_SETS[jar_set]),
-        f"-Dmaven.repo.local={config.cache_dir() / 'maven'}",
         f"-Djars.dir={target}",
         "dependency:copy-dependencies",
     ]  # fmt: skip

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from velib_replay import broker, config, demo, pacing, report, topics, verifier
+from velib_replay import broker, config, demo, jvm, pacing, report, topics, verifier
 from velib_replay.cli import options
 from velib_replay.errors import UserError
 from velib_replay.feed import iso_utc
@@ -20,6 +20,19 @@ from velib_replay.messages import parse_station_filter
 from velib_replay.player import PlayStats, play
 from velib_replay.publisher import Publisher
 from velib_replay.recording import Recording
+
+
+# ---------------------------------------------------------------- setup
+@click.command("setup")
+def setup_command() -> None:
+    """Check Java and Maven, and resolve the Kafka and Spark-Kafka jars once (later runs need no network)."""
+    java = jvm.require_java()
+    click.echo(f"Java {jvm.java_major_version(java)} at {java}")
+    for jar_set in jvm.JAR_SETS:
+        folder = jvm.resolve(jar_set)
+        jars = list(folder.glob("*.jar"))
+        size = sum(jar.stat().st_size for jar in jars) / 1e6
+        click.echo(f"{jar_set}: {len(jars)} jars, {size:.1f} MB in {folder}")
 
 
 # ---------------------------------------------------------------- kafka
@@ -390,4 +403,4 @@ def demo_command(recording: Path) -> None:
     )
 
 
-COMMANDS = [kafka_group, topics_command, play_command, process_command, verify_command, demo_command]
+COMMANDS = [setup_command, kafka_group, topics_command, play_command, process_command, verify_command, demo_command]
