@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from click.testing import CliRunner
@@ -30,23 +29,6 @@ def test_max_speed_replay_gives_the_golden_indicators(
     assert latest == read_golden(GOLDEN) == expected_from(sample, postcodes)
     assert sum(row["stations"] for key, row in latest.items() if key.endswith("|unknown")) == 10 * 84
     assert summary.quarantined == 0
-
-
-@pytest.mark.slow
-def test_10x_replay_processed_while_it_plays_gives_the_same_indicators(
-    sample, kafka_bootstrap, pipeline_topics, spark, checkpoint
-):
-    """The job runs in several --once rounds while the replay is still going: partial snapshots
-    are emitted as provisional rows, then superseded; the latest values must equal the golden file."""
-    player = threading.Thread(target=replay, args=(sample, kafka_bootstrap, pipeline_topics.status, 10.0))
-    player.start()
-    rounds = []
-    while player.is_alive():
-        rounds.append(process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint).input_rows)
-    player.join()
-    rounds.append(process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint).input_rows)
-    assert sum(rounds) == 16442 and sum(1 for n in rounds if n) >= 2
-    assert latest_indicators(kafka_bootstrap, pipeline_topics) == read_golden(GOLDEN)
 
 
 def test_bad_messages_are_quarantined_and_counted(sample, kafka_bootstrap, pipeline_topics, spark, checkpoint):
