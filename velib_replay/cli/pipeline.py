@@ -222,7 +222,7 @@ def _station_filter(spec: str) -> frozenset[str] | None:
     try:
         return parse_station_filter(spec)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--stations") from None
+        raise click.BadParameter(str(error), param_hint="'--stations'") from None
 
 
 def _offset(text: str | None, first: datetime, option: str) -> float | None:
@@ -231,7 +231,7 @@ def _offset(text: str | None, first: datetime, option: str) -> float | None:
     try:
         return pacing.parse_offset(text, first)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint=option) from None
+        raise click.BadParameter(str(error), param_hint=f"'{option}'") from None
 
 
 def _print_schedule(slots, speed: float | None, forever: bool) -> None:
