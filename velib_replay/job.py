@@ -68,10 +68,14 @@ class JobSummary:
 def spark_session(master: str = "local[*]", shuffle_partitions: int = 4) -> SparkSession:
     """A session with the Kafka connector from the local jar cache (no --packages at start)."""
     jars = ",".join(str(path) for path in jvm.jars("spark-kafka"))
+    logging = f"-Dlog4j2.configurationFile={jvm.POM_DIR / 'spark-log4j2.properties'}"
+    builder = SparkSession.builder.master(master)
+    if master.startswith("local"):
+        builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
     session = (
-        SparkSession.builder.master(master)
-        .appName("velib-replay")
+        builder.appName("velib-replay")
         .config("spark.jars", jars)
+        .config("spark.driver.extraJavaOptions", logging)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", shuffle_partitions)
         .config("spark.ui.showConsoleProgress", "false")
