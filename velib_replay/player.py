@@ -75,13 +75,13 @@ def play(
     """Send every slot at its due time (scaled by ``speed``; None = no waiting), then flush."""
     stats = PlayStats()
     started = clock()
-    first_due: float | None = None
+    origin: tuple[float, float] | None = None  # (clock, due) of the first slot: the schedule's zero
     try:
         for slot in slots:
             messages = snapshot_messages(slot.snapshot.stations, slot.snapshot_time, wanted)
-            first_due = slot.due if first_due is None else first_due
+            origin = origin or (clock(), slot.due)
             if speed is not None:
-                target = started + (slot.due - first_due) / speed
+                target = origin[0] + (slot.due - origin[1]) / speed
                 delay = target - clock()
                 if delay > 0:
                     sleep(delay)
@@ -89,7 +89,7 @@ def play(
             publisher.send(messages)
             stats.snapshots += 1
             stats.messages += len(messages)
-            stats.replayed_span_s = slot.due - first_due
+            stats.replayed_span_s = slot.due - origin[1]
             if on_sent:
                 on_sent(slot)
     finally:
