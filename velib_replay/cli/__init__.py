@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from velib_replay import __version__
-from velib_replay.cli import capture, pipeline
+from velib_replay.cli import capture, pipeline, simulate
 from velib_replay.errors import UserError
 
 
@@ -33,6 +33,6 @@ def main() -> None:
     """
 
 
-for _module in (pipeline, capture):
+for _module in (pipeline, capture, simulate):
     for _command in _module.COMMANDS:
         main.add_command(_command)
