@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kafka import KafkaConsumer
+
 from velib_replay import indicators, pacing, verifier
 from velib_replay.job import JobConfig, JobSummary, run
 from velib_replay.player import PlayStats, play
@@ -36,6 +38,15 @@ def process_once(spark, bootstrap: str, names, checkpoint: Path, **overrides) ->
 
 def latest_indicators(bootstrap: str, names) -> dict[str, indicators.Indicator]:
     return verifier.read_latest(bootstrap, names.indicators).latest
+
+
+def topic_values(bootstrap: str, topic: str) -> list[bytes]:
+    """Every value in a topic, read from the beginning until it has been quiet for a few seconds."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    try:
+        return [record.value for record in consumer]
+    finally:
+        consumer.close()
 
 
 def expected_from(recording: Recording, postcodes: dict[str, str]) -> dict[str, indicators.Indicator]:

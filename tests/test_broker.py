@@ -10,8 +10,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from helpers import replay
-from kafka import KafkaConsumer
+from helpers import replay, topic_values
 
 from velib_replay import broker, jvm, topics
 from velib_replay.cli import main
@@ -107,7 +106,7 @@ def test_replay_survives_a_broker_restart_and_delivers_every_message_once(sample
     player.join(timeout=180)
     assert result["stats"].delivered == 16442
     received = collections.Counter(
-        _station_and_time(value) for value in _all_values(own_broker.bootstrap_servers, topic)
+        _station_and_time(value) for value in topic_values(own_broker.bootstrap_servers, topic)
     )
     sent = collections.Counter(
         (station["stationCode"], iso_utc(snapshot.snapshot_time))
@@ -120,11 +119,3 @@ def test_replay_survives_a_broker_restart_and_delivers_every_message_once(sample
 def _station_and_time(value: bytes) -> tuple[str, str]:
     station = json.loads(value)
     return station["stationCode"], station["snapshot_time"]
-
-
-def _all_values(bootstrap: str, topic: str) -> list[bytes]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
-    try:
-        return [record.value for record in consumer]
-    finally:
-        consumer.close()

@@ -7,8 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
-from helpers import expected_from, latest_indicators, process_once, replay
-from kafka import KafkaConsumer
+from helpers import expected_from, latest_indicators, process_once, replay, topic_values
 
 from velib_replay.cli import main
 from velib_replay.indicators import read_golden
@@ -45,7 +44,9 @@ def test_bad_messages_are_quarantined_and_counted(sample, kafka_bootstrap, pipel
     assert summary.quarantined == 3
     first_snapshot = {k: v for k, v in read_golden(GOLDEN).items() if k.startswith("2025-10-18T09:09:16Z")}
     assert latest_indicators(kafka_bootstrap, pipeline_topics) == first_snapshot
-    reasons = sorted(json.loads(value)["problem"] for value in _values(kafka_bootstrap, pipeline_topics.quarantine))
+    reasons = sorted(
+        json.loads(value)["problem"] for value in topic_values(kafka_bootstrap, pipeline_topics.quarantine)
+    )
     assert reasons == ["no stationCode", "no valid snapshot_time", "not a station JSON object"]
 
 
@@ -71,11 +72,3 @@ def test_cli_play_process_verify(kafka_bootstrap, pipeline_topics, spark, tmp_pa
     assert failed.exit_code == 1
     assert "0 missing, 1 extra, 1 changed" in failed.output
     assert "bikes_available: expected -1" in failed.output
-
-
-def _values(bootstrap: str, topic: str) -> list[bytes]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=3000)
-    try:
-        return [record.value for record in consumer]
-    finally:
-        consumer.close()
