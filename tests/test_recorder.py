@@ -165,6 +165,9 @@ def test_sources_explicit_then_gbfs_then_default(api):
     gbfs = api.script("/gbfs.json", then=ok(minified(listed)))
     assert resolve_sources(None, None, None) == Sources(config.STATUS_URL, config.INFO_URL)
     assert resolve_sources(None, "none", None).info_url is None
+    beside = resolve_sources("http://h:1/v/station_status.json?key=k", None, None)
+    assert beside.info_url == "http://h:1/v/station_information.json?key=k"  # never another API's table
+    assert resolve_sources("http://h:1/status", None, None).info_url is None
     assert resolve_sources(None, None, gbfs, settings=FAST) == Sources(api.url("/s.json"), None)
     assert resolve_sources("http://x/s.json", None, gbfs, settings=FAST).status_url == "http://x/s.json"
 

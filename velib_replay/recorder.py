@@ -25,10 +25,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
 
 from velib_replay import config, pacing
 from velib_replay.api_client import USER_AGENT, ApiClient, ClientSettings, discover_feeds, redact_url
@@ -379,8 +380,11 @@ class Recorder:
 class Unstored:
     """Stands in for a RecordingWriter when nothing is recorded: assesses the poll, writes nothing."""
 
+    NOT_STORED = "(not stored)"  # a body_file that marks a body received but not written: not a gap
+
     def write(self, poll: Poll, body: bytes | None) -> Poll:
-        return checked(poll, body)
+        assessed = checked(poll, body)
+        return assessed if body is None else replace(assessed, body_file=self.NOT_STORED)
 
 
 @dataclass
@@ -478,13 +482,23 @@ def resolve_sources(
 ) -> Sources:
     """The feeds to poll: explicit URLs first, then those a gbfs.json lists, then Vélib' Métropole's.
 
-    ``info_url`` ``none`` turns the station table off; with ``--gbfs`` and no
-    station_information listed, it is off too.
+    Without ``info_url``, station_information is looked for beside an explicit
+    ``status_url`` (never at another API than the one recorded); ``none`` turns it off.
     """
     listed: dict[str, str] = {}
     if gbfs_url:
         with ApiClient(settings) as client:
             listed = discover_feeds(client, gbfs_url)
     status = status_url or listed.get("station_status") or config.STATUS_URL
-    info = info_url or listed.get("station_information") or (None if gbfs_url else config.INFO_URL)
-    return Sources(status, None if info and info.strip().lower() == "none" else info, info_every)
+    if info_url is None:
+        info_url = listed.get("station_information") if gbfs_url else sibling_info_url(status)
+    return Sources(status, None if info_url and info_url.strip().lower() == "none" else info_url, info_every)
+
+
+def sibling_info_url(status_url: str) -> str | None:
+    """``…/station_information.json`` beside a ``…/station_status.json`` URL (GBFS feeds are siblings)."""
+    parts = urlsplit(status_url)
+    folder, _, name = parts.path.rpartition("/")
+    if name != f"{STATUS_FEED}.json":
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, f"{folder}/{INFO_FEED}.json", parts.query, ""))

@@ -82,7 +82,7 @@ class ReplayClock:
         self.timelines = {feed: Timeline([p for p in served if p.feed == feed], origin) for feed in FEEDS}
         self.timelines = {feed: line for feed, line in self.timelines.items() if len(line)}
         self.speed, self.loop, self.clock = speed, loop, clock
-        self.span = _span(self.timelines[STATUS_FEED].offsets)
+        self.span = _span(Timeline([poll for poll in polls if poll.feed == STATUS_FEED], origin).offsets)
         self.started = clock()
         self._cursors = dict.fromkeys(self.timelines, 0)
         self._lock = threading.Lock()
@@ -177,7 +177,7 @@ class ReplayServer(ThreadingHTTPServer):
         return Answer(status, self._body(poll), poll.content_type or "application/json", headers)
 
     def start(self) -> ReplayServer:
-        self._thread = threading.Thread(target=self.serve_forever, name="velib-replay-serve", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.1,), name="velib-replay-serve", daemon=True)
         self._thread.start()
         return self
 

@@ -61,7 +61,7 @@ feed_options = _compose(
         "--info-url",
         envvar=env("INFO_URL"),
         show_envvar=True,
-        show_default="Vélib' Métropole station_information.json",
+        show_default="beside --url, or the one --gbfs lists",
         help="The station_information.json to record (at start, then when it changes); 'none' to skip it.",
     ),
     click.option(
