@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
 from kafka import KafkaConsumer
+from kafka.errors import KafkaTimeoutError
 from test_api_client import FAST, loopback_server, ok, reset, scripted_api, status, status_body  # noqa: F401
 
 from velib_replay.cli import main
@@ -25,14 +26,16 @@ FAST_POLLS = 0.02
 
 
 class FakePublisher:
-    """Publisher's interface; ``fail`` makes every send fail the way an unreachable broker does."""
+    """Publisher's interface; ``fail`` makes deliveries fail, or (``"raise"``) send itself raise, as Kafka does."""
 
-    def __init__(self, sink: list[Message], fail: bool = False):
+    def __init__(self, sink: list[Message], fail: bool | str = False):
         self.sink, self.fail = sink, fail
         self.stats = DeliveryStats()
         self.closed = False
 
     def send(self, messages: list[Message]) -> int:
+        if self.fail == "raise":
+            raise KafkaTimeoutError("Failed to update metadata after 30.0 secs.")
         self.stats.sent += len(messages)
         if self.fail:
             self.stats.failed += len(messages)
@@ -90,12 +93,14 @@ def test_snapshots_wait_while_kafka_is_down_and_go_out_in_order_when_it_is_back(
     assert screen.getvalue().count("Kafka unavailable") == 1 and "Kafka reachable again" in screen.getvalue()
 
 
-def test_a_failed_delivery_keeps_the_snapshot_and_retries_it_on_a_new_producer():
-    kafka, (line, _) = Kafka(), quiet()
-    kafka.failing = True
+@pytest.mark.parametrize("failure", [True, "raise"])
+def test_a_failed_delivery_keeps_the_snapshot_and_retries_it_on_a_new_producer(failure):
+    kafka, (line, screen) = Kafka(), quiet()
+    kafka.failing = failure
     delivery = Delivery(kafka, line)
     delivery.accept(*snapshot_poll(1))
     assert len(delivery.backlog) == 1 and kafka.publishers[0].closed
+    assert "KafkaTimeoutError" in screen.getvalue()
     kafka.failing = False
     delivery.accept(*snapshot_poll(2))
     assert kafka.sent == expected(1, 2) and len(kafka.publishers) == 2

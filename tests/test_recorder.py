@@ -271,6 +271,19 @@ def test_cli_record_and_its_one_line_errors(api, tmp_path):
     assert bad.exit_code == 1 and "Error: header 'oops'" in bad.output
 
 
+def test_no_credential_reaches_the_console_either(api, tmp_path):
+    api.script("/station_status.json", status(503), reset, then=ok(status_body(1)))
+    url = api.url("/station_status.json") + "?apikey=QS-SECRET-5"
+    args = ["record", "--url", url, "--info-url", "none", "--out", str(tmp_path), "--interval", "0.05", "--count", "2"]
+    done = subprocess.run(
+        cli(*args, "--retries", "1", "--header", "X-Api-Key: HDR-SECRET-6"), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Retrying" not in done.stderr and "gap: connection" in done.stderr
+    assert "SECRET" not in done.stdout + done.stderr
+    assert api.requests["/station_status.json"][0][1].headers["X-Api-Key"] == "HDR-SECRET-6"
+
+
 @pytest.mark.slow
 def test_kill_9_at_any_moment_leaves_a_readable_recording(api, tmp_path, sample):
     """Three runs into the same folder, each killed -9 at a random moment mid-run (resuming after each)."""

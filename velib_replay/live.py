@@ -123,8 +123,12 @@ class Delivery:
                 return
             head = self.backlog[0]
             failed_before = publisher.stats.failed
-            publisher.send(head.messages)
-            stats = publisher.flush()
+            try:
+                publisher.send(head.messages)  # blocks, then raises, when the broker went away
+                stats = publisher.flush()
+            except KafkaError as error:
+                self._lost(f"{type(error).__name__}: {error}")
+                return
             if stats.failed > failed_before or stats.pending:
                 self._lost(stats.first_error or "delivery timed out")
                 return

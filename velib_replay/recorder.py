@@ -410,7 +410,7 @@ class RecordResult:
             f"  {format_bytes(c.stored_bytes)} of status bodies stored",
         ]
         if self.skipped_ticks:
-            lines.append(f"  {self.skipped_ticks} ticks skipped because a poll overran the interval")
+            lines.append(f"  ticks skipped because a poll overran the interval: {self.skipped_ticks}")
         return "\n".join(lines)
 
 

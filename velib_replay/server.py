@@ -141,6 +141,7 @@ class ReplayServer(ThreadingHTTPServer):
         self.replay = replay
         self.recording = recording
         self.requests_served = 0
+        self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._body = functools.lru_cache(maxsize=8)(recording.body)
         try:
@@ -155,7 +156,8 @@ class ReplayServer(ThreadingHTTPServer):
 
     def answer(self, path: str, host_header: str | None) -> Answer:
         name = urlsplit(path).path.rstrip("/").rpartition("/")[2].removesuffix(".json")
-        self.requests_served += 1
+        with self._count_lock:
+            self.requests_served += 1
         if name == GBFS:
             base = f"http://{host_header}" if host_header else self.url
             return Answer(200, gbfs_document(self.replay.feeds, base, time.time()))

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from velib_replay import recording_info
-from velib_replay.api_client import ClientSettings, parse_header
+from velib_replay.api_client import ClientSettings, parse_header, redact_url
 from velib_replay.cli import options
 from velib_replay.errors import UserError
 from velib_replay.live import DEFAULT_MAX_BACKLOG, DELIVERY_TIMEOUT, LivePlan, kafka_connector, live
@@ -149,8 +149,13 @@ def _limits(count: int | None, duration: str | None) -> Limits:
 
 
 def _log_to_stderr() -> None:
-    """Status lines and warnings go to stderr as log lines when it is not a terminal."""
+    """Status lines and warnings go to stderr as log lines when it is not a terminal.
+
+    urllib3's own retry warnings are silenced: they repeat what the gap notes say, and
+    they print request paths with their query strings, where API keys may be.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 @click.command("record")
@@ -274,7 +279,8 @@ def live_command(
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
     plan = LivePlan(sources, interval, _limits(count, duration), wanted, record_dir, compression, max_backlog)
     connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout)
-    click.echo(f"Publishing {sources.status_url} to {status_topic} every {interval:g} s (Ctrl-C to stop)", err=True)
+    banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"
+    click.echo(banner, err=True)
     with Stopper().signals_handled() as stopper:
         result = live(plan, connect, settings, stopper=stopper, status=StatusLine())
     click.echo(result.summary())
