@@ -168,6 +168,10 @@ def test_sources_explicit_then_gbfs_then_default(api):
     beside = resolve_sources("http://h:1/v/station_status.json?key=k", None, None)
     assert beside.info_url == "http://h:1/v/station_information.json?key=k"  # never another API's table
     assert resolve_sources("http://h:1/status", None, None).info_url is None
+    with pytest.raises(UserError, match=r"--url 'velib\.example/s\.json' is not an http"):
+        resolve_sources("velib.example/s.json?token=abc", None, None)
+    with pytest.raises(UserError, match="--info-url"):
+        resolve_sources(None, "ftp://h/i.json", None)
     assert resolve_sources(None, None, gbfs, settings=FAST) == Sources(api.url("/s.json"), None)
     assert resolve_sources("http://x/s.json", None, gbfs, settings=FAST).status_url == "http://x/s.json"
 
@@ -248,6 +252,22 @@ def test_recording_again_into_a_recording_resumes_it(api, tmp_path):
     (other / "notes.txt").write_text("mine")
     with pytest.raises(UserError, match="not a recording"):
         record(plan_for(api, other, count=1), FAST, status=QUIET)
+
+
+def test_a_full_disk_stops_the_recorder_with_a_reason_and_a_readable_recording(api, tmp_path, monkeypatch):
+    api.script("/station_status.json", then=ok(status_body(1)))
+    real_write, written = RecordingWriter.write, []
+
+    def write_until_full(self, poll, content):
+        if len(written) == 2:
+            raise OSError(28, "No space left on device")
+        written.append(poll)
+        return real_write(self, poll, content)
+
+    monkeypatch.setattr(RecordingWriter, "write", write_until_full)
+    result = record(plan_for(api, tmp_path, count=5), FAST, status=QUIET)
+    assert result.failure == "cannot write the recording: [Errno 28] No space left on device"
+    assert result.counts.polls == 2 and len(Recording(tmp_path).polls()) == 2
 
 
 # ------------------------------------------------------------------ the CLI, and processes killed or stopped

@@ -73,6 +73,14 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def check_url(url: str, what: str = "URL") -> str:
+    """``url`` if it is an absolute http(s) URL, else a one-line UserError (a typo should not become gaps)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"{what} {redact_url(url)!r} is not an http:// or https:// URL")
+    return url
+
+
 def parse_header(spec: str) -> tuple[str, str]:
     """``"Name: value"`` as given on the command line."""
     name, colon, value = spec.partition(":")

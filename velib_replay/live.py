@@ -190,6 +190,7 @@ class LiveResult:
     elapsed: float
     stop_reason: str | None
     record: Path | None
+    failure: str | None = None
 
     @property
     def undelivered(self) -> int:
@@ -244,4 +245,5 @@ def live(
         time.monotonic() - schedule.start,
         stopper.reason,
         plan.record,
+        stopper.failure,
     )

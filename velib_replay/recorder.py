@@ -20,6 +20,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import math
 import signal
 import sys
 import threading
@@ -32,7 +33,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from velib_replay import config, pacing
-from velib_replay.api_client import USER_AGENT, ApiClient, ClientSettings, discover_feeds, redact_url
+from velib_replay.api_client import USER_AGENT, ApiClient, ClientSettings, check_url, discover_feeds, redact_url
 from velib_replay.errors import UserError
 from velib_replay.feed import iso_utc
 from velib_replay.recording import INFO_FEED, MANIFEST, STATUS_FEED, Poll, Recording, RecordingWriter, checked
@@ -114,9 +115,10 @@ class Schedule:
         """Move to the next tick still ahead; ``not_before`` (a Retry-After, s) pushes it further."""
         now = self.clock()
         self.next_at += self.interval
-        while self.next_at <= now:
-            self.next_at += self.interval
-            self.skipped += 1
+        if self.next_at <= now:  # even after a laptop slept for days: arithmetic, not a loop
+            missed = math.floor((now - self.next_at) / self.interval) + 1
+            self.next_at += missed * self.interval
+            self.skipped += missed
         if not_before:
             self.next_at = max(self.next_at, now + not_before)
 
@@ -134,6 +136,7 @@ class Stopper:
         self.event = threading.Event()
         self.reason: str | None = None
         self.abandoned = False  # a fetch was in flight when the signal came
+        self.failure: str | None = None  # a stop forced by an error (the disk is full…)
         self._interruptible = False
 
     @property
@@ -143,6 +146,10 @@ class Stopper:
     def stop(self, reason: str = "stopped") -> None:
         self.reason = self.reason or reason
         self.event.set()
+
+    def fail(self, reason: str) -> None:
+        self.failure = self.failure or reason
+        self.stop(reason)
 
     def wait(self, timeout: float) -> bool:
         """Sleep until the next poll or a stop request; True when stopping."""
@@ -219,6 +226,9 @@ def run_loop(schedule: Schedule, limits: Limits, stopper: Stopper, step: Callabl
         try:
             not_before = step()
         except Interrupted:
+            break
+        except OSError as error:  # the recording cannot be written: stop, say why; what is written stays readable
+            stopper.fail(f"cannot write the recording: {error}")
             break
         ticks += 1
         schedule.advance(not_before)
@@ -396,6 +406,7 @@ class RecordResult:
     skipped_ticks: int
     stop_reason: str | None
     abandoned: bool
+    failure: str | None = None
 
     def summary(self) -> str:
         c = self.counts
@@ -469,7 +480,14 @@ def record(
             status.close()
     elapsed = time.monotonic() - schedule.start
     return RecordResult(
-        plan.out, recorder.counts, recorder.info, elapsed, schedule.skipped, stopper.reason, stopper.abandoned
+        plan.out,
+        recorder.counts,
+        recorder.info,
+        elapsed,
+        schedule.skipped,
+        stopper.reason,
+        stopper.abandoned,
+        stopper.failure,
     )
 
 
@@ -488,11 +506,13 @@ def resolve_sources(
     listed: dict[str, str] = {}
     if gbfs_url:
         with ApiClient(settings) as client:
-            listed = discover_feeds(client, gbfs_url)
-    status = status_url or listed.get("station_status") or config.STATUS_URL
+            listed = discover_feeds(client, check_url(gbfs_url, "--gbfs"))
+    status = check_url(status_url or listed.get("station_status") or config.STATUS_URL, "--url")
     if info_url is None:
         info_url = listed.get("station_information") if gbfs_url else sibling_info_url(status)
-    return Sources(status, None if info_url and info_url.strip().lower() == "none" else info_url, info_every)
+    if info_url and info_url.strip().lower() == "none":
+        info_url = None
+    return Sources(status, check_url(info_url, "--info-url") if info_url else None, info_every)
 
 
 def sibling_info_url(status_url: str) -> str | None:

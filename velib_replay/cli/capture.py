@@ -196,6 +196,8 @@ def record_command(
     with Stopper().signals_handled() as stopper:
         result = record(plan, settings, stopper=stopper, status=StatusLine())
     click.echo(result.summary())
+    if result.failure:
+        raise UserError(result.failure)
 
 
 @click.command("info")
@@ -284,6 +286,8 @@ def live_command(
     with Stopper().signals_handled() as stopper:
         result = live(plan, connect, settings, stopper=stopper, status=StatusLine())
     click.echo(result.summary())
+    if result.failure:
+        raise UserError(result.failure)
     if result.undelivered:
         kept = f"; they are in {record_dir} (`velib-replay play` can send them)" if record_dir else ""
         raise UserError(f"{result.undelivered} snapshot(s) were not delivered to Kafka{kept}")
