@@ -71,7 +71,8 @@ class RecordingInfo:
     invalid_reasons: dict[str, int]
     stations: StationChanges
     feeds: dict[str, FeedSummary]
-    disk_bytes: int
+    disk_bytes: int  # allocated blocks: what the folder costs (small meta files take a block each)
+    file_bytes: int  # the files' own sizes
     raw_bytes: int
     stored_bytes: int
     compression: list[str]
@@ -162,8 +163,10 @@ def feed_summary(polls: Sequence[Poll]) -> FeedSummary:
     )
 
 
-def disk_usage(path: Path) -> int:
-    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
+def disk_usage(path: Path) -> tuple[int, int]:
+    """(allocated bytes, file bytes) of every file in the folder."""
+    stats = [entry.stat() for entry in path.rglob("*") if entry.is_file()]
+    return sum(getattr(stat, "st_blocks", 0) * 512 or stat.st_size for stat in stats), sum(s.st_size for s in stats)
 
 
 def describe(recording: Recording) -> RecordingInfo:
@@ -174,6 +177,7 @@ def describe(recording: Recording) -> RecordingInfo:
     feed_times = [poll.snapshot_time for poll in snapshots]
     feeds = {feed: feed_summary(recording.polls(feed)) for feed in (STATUS_FEED, INFO_FEED)}
     suffixes = {Path(poll.body_file).suffix for poll in polls if poll.body_file}
+    disk_bytes, file_bytes = disk_usage(recording.path)
     return RecordingInfo(
         path=str(recording.path),
         first=polls[0].fetched_at if polls else None,
@@ -190,7 +194,8 @@ def describe(recording: Recording) -> RecordingInfo:
         invalid_reasons=reasons(poll for poll in status if not poll.is_gap and not poll.valid),
         stations=station_changes(station_sets(recording, snapshots)),
         feeds=feeds,
-        disk_bytes=disk_usage(recording.path),
+        disk_bytes=disk_bytes,
+        file_bytes=file_bytes,
         raw_bytes=sum(feed.raw_bytes for feed in feeds.values()),
         stored_bytes=sum(feed.stored_bytes for feed in feeds.values()),
         compression=sorted({".gz": "gzip", ".zst": "zstd", ".json": "none"}.get(s, s) for s in suffixes),
@@ -227,8 +232,9 @@ def format_text(info: RecordingInfo) -> str:
         f"  vanished       {_codes(s.vanished)}",
         f"  appeared       {_codes(s.appeared)}",
         f"retried polls    {info.feeds[STATUS_FEED].retried}",
-        f"{INFO_FEED}  {info.feeds[INFO_FEED].bodies} stored, {info.feeds[INFO_FEED].gaps} failed checks",
-        f"size on disk     {format_bytes(info.disk_bytes)} ({', '.join(info.compression) or 'no bodies'});"
+        f"station table    {info.feeds[INFO_FEED].bodies} stored, {info.feeds[INFO_FEED].gaps} failed checks",
+        f"size on disk     {format_bytes(info.disk_bytes)} ({format_bytes(info.file_bytes)} of files,"
+        f" {', '.join(info.compression) or 'no bodies'});"
         f" bodies {format_bytes(info.raw_bytes)} raw → {format_bytes(info.stored_bytes)} stored, ratio {ratio}",
     ]
     return "\n".join(lines)
