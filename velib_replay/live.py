@@ -57,8 +57,7 @@ def kafka_connector(bootstrap_servers: str, topic: str, delivery_timeout_s: floa
 
     def connect() -> Publisher:
         topics.ensure_topics(bootstrap_servers, [topics.status_topic(topic)])
-        request_ms = int(delivery_timeout_s * 500)  # Kafka wants delivery.timeout.ms > linger.ms + request.timeout.ms
-        return Publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s, request_timeout_ms=request_ms)
+        return Publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s)
 
     return connect
 

@@ -50,7 +50,7 @@ class Publisher:
             "linger_ms": 5,
             "batch_size": 256 * 1024,
             "delivery_timeout_ms": timeout_ms,
-            "request_timeout_ms": min(30000, timeout_ms),
+            "request_timeout_ms": min(30000, timeout_ms // 2),  # Kafka wants it below delivery.timeout.ms
             "max_block_ms": timeout_ms,
             **producer_config,
         }

@@ -25,6 +25,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import zstandard
+
 from velib_replay.errors import UserError
 from velib_replay.feed import FeedError, Station, parse_status
 
@@ -103,11 +105,21 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file and rename, so readers never see a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide recordings from other users
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -122,8 +134,6 @@ def _compress(data: bytes, compression: str) -> bytes:
     if compression == "gzip":
         return gzip.compress(data, compresslevel=6, mtime=0)
     if compression == "zstd":
-        import zstandard
-
         return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(data)
     return data
 
@@ -132,8 +142,6 @@ def _decompress(data: bytes, name: str) -> bytes:
     if name.endswith(".gz"):
         return gzip.decompress(data)
     if name.endswith(".zst"):
-        import zstandard
-
         return zstandard.ZstdDecompressor().decompress(data)
     return data
 
@@ -233,7 +241,7 @@ class Recording:
             raise RecordingError(f"{poll.meta_file}: a gap has no body")
         try:
             return _decompress((self.path / poll.body_file).read_bytes(), poll.body_file)
-        except (OSError, EOFError, gzip.BadGzipFile) as error:
+        except (OSError, EOFError, gzip.BadGzipFile, zstandard.ZstdError) as error:
             raise RecordingError(f"{self.path / poll.body_file}: unreadable body ({error})") from None
 
     def snapshots(self) -> Iterator[Snapshot]:
