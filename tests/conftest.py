@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fake_api import loopback_server, scripted_api  # noqa: F401  (fixtures: api_server, api)
 
 from velib_replay import broker, config, indicators, topics
 from velib_replay.recording import Recording

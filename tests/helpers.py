@@ -40,13 +40,17 @@ def latest_indicators(bootstrap: str, names) -> dict[str, indicators.Indicator]:
     return verifier.read_latest(bootstrap, names.indicators).latest
 
 
-def topic_values(bootstrap: str, topic: str) -> list[bytes]:
-    """Every value in a topic, read from the beginning until it has been quiet for a few seconds."""
+def topic_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+    """Every (key, value) in a topic, read from the beginning until it has been quiet for a few seconds."""
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
     try:
-        return [record.value for record in consumer]
+        return [(record.key, record.value) for record in consumer]
     finally:
         consumer.close()
+
+
+def topic_values(bootstrap: str, topic: str) -> list[bytes]:
+    return [value for _key, value in topic_records(bootstrap, topic)]
 
 
 def expected_from(recording: Recording, postcodes: dict[str, str]) -> dict[str, indicators.Indicator]:

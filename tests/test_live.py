@@ -7,9 +7,9 @@ import io
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
-from kafka import KafkaConsumer
+from fake_api import FAST, ok, reset, status, status_body
+from helpers import expected_from, latest_indicators, process_once, replay, topic_records
 from kafka.errors import KafkaTimeoutError
-from test_api_client import FAST, loopback_server, ok, reset, scripted_api, status, status_body  # noqa: F401
 
 from velib_replay.cli import main
 from velib_replay.errors import UserError
@@ -167,21 +167,12 @@ def test_cli_live_with_kafka_down_exits_1_and_says_where_the_snapshots_are(sampl
 
 
 # ------------------------------------------------------------------ the real broker and Spark job
-def topic_values(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=3000)
-    try:
-        return [(record.key, record.value) for record in consumer]
-    finally:
-        consumer.close()
-
-
 @pytest.mark.integration
 def test_live_against_serve_gives_the_messages_and_indicators_of_play(
     sample, postcodes, kafka_bootstrap, pipeline_topics, topics_with, spark, tmp_path
 ):
     """live --url against serve: the very messages play sends (so the job cannot tell them apart),
     and the job's indicators equal the golden file of play and the independent computation."""
-    from helpers import expected_from, latest_indicators, process_once, replay
 
     with serve(sample, speed=None, port=0).start() as server:
         args = ["live", "--url", f"{server.url}/station_status.json", "--interval", "0.05", "--count", "11"]
@@ -191,7 +182,7 @@ def test_live_against_serve_gives_the_messages_and_indicators_of_play(
     assert "published 11 snapshots (16442 messages)" in done.output
     played = topics_with(1)
     replay(sample, kafka_bootstrap, played.status, speed=None)
-    assert topic_values(kafka_bootstrap, pipeline_topics.status) == topic_values(kafka_bootstrap, played.status)
+    assert topic_records(kafka_bootstrap, pipeline_topics.status) == topic_records(kafka_bootstrap, played.status)
 
     process_once(spark, kafka_bootstrap, pipeline_topics, tmp_path / "checkpoint")
     from_live = latest_indicators(kafka_bootstrap, pipeline_topics)

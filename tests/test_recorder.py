@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
+from fake_api import FAST, ok, reset, slow, status, status_body, truncated
 from freezegun import freeze_time
-from test_api_client import FAST, loopback_server, ok, reset, scripted_api, slow, status, status_body, truncated  # noqa: F401
 
 from velib_replay import config, indicators
 from velib_replay.api_client import ClientSettings
