@@ -211,7 +211,10 @@ def _trigger(once: bool, interval: str) -> dict:
 
 
 def run(spark: SparkSession, cfg: JobConfig, *, once: bool, out=sys.stdout) -> JobSummary:
-    """Start both queries; with ``once``, process everything available and return."""
+    """Start both queries; with ``once``, process everything available and return.
+
+    Without ``once`` it runs until stopped (Ctrl-C, or SIGTERM through the CLI), then returns its summary.
+    """
     parsed = parse_stations(read_messages(spark, cfg))
     rows = indicators(parsed.where(F.col("problem").isNull()), postcode_table(spark, cfg.stations_table), cfg.watermark)
     publish = _BatchWriter(cfg, cfg.indicators_topic, cfg.show_rows, out)
@@ -233,6 +236,8 @@ def run(spark: SparkSession, cfg: JobConfig, *, once: bool, out=sys.stdout) -> J
     try:
         for query in queries:
             query.awaitTermination()
+    except KeyboardInterrupt:
+        print("Stopping: the checkpoint keeps the progress; a restart resumes from it.", file=out, flush=True)
     finally:
         for query in queries:
             query.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -342,6 +343,7 @@ def process_command(
     )
     topics.ensure_topics(bootstrap_servers, topics.pipeline_topics(status_topic, indicators_topic, quarantine_topic))
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: queries end cleanly
     summary = run(spark_session(master), cfg, once=once)
     click.echo(
         f"Processed {summary.input_rows} messages in {summary.batches} batch(es), {time.monotonic() - started:.1f} s: "
