@@ -13,6 +13,7 @@ last message of its snapshot has been processed; the latest value per key wins.
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, IntegerType, LongType, MapType, StringType, StructField, StructType
 
 from velib_replay import config, jvm
+from velib_replay.errors import UserError
 from velib_replay.indicators import UNKNOWN_POSTCODE, load_postcodes
 from velib_replay.messages import SNAPSHOT_TIME_FIELD
 
@@ -210,10 +212,13 @@ def _trigger(once: bool, interval: str) -> dict:
     return {"availableNow": True} if once else {"processingTime": interval}
 
 
-def run(spark: SparkSession, cfg: JobConfig, *, once: bool, out=sys.stdout) -> JobSummary:
+def run(
+    spark: SparkSession, cfg: JobConfig, *, once: bool, out=sys.stdout, stop: threading.Event | None = None
+) -> JobSummary:
     """Start both queries; with ``once``, process everything available and return.
 
-    Without ``once`` it runs until stopped (Ctrl-C, or SIGTERM through the CLI), then returns its summary.
+    Without ``once`` it runs until ``stop`` is set (the CLI sets it on Ctrl-C or SIGTERM), then returns its
+    summary. Waiting in short slices rather than one blocking call keeps signals out of Py4J's calls.
     """
     parsed = parse_stations(read_messages(spark, cfg))
     rows = indicators(parsed.where(F.col("problem").isNull()), postcode_table(spark, cfg.stations_table), cfg.watermark)
@@ -234,13 +239,16 @@ def run(spark: SparkSession, cfg: JobConfig, *, once: bool, out=sys.stdout) -> J
         .start(),
     ]
     try:
-        for query in queries:
-            query.awaitTermination()
-    except KeyboardInterrupt:
-        print("Stopping: the checkpoint keeps the progress; a restart resumes from it.", file=out, flush=True)
+        while not (stop and stop.is_set()) and (active := [query for query in queries if query.isActive]):
+            active[0].awaitTermination(timeout=1)
+        if stop and stop.is_set():
+            print("Stopping: the checkpoint keeps the progress; a restart resumes from it.", file=out, flush=True)
     finally:
         for query in queries:
             query.stop()
+    for query in queries:
+        if query.exception():
+            raise UserError(f"the {query.name} query failed: {str(query.exception()).splitlines()[0]}")
     progress = queries[0].recentProgress
     return JobSummary(
         batches=publish.batches,

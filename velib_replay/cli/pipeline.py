@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -343,8 +344,10 @@ def process_command(
     )
     topics.ensure_topics(bootstrap_servers, topics.pipeline_topics(status_topic, indicators_topic, quarantine_topic))
     started = time.monotonic()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: queries end cleanly
-    summary = run(spark_session(master), cfg, once=once)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    summary = run(spark_session(master), cfg, once=once, stop=stop)
     click.echo(
         f"Processed {summary.input_rows} messages in {summary.batches} batch(es), {time.monotonic() - started:.1f} s: "
         f"{summary.indicator_rows} indicator rows written to {indicators_topic}, "
