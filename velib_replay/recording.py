@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -83,10 +83,23 @@ class Poll:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A valid station_status poll, parsed: what the player sends and the verifier recomputes."""
+    """A valid station_status poll: what the player sends and the verifier recomputes.
+
+    Its stations are read from disk on each access, so a replay of a week-long
+    recording holds one snapshot's stations at a time, not the whole recording's.
+    """
 
     poll: Poll
-    stations: list[Station]
+    recording: Recording = field(repr=False, compare=False)
+
+    @property
+    def stations(self) -> list[Station]:
+        try:
+            return parse_status(self.recording.body(self.poll)).stations
+        except FeedError as error:
+            raise RecordingError(
+                f"{self.recording.path / self.poll.body_file}: no longer a valid body ({error})"
+            ) from None
 
     @property
     def fetched_at(self) -> datetime:
@@ -248,7 +261,7 @@ class Recording:
         """Valid station_status polls in fetch order, repeated ones included as recorded."""
         for poll in self.polls(STATUS_FEED):
             if poll.valid and not poll.is_gap:
-                yield Snapshot(poll, parse_status(self.body(poll)).stations)
+                yield Snapshot(poll, self)
 
     def repair(self) -> int:
         """Rebuild index.jsonl from the meta files; returns the number of polls indexed."""
