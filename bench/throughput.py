@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
+import importlib.util
 import pstats
 import re
 import statistics
 import subprocess
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -33,7 +34,7 @@ from velib_replay import config, jvm, pacing
 from velib_replay.messages import Message, snapshot_messages
 from velib_replay.pacing import Slot
 from velib_replay.player import PlayStats, play
-from velib_replay.publisher import DeliveryStats, Publisher
+from velib_replay.publisher import LibrdkafkaPublisher, Publisher
 from velib_replay.recording import Recording
 
 PERF_TOOL = "org.apache.kafka.tools.ProducerPerformance"  # the class behind kafka-producer-perf-test
@@ -151,59 +152,13 @@ def run_publisher_only(bootstrap: str, work: Workload) -> Rate:
     return Rate(len(messages), delivery.bytes, watch.seconds)
 
 
-class LibrdkafkaPublisher:
-    """The Publisher's contract (send, flush, DeliveryStats) on confluent-kafka: the proposed way, measured.
-
-    Same settings as the others; librdkafka builds batches in C on its own threads, and
-    delivery reports run on this thread inside poll/flush, so no lock is needed.
-    """
-
-    def __init__(self, bootstrap: str, topic: str, settings: list[str]):
-        from confluent_kafka import Producer
-
-        self.topic, self.stats = topic, DeliveryStats()
-        options = dict(setting.split("=", 1) for setting in settings)
-        self._producer = Producer(
-            {"bootstrap.servers": bootstrap, "queue.buffering.max.kbytes": 1024 * 1024, **options}
-        )
-
-    def send(self, messages: Iterable[Message]) -> int:
-        count = 0
-        for message in messages:
-            self._produce(message)
-            self.stats.sent += 1
-            self.stats.bytes += len(message.value) + len(message.key or b"")
-            count += 1
-        self._producer.poll(0)
-        return count
-
-    def flush(self) -> DeliveryStats:
-        self._producer.flush()
-        return self.stats
-
-    def _produce(self, message: Message) -> None:
-        while True:
-            try:
-                self._producer.produce(self.topic, message.value, message.key, on_delivery=self._report)
-                return
-            except BufferError:  # the local queue is full: let deliveries drain it
-                self._producer.poll(0.05)
-
-    def _report(self, error, _message) -> None:
-        if error is None:
-            self.stats.delivered += 1
-        else:
-            self.stats.failed += 1
-            self.stats.first_error = self.stats.first_error or str(error)
-
-
-def run_librdkafka(bootstrap: str, work: Workload, settings: list[str]) -> Rate | None:
-    """The same player loop through LibrdkafkaPublisher; None when confluent-kafka is not installed."""
-    try:
-        publisher = LibrdkafkaPublisher(bootstrap, fresh_topic(bootstrap, "librdkafka"), settings)
-    except ImportError:
+def run_librdkafka(bootstrap: str, work: Workload) -> Rate | None:
+    """The same player loop through the product's librdkafka publisher (`play --client librdkafka`),
+    whose settings match the shared ones; None when confluent-kafka is not installed."""
+    if importlib.util.find_spec("confluent_kafka") is None:
         return None
-    return _checked(play(work.slots, publisher, speed=None))
+    with LibrdkafkaPublisher(bootstrap, fresh_topic(bootstrap, "librdkafka")) as publisher:
+        return _checked(play(work.slots, publisher, speed=None))
 
 
 def _checked(stats: PlayStats) -> Rate:
@@ -284,7 +239,7 @@ def contenders(bootstrap: str, work: Workload, settings: list[str]) -> list[Cont
         Contender(JAVA, SHARED, lambda: run_java(bootstrap, work, settings)),
         *players,
         Contender(ALONE, DEFAULTS, lambda: run_publisher_only(bootstrap, work)),
-        Contender(LIBRDKAFKA, SHARED, lambda: run_librdkafka(bootstrap, work, settings)),
+        Contender(LIBRDKAFKA, SHARED, lambda: run_librdkafka(bootstrap, work)),
     ]
 
 

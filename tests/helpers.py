@@ -9,12 +9,14 @@ from kafka import KafkaConsumer
 from velib_replay import indicators, pacing, verifier
 from velib_replay.job import JobConfig, JobSummary, run
 from velib_replay.player import PlayStats, play
-from velib_replay.publisher import Publisher
+from velib_replay.publisher import open_publisher
 from velib_replay.recording import Recording
 
 
-def replay(recording: Recording, bootstrap: str, topic: str, speed: float | None, **schedule) -> PlayStats:
-    with Publisher(bootstrap, topic) as publisher:
+def replay(
+    recording: Recording, bootstrap: str, topic: str, speed: float | None, client: str = "kafka-python", **schedule
+) -> PlayStats:
+    with open_publisher(bootstrap, topic, client=client) as publisher:
         stats = play(pacing.schedule(list(recording.snapshots()), **schedule), publisher, speed=speed)
     assert stats.undelivered == 0, stats.first_error
     return stats

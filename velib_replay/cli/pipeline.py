@@ -20,7 +20,7 @@ from velib_replay.indicators import read_golden, write_golden
 from velib_replay.job import JobConfig, run, spark_session
 from velib_replay.messages import parse_station_filter
 from velib_replay.player import PlayStats, play
-from velib_replay.publisher import Publisher
+from velib_replay.publisher import CLIENTS, Publisher, open_publisher
 from velib_replay.recording import Recording
 
 
@@ -170,6 +170,14 @@ def _parse_with(parser):
     help="Write the statistics as JSON here.",
 )
 @click.option(
+    "--client",
+    type=click.Choice(CLIENTS),
+    default="kafka-python",
+    envvar=options.env("KAFKA_CLIENT"),
+    show_envvar=True,
+    help="Kafka client library; librdkafka (pip install -e '.[fast]') replays about 3x faster.",
+)
+@click.option(
     "--broker-wait",
     default="120s",
     callback=_parse_with(pacing.parse_duration),
@@ -190,6 +198,7 @@ def play_command(
     dry_run: bool,
     quiet: bool,
     stats_json: Path | None,
+    client: str,
     broker_wait: float,
 ) -> None:
     """Publish RECORDING to Kafka, one message per station per snapshot, at --speed.
@@ -215,7 +224,7 @@ def play_command(
         return
     topics.ensure_topics(bootstrap_servers, [topics.status_topic(status_topic, partitions)])
     total = None if loop == 0 and limit is None else len(slots := list(slots))
-    with Publisher(bootstrap_servers, status_topic, delivery_timeout_s=broker_wait) as publisher:
+    with open_publisher(bootstrap_servers, status_topic, client=client, delivery_timeout_s=broker_wait) as publisher:
         stats = _play_with_progress(slots, publisher, speed, wanted, total, quiet)
     _report_play(stats, status_topic, quiet, stats_json)
 
