@@ -34,7 +34,6 @@ from velib_replay.recorder import (
     Sources,
     StatusLine,
     Stopper,
-    check_compression,
     content_key,
     default_out_dir,
     parse_duration,
@@ -146,13 +145,6 @@ def test_status_line_refreshes_in_place_on_a_terminal_and_logs_otherwise(caplog)
     with caplog.at_level(logging.INFO):
         StatusLine(io.StringIO(), tty=False).show("polls 3")
     assert "polls 3" in caplog.text
-
-
-def test_missing_zstandard_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
-    with pytest.raises(UserError, match="pip install zstandard"):
-        check_compression("zstd")
-    check_compression("gzip")
 
 
 def test_default_out_dir_is_named_after_the_utc_start():

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
 import logging
 import math
@@ -425,16 +424,8 @@ class RecordResult:
         return "\n".join(lines)
 
 
-def check_compression(compression: str) -> None:
-    if compression == "zstd" and importlib.util.find_spec("zstandard") is None:
-        raise UserError(
-            "zstd compression needs the zstandard package (pip install zstandard), or use --compression gzip"
-        )
-
-
 def open_writer(out: Path, compression: str, source: dict[str, Any]) -> RecordingWriter:
     """A writer on a new folder, or appending to an existing recording (to resume after a crash)."""
-    check_compression(compression)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
