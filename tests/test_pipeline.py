@@ -9,9 +9,10 @@ from click.testing import CliRunner
 from conftest import SAMPLE
 from helpers import expected_from, latest_indicators, process_once, replay, topic_values
 
+from velib_replay import indicators
 from velib_replay.cli import main
 from velib_replay.indicators import read_golden
-from velib_replay.messages import Message
+from velib_replay.messages import Message, snapshot_messages
 from velib_replay.publisher import Publisher
 
 pytestmark = pytest.mark.integration
@@ -48,6 +49,28 @@ def test_bad_messages_are_quarantined_and_counted(sample, kafka_bootstrap, pipel
         json.loads(value)["problem"] for value in topic_values(kafka_bootstrap, pipeline_topics.quarantine)
     )
     assert reasons == ["no stationCode", "no valid snapshot_time", "not a station JSON object"]
+
+
+def test_stations_with_missing_or_odd_fields_count_like_the_reference(
+    postcodes, kafka_bootstrap, pipeline_topics, spark, checkpoint
+):
+    """Missing bike types or docks count as 0, and the types may be a map: job and reference agree."""
+    snapshot_time = 1760778556
+    stations = [
+        {"stationCode": "16107", "num_bikes_available": 5, "num_bikes_available_types": {"mechanical": 1, "ebike": 4}},
+        {"stationCode": "9020", "num_bikes_available": 2, "num_docks_available": 19},
+        {"stationCode": "40001", "num_bikes_available_types": [{"mechanical": None}, {"ebike": 3}]},
+        {"stationCode": "no-such-station", "num_bikes_available": 1, "num_bikes_available_types": [{"ebike": 1}]},
+    ]
+    with Publisher(kafka_bootstrap, pipeline_topics.status) as publisher:
+        publisher.send(snapshot_messages(stations, snapshot_time, None))
+        assert publisher.flush().delivered == len(stations)
+    summary = process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint)
+    assert summary.quarantined == 0
+    expected = indicators.compute([(snapshot_time, stations)], postcodes)
+    assert latest_indicators(kafka_bootstrap, pipeline_topics) == expected
+    assert sum(row["mechanical"] for row in expected.values()) == 1
+    assert sum(row["ebike"] for row in expected.values()) == 8
 
 
 def test_cli_play_process_verify(kafka_bootstrap, pipeline_topics, spark, tmp_path):

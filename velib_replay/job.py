@@ -31,7 +31,7 @@ STATION_SCHEMA = StructType(
         StructField("stationCode", StringType()),
         StructField("station_id", LongType()),
         StructField("num_bikes_available", IntegerType()),
-        StructField("num_bikes_available_types", ArrayType(MapType(StringType(), IntegerType()))),
+        StructField("num_bikes_available_types", StringType()),  # raw JSON: a list of one-key objects, or a map
         StructField("num_docks_available", IntegerType()),
         StructField("is_installed", IntegerType()),
         StructField("is_renting", IntegerType()),
@@ -125,10 +125,18 @@ def parse_stations(messages: DataFrame) -> DataFrame:
     return parsed.withColumn("problem", problem)
 
 
+_TYPE_LIST = ArrayType(MapType(StringType(), IntegerType()))
+_TYPE_MAP = MapType(StringType(), IntegerType())
+
+
 def _bikes_of_type(kind: str) -> Column:
-    return F.aggregate(
-        "num_bikes_available_types", F.lit(0), lambda total, entry: total + F.coalesce(entry[kind], F.lit(0))
+    """Σ of one bike type, from the feed's list of one-key objects or a plain map; 0 when absent."""
+    text = F.col("num_bikes_available_types")
+    entries = F.when(F.ltrim(text).startswith("["), F.from_json(text, _TYPE_LIST)).otherwise(
+        F.array(F.from_json(text, _TYPE_MAP))
     )
+    total = F.aggregate(entries, F.lit(0), lambda acc, entry: acc + F.coalesce(entry[kind], F.lit(0)))
+    return F.coalesce(total, F.lit(0))
 
 
 def postcode_table(spark: SparkSession, stations_table: Path) -> DataFrame:
