@@ -30,6 +30,7 @@ def test_bike_types_from_list_of_one_key_objects_or_a_map():
     assert bikes_by_type({"num_bikes_available_types": {"mechanical": 1, "ebike": 2}}) == (1, 2)
     assert bikes_by_type({"num_bikes_available_types": [{"ebike": 5}]}) == (0, 5)
     assert bikes_by_type({}) == (0, 0)
+    assert bikes_by_type({"num_bikes_available_types": [{"mechanical": "3"}, {"ebike": True}]}) == (0, 0)
 
 
 def test_time_format_of_the_contract():

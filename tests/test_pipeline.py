@@ -61,6 +61,7 @@ def test_stations_with_missing_or_odd_fields_count_like_the_reference(
         {"stationCode": "9020", "num_bikes_available": 2, "num_docks_available": 19},
         {"stationCode": "40001", "num_bikes_available_types": [{"mechanical": None}, {"ebike": 3}]},
         {"stationCode": "no-such-station", "num_bikes_available": 1, "num_bikes_available_types": [{"ebike": 1}]},
+        {"stationCode": "14111", "num_bikes_available": "7", "num_docks_available": 3.5},
     ]
     with Publisher(kafka_bootstrap, pipeline_topics.status) as publisher:
         publisher.send(snapshot_messages(stations, snapshot_time, None))

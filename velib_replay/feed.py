@@ -61,7 +61,12 @@ def bikes_by_type(station: Station) -> tuple[int, int]:
         for entry in types:
             if isinstance(entry, dict):
                 merged.update(entry)
-    return int(merged.get("mechanical") or 0), int(merged.get("ebike") or 0)
+    return count_of(merged.get("mechanical")), count_of(merged.get("ebike"))
+
+
+def count_of(value: Any) -> int:
+    """A count field as the indicators use it: an integer, or 0 when absent or not an integer (as Spark reads it)."""
+    return value if type(value) is int else 0
 
 
 def iso_utc(epoch_seconds: float) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from velib_replay.feed import Station, bikes_by_type, iso_utc, station_code
+from velib_replay.feed import Station, bikes_by_type, count_of, iso_utc, station_code
 
 UNKNOWN_POSTCODE = "unknown"
 FIELDS = ("snapshot_time", "postcode", "stations", "bikes_available", "mechanical", "ebike", "docks_available")
@@ -42,8 +42,8 @@ def compute(snapshots: Iterable[tuple[int, Iterable[Station]]], postcodes: Mappi
             code = station_code(station)
             if code is None:
                 continue
-            reading = (int(station.get("num_bikes_available") or 0), *bikes_by_type(station))
-            reading += (int(station.get("num_docks_available") or 0),)
+            reading = (count_of(station.get("num_bikes_available")), *bikes_by_type(station))
+            reading += (count_of(station.get("num_docks_available")),)
             key = (snapshot_time, code)
             readings[key] = min(readings.get(key, reading), reading)
     result: dict[str, Indicator] = {}
