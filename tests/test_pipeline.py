@@ -88,6 +88,12 @@ def test_cli_play_process_verify(kafka_bootstrap, pipeline_topics, spark, tmp_pa
     verify = ["verify", *kafka, "--indicators-topic", pipeline_topics.indicators, "--golden"]
     verified = runner.invoke(main, [*verify, str(GOLDEN)])
     assert verified.exit_code == 0, verified.output
+    against_recording = runner.invoke(main, [*verify[:-1], "--recording", str(SAMPLE)])
+    assert against_recording.exit_code == 0, against_recording.output
+    assert f"equal the computation over {SAMPLE}" in against_recording.output
+    subset = runner.invoke(main, [*verify[:-1], "--recording", str(SAMPLE), "--stations", "16107"])
+    assert subset.exit_code == 1 and "extra" in subset.output
+    assert runner.invoke(main, [*verify[:-1]]).exit_code == 2
     altered = tmp_path / "altered.jsonl"
     rows = GOLDEN.read_text().splitlines()
     first = json.loads(rows[0]) | {"bikes_available": -1}

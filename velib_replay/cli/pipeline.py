@@ -12,13 +12,13 @@ from pathlib import Path
 
 import click
 
-from velib_replay import broker, config, demo, jvm, pacing, report, topics, verifier
+from velib_replay import broker, config, demo, indicators, jvm, pacing, report, topics, verifier
 from velib_replay.cli import options
 from velib_replay.errors import UserError
 from velib_replay.feed import iso_utc
 from velib_replay.indicators import read_golden, write_golden
 from velib_replay.job import JobConfig, run, spark_session
-from velib_replay.messages import parse_station_filter
+from velib_replay.messages import parse_station_filter, selected
 from velib_replay.player import PlayStats, play
 from velib_replay.publisher import CLIENTS, Publisher, open_publisher
 from velib_replay.recording import Recording
@@ -282,6 +282,17 @@ def _report_play(stats: PlayStats, topic: str, quiet: bool, stats_json: Path | N
 
 
 # ---------------------------------------------------------------- process
+stations_table_option = click.option(
+    "--stations-table",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=config.stations_table,
+    envvar=options.env("STATIONS_TABLE"),
+    show_envvar=True,
+    show_default="data/stations_information.csv",
+    help="CSV with stationCode and postcode columns.",
+)
+
+
 @click.command("process")
 @click.option("--once", is_flag=True, help="Process all that is available, then exit (CI, batch runs).")
 @click.option(
@@ -303,15 +314,7 @@ def _report_play(stats: PlayStats, topic: str, quiet: bool, stats_json: Path | N
 @options.status_topic
 @options.indicators_topic
 @quarantine_topic_option
-@click.option(
-    "--stations-table",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=config.stations_table,
-    envvar=options.env("STATIONS_TABLE"),
-    show_envvar=True,
-    show_default="data/stations_information.csv",
-    help="CSV with stationCode and postcode columns.",
-)
+@stations_table_option
 @click.option(
     "--watermark",
     default="2 hours",
@@ -366,29 +369,57 @@ def process_command(
 
 # ---------------------------------------------------------------- verify
 @click.command("verify")
+@click.option("--golden", type=click.Path(dir_okay=False, path_type=Path), help="Golden JSON-lines file.")
 @click.option(
-    "--golden", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Golden JSON-lines file."
+    "--recording",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Instead of a golden file: what the independent computation gives over this recording "
+    "(e.g. the one `live --record` kept), with the same --stations as the run.",
 )
+@options.stations
+@stations_table_option
 @click.option("--update", is_flag=True, help="Rewrite the golden file from the topic instead of comparing.")
 @options.bootstrap_servers
 @options.indicators_topic
-def verify_command(golden: Path, update: bool, bootstrap_servers: str, indicators_topic: str) -> None:
-    """Compare the indicators topic (latest value per key) with a golden file; exit 1 on any difference."""
+def verify_command(
+    golden: Path | None,
+    recording: Path | None,
+    stations: str,
+    stations_table: Path,
+    update: bool,
+    bootstrap_servers: str,
+    indicators_topic: str,
+) -> None:
+    """Compare the indicators topic (latest value per key) with a golden file or a recording; exit 1 if they differ."""
+    if (golden is None) == (recording is None):
+        raise click.UsageError("give exactly one of --golden FILE or --recording DIR")
+    if update and golden is None:
+        raise click.UsageError("--update rewrites a --golden file")
     contents = verifier.read_latest(bootstrap_servers, indicators_topic)
     if update:
         write_golden(golden, contents.latest)
         click.echo(f"Wrote {len(contents.latest)} indicator rows to {golden}")
         return
-    if not golden.exists():
-        raise UserError(f"golden file {golden} does not exist (create it with --update)")
-    difference = verifier.compare(read_golden(golden), contents.latest)
+    expected, source = _expected_indicators(golden, recording, _station_filter(stations), stations_table)
+    difference = verifier.compare(expected, contents.latest)
     if not difference.equal:
         click.echo(verifier.describe(difference))
-        raise UserError(f"{indicators_topic} differs from {golden}")
+        raise UserError(f"{indicators_topic} differs from {source}")
     click.echo(
-        f"OK: {len(contents.latest)} indicator rows in {indicators_topic} equal {golden} "
+        f"OK: {len(contents.latest)} indicator rows in {indicators_topic} equal {source} "
         f"({contents.records} records read)"
     )
+
+
+def _expected_indicators(
+    golden: Path | None, recording: Path | None, wanted: frozenset[str] | None, stations_table: Path
+) -> tuple[dict, str]:
+    if golden is not None:
+        if not golden.exists():
+            raise UserError(f"golden file {golden} does not exist (create it with --update)")
+        return read_golden(golden), str(golden)
+    snapshots = ((s.snapshot_time, selected(s.stations, wanted)) for s in Recording(recording).snapshots())
+    return indicators.compute(snapshots, indicators.load_postcodes(stations_table)), f"the computation over {recording}"
 
 
 # ---------------------------------------------------------------- demo
