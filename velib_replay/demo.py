@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +26,14 @@ class DemoResult:
     difference: verifier.Difference
 
 
-def run_demo(recording_path: Path, job_config: JobConfig, say: Callable[[str], None] = print) -> DemoResult:
+def run_demo(
+    recording_path: Path, embedded: broker.Broker, checkpoint: Path, say: Callable[[str], None] = print
+) -> DemoResult:
     """Broker (started if needed) → topics → play at max speed → job --once → verify against the golden file."""
-    started, running = broker.start(broker.Broker(broker.default_data_dir()))
+    started, running = broker.start(embedded)
     say(f"Kafka {'started' if started else 'already running'} on {running.bootstrap_servers} (log: {running.log_file})")
-    bootstrap = job_config.bootstrap_servers
+    bootstrap = running.bootstrap_servers
+    job_config = JobConfig(bootstrap_servers=bootstrap, checkpoint=checkpoint, show_rows=0)
     topics.ensure_topics(
         bootstrap,
         topics.pipeline_topics(job_config.status_topic, job_config.indicators_topic, job_config.quarantine_topic),
@@ -45,5 +49,9 @@ def run_demo(recording_path: Path, job_config: JobConfig, say: Callable[[str], N
     return DemoResult(played, summary, contents, difference)
 
 
-def fresh_checkpoint() -> Path:
-    return Path(tempfile.mkdtemp(prefix="velib-replay-demo-", dir=config.cache_dir()))
+@contextlib.contextmanager
+def fresh_checkpoint() -> Iterator[Path]:
+    """A checkpoint of the demo's own, removed afterwards: each demo reprocesses the topic from its start."""
+    config.cache_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="velib-replay-demo-", dir=config.cache_dir()) as folder:
+        yield Path(folder)

@@ -54,8 +54,18 @@ data_dir_option = click.option(
 )
 
 
+kafka_port_option = click.option(
+    "--port",
+    type=int,
+    default=config.KAFKA_PORT,
+    envvar=options.env("KAFKA_PORT"),
+    show_envvar=True,
+    help="Port of the embedded broker.",
+)
+
+
 @kafka_group.command("start")
-@click.option("--port", type=int, default=config.KAFKA_PORT, envvar=options.env("KAFKA_PORT"), show_envvar=True)
+@kafka_port_option
 @click.option("--controller-port", type=int, default=None, help="KRaft controller port.  [default: PORT+1]")
 @data_dir_option
 @click.option("--timeout", type=float, default=90.0, help="Seconds to wait for the broker to accept connections.")
@@ -430,10 +440,12 @@ def _expected_indicators(
     default=config.sample_recording,
     show_default="recordings/sample",
 )
-def demo_command(recording: Path) -> None:
+@kafka_port_option
+@data_dir_option
+def demo_command(recording: Path, port: int, data_dir: Path) -> None:
     """Embedded Kafka, topics, replay of the sample at max speed, the job, a table, and the golden check."""
-    cfg = JobConfig(checkpoint=demo.fresh_checkpoint(), show_rows=0)
-    result = demo.run_demo(recording, cfg, say=click.echo)
+    with demo.fresh_checkpoint() as checkpoint:
+        result = demo.run_demo(recording, broker.Broker(data_dir, port), checkpoint, say=click.echo)
     click.echo(
         f"Job: {result.job.input_rows} messages → {result.job.indicator_rows} indicator rows "
         f"({result.job.batches} batch(es))"
