@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import ArrayType, IntegerType, LongType, MapType, StringType, StructField, StructType
 
 from velib_replay import config, jvm
@@ -191,10 +193,17 @@ def quarantine_records(problems: DataFrame) -> DataFrame:
 
 
 class _BatchWriter:
-    """foreachBatch sink: writes a micro-batch to a topic, counts it, optionally prints it."""
+    """foreachBatch sink: writes a micro-batch to a topic as key/value records, counts it, optionally prints it."""
 
-    def __init__(self, cfg: JobConfig, topic: str, show_rows: int = 0, out=sys.stdout):
-        self.cfg, self.topic, self.show_rows, self.out = cfg, topic, show_rows, out
+    def __init__(
+        self,
+        cfg: JobConfig,
+        topic: str,
+        to_records: Callable[[DataFrame], DataFrame],
+        show_rows: int = 0,
+        out=sys.stdout,
+    ):
+        self.cfg, self.topic, self.to_records, self.show_rows, self.out = cfg, topic, to_records, show_rows, out
         self.batches = 0
         self.rows = 0
 
@@ -203,10 +212,9 @@ class _BatchWriter:
         try:
             count = batch.count()
             if count:
-                records = batch if self.topic == self.cfg.quarantine_topic else as_kafka_records(batch)
-                records.write.format("kafka").option("kafka.bootstrap.servers", self.cfg.bootstrap_servers).option(
-                    "topic", self.topic
-                ).save()
+                self.to_records(batch).write.format("kafka").option(
+                    "kafka.bootstrap.servers", self.cfg.bootstrap_servers
+                ).option("topic", self.topic).save()
             self.batches += 1
             self.rows += count
             if self.show_rows and count:
@@ -216,8 +224,17 @@ class _BatchWriter:
             batch.unpersist()
 
 
-def _trigger(once: bool, interval: str) -> dict:
-    return {"availableNow": True} if once else {"processingTime": interval}
+def _start(frame: DataFrame, name: str, sink: _BatchWriter, cfg: JobConfig, once: bool) -> StreamingQuery:
+    """One streaming query through a foreachBatch sink, with its own checkpoint folder."""
+    trigger = {"availableNow": True} if once else {"processingTime": cfg.trigger_interval}
+    return (
+        frame.writeStream.outputMode("update")
+        .foreachBatch(sink)
+        .option("checkpointLocation", str(cfg.checkpoint / name))
+        .trigger(**trigger)
+        .queryName(name)
+        .start()
+    )
 
 
 def run(
@@ -230,22 +247,10 @@ def run(
     """
     parsed = parse_stations(read_messages(spark, cfg))
     rows = indicators(parsed.where(F.col("problem").isNull()), postcode_table(spark, cfg.stations_table), cfg.watermark)
-    publish = _BatchWriter(cfg, cfg.indicators_topic, cfg.show_rows, out)
-    set_aside = _BatchWriter(cfg, cfg.quarantine_topic)
-    queries = [
-        rows.writeStream.outputMode("update")
-        .foreachBatch(publish)
-        .option("checkpointLocation", str(cfg.checkpoint / "indicators"))
-        .trigger(**_trigger(once, cfg.trigger_interval))
-        .queryName("indicators")
-        .start(),
-        quarantine_records(parsed.where(F.col("problem").isNotNull()))
-        .writeStream.foreachBatch(set_aside)
-        .option("checkpointLocation", str(cfg.checkpoint / "quarantine"))
-        .trigger(**_trigger(once, cfg.trigger_interval))
-        .queryName("quarantine")
-        .start(),
-    ]
+    publish = _BatchWriter(cfg, cfg.indicators_topic, as_kafka_records, cfg.show_rows, out)
+    set_aside = _BatchWriter(cfg, cfg.quarantine_topic, lambda records: records)
+    problems = quarantine_records(parsed.where(F.col("problem").isNotNull()))
+    queries = [_start(rows, "indicators", publish, cfg, once), _start(problems, "quarantine", set_aside, cfg, once)]
     try:
         while not (stop and stop.is_set()) and (active := [query for query in queries if query.isActive]):
             active[0].awaitTermination(timeout=1)
