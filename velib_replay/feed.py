@@ -38,14 +38,6 @@ def parse_status(body: bytes) -> StatusDocument:
     return StatusDocument(last_updated if isinstance(last_updated, int) else None, stations)
 
 
-def last_updated_of(body: bytes) -> int | None:
-    """The feed clock of a body, or None when the body is unusable or lacks one."""
-    try:
-        return parse_status(body).last_updated
-    except FeedError:
-        return None
-
-
 def station_code(station: Station) -> str | None:
     code = station.get("stationCode")
     return str(code) if code is not None else None

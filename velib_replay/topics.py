@@ -80,12 +80,3 @@ def delete_topics(bootstrap_servers: str, names: list[str]) -> list[str]:
         return doomed
     finally:
         admin.close()
-
-
-def partition_count(bootstrap_servers: str, topic: str) -> int:
-    admin = admin_client(bootstrap_servers)
-    try:
-        described = admin.describe_topics([topic])
-        return len(described[0]["partitions"]) if described else 0
-    finally:
-        admin.close()
