@@ -23,12 +23,18 @@ from typing import TypeVar
 
 from harness import Stopwatch, machine_load, main, peak_rss_mb, print_table, say, workspace
 
-from velib_replay import config, indicators, pacing, topics, verifier
-from velib_replay.job import JobConfig, JobSummary, run, spark_session
-from velib_replay.player import PlayStats, play
-from velib_replay.publisher import Publisher
+from velib_replay import config
+from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.runner import run
+from velib_replay.job.session import spark_session
+from velib_replay.kafka import topics
 from velib_replay.recording import Recording, Snapshot
-from velib_replay.simulate import first_status_body, local_midnight, simulate_day
+from velib_replay.replay import pacing
+from velib_replay.replay.player import PlayStats, play
+from velib_replay.replay.publisher import Publisher
+from velib_replay.simulate.day import first_status_body, local_midnight, simulate_day
+from velib_replay.verify import reference as indicators
+from velib_replay.verify import topic as verifier
 
 T = TypeVar("T")
 

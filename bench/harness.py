@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from velib_replay import broker, config, report, topics
+from velib_replay import config
+from velib_replay.cli import tables as report
+from velib_replay.kafka import broker, topics
 from velib_replay.recording import Recording
-from velib_replay.simulate import first_status_body, simulate_day
+from velib_replay.simulate.day import first_status_body, simulate_day
 
 
 @contextlib.contextmanager

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from harness import fresh_topic, machine_load, main, print_table, say, simulated, workspace
 
-from velib_replay import pacing
-from velib_replay.player import PlayStats, play
-from velib_replay.publisher import Publisher
 from velib_replay.recording import Recording
+from velib_replay.replay import pacing
+from velib_replay.replay.player import PlayStats, play
+from velib_replay.replay.publisher import Publisher
 
 SPEEDS = (10.0, 60.0)
 SNAPSHOTS = 200

@@ -30,12 +30,14 @@ from harness import Stopwatch, fresh_topic, machine_load, main, print_table, say
 from kafka.record import default_records
 from kafka.record import util as kafka_record_util
 
-from velib_replay import config, jvm, pacing
-from velib_replay.messages import Message, snapshot_messages
-from velib_replay.pacing import Slot
-from velib_replay.player import PlayStats, play
-from velib_replay.publisher import LibrdkafkaPublisher, Publisher
+from velib_replay import config
+from velib_replay.kafka import jvm
 from velib_replay.recording import Recording
+from velib_replay.replay import pacing
+from velib_replay.replay.messages import Message, snapshot_messages
+from velib_replay.replay.pacing import Slot
+from velib_replay.replay.player import PlayStats, play
+from velib_replay.replay.publisher import LibrdkafkaPublisher, Publisher
 
 PERF_TOOL = "org.apache.kafka.tools.ProducerPerformance"  # the class behind kafka-producer-perf-test
 TARGET = 0.25

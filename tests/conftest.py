@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from fake_api import loopback_server, scripted_api  # noqa: F401  (fixtures: api_server, api)
 
-from velib_replay import broker, config, indicators, topics
+from velib_replay import config
+from velib_replay.job.stations_table import load_postcodes
+from velib_replay.kafka import broker, topics
 from velib_replay.recording import Recording
 
 SAMPLE = config.sample_recording()
@@ -24,7 +26,7 @@ SAMPLE = config.sample_recording()
 
 @pytest.fixture(scope="session")
 def postcodes() -> dict[str, str]:
-    return indicators.load_postcodes(config.stations_table())
+    return load_postcodes(config.stations_table())
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +55,7 @@ def kafka_bootstrap(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def spark():
-    from velib_replay.job import spark_session
+    from velib_replay.job.session import spark_session
 
     session = spark_session("local[2]", shuffle_partitions=2)
     yield session

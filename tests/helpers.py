@@ -1,4 +1,4 @@
-"""Driving the pipeline from tests through the same functions the CLI calls."""
+"""Driving the pipeline from tests through the library entry points the CLI, demo and benchmarks call."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
-from velib_replay import indicators, pacing, verifier
-from velib_replay.job import JobConfig, JobSummary, run
-from velib_replay.player import PlayStats, play
-from velib_replay.publisher import open_publisher
+from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.contract import Indicator
+from velib_replay.job.runner import run_once
 from velib_replay.recording import Recording
+from velib_replay.replay.player import PlayStats, ReplayPlan, replay_to_topic
+from velib_replay.verify.reference import over_recording
+from velib_replay.verify.topic import read_latest
 
 
 def replay(
-    recording: Recording, bootstrap: str, topic: str, speed: float | None, client: str = "kafka-python", **schedule
+    recording: Recording, bootstrap: str, topic: str, speed: float | None, client: str = "kafka-python", **plan
 ) -> PlayStats:
-    with open_publisher(bootstrap, topic, client=client) as publisher:
-        stats = play(pacing.schedule(list(recording.snapshots()), **schedule), publisher, speed=speed)
+    stats = replay_to_topic(recording, bootstrap, topic, ReplayPlan(speed=speed, **plan), client=client)
     assert stats.undelivered == 0, stats.first_error
     return stats
 
@@ -35,11 +36,11 @@ def job_config(bootstrap: str, names, checkpoint: Path, **overrides) -> JobConfi
 
 
 def process_once(spark, bootstrap: str, names, checkpoint: Path, **overrides) -> JobSummary:
-    return run(spark, job_config(bootstrap, names, checkpoint, **overrides), once=True)
+    return run_once(job_config(bootstrap, names, checkpoint, **overrides), spark)
 
 
-def latest_indicators(bootstrap: str, names) -> dict[str, indicators.Indicator]:
-    return verifier.read_latest(bootstrap, names.indicators).latest
+def latest_indicators(bootstrap: str, names) -> dict[str, Indicator]:
+    return read_latest(bootstrap, names.indicators).latest
 
 
 def topic_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
@@ -55,6 +56,6 @@ def topic_values(bootstrap: str, topic: str) -> list[bytes]:
     return [value for _key, value in topic_records(bootstrap, topic)]
 
 
-def expected_from(recording: Recording, postcodes: dict[str, str]) -> dict[str, indicators.Indicator]:
+def expected_from(recording: Recording, postcodes: dict[str, str], **plan) -> dict[str, Indicator]:
     """The independent plain-Python computation over what the recording holds."""
-    return indicators.compute(((s.snapshot_time, s.stations) for s in recording.snapshots()), postcodes)
+    return over_recording(recording, postcodes, **plan)

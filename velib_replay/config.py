@@ -18,6 +18,11 @@ QUARANTINE_TOPIC = "velib-projet-quarantine"
 BOOTSTRAP_SERVERS = "localhost:9092"
 KAFKA_PORT = 9092
 BOOTSTRAP_TIMEOUT_MS = 10_000  # how long a client waits for an unreachable broker before saying so
+DELIVERY_WAIT_S = 120.0  # how long a publisher waits for an unreachable broker before counting messages as failed
+
+SPARK_MASTER = "local[*]"
+WATERMARK = "2 hours"  # how late, in feed time, a station message may arrive and still count
+TRIGGER_INTERVAL = "5 seconds"
 
 STATUS_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_status.json"
 INFO_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_information.json"
@@ -28,6 +33,8 @@ def project_root() -> Path:
 
     The tool is meant to be used from its checkout (``pip install -e .``): the
     bundled ``data/``, ``recordings/`` and the JVM cache live beside the package.
+    Every default path is under this folder (the one rule), so a command gives the
+    same result whatever the working directory; an explicit option or variable wins.
     """
     here = Path(__file__).resolve().parent.parent
     return here if (here / "pyproject.toml").exists() else Path.cwd()
@@ -49,5 +56,15 @@ def stations_table() -> Path:
     return env_path("STATIONS_TABLE", project_root() / "data" / "stations_information.csv")
 
 
+def checkpoint_dir() -> Path:
+    """Where the job keeps its progress, so a restarted job resumes."""
+    return env_path("CHECKPOINT", project_root() / "checkpoints" / "velib-replay")
+
+
+def recordings_dir() -> Path:
+    """Where new recordings (``record``, ``simulate``) go by default; the bundled sample lives here too."""
+    return project_root() / "recordings"
+
+
 def sample_recording() -> Path:
-    return project_root() / "recordings" / "sample"
+    return recordings_dir() / "sample"

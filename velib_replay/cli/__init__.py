@@ -1,7 +1,7 @@
-"""``velib-replay``: the command-line face of the package, one module per group of verbs.
+"""``velib-replay``: the command-line face of the package, one thin module per verb.
 
-Commands only parse options and print; the work is done by functions in the
-package that the tests call directly.
+Commands only parse options (``options`` holds the shared ones and the parameter
+types) and print; the work is done by library functions that the tests call directly.
 """
 
 from __future__ import annotations
@@ -9,7 +9,20 @@ from __future__ import annotations
 import click
 
 from velib_replay import __version__
-from velib_replay.cli import capture, pipeline, simulate
+from velib_replay.cli import (
+    demo,
+    info,
+    kafka,
+    live,
+    play,
+    process,
+    record,
+    serve,
+    setup,
+    simulate,
+    topics,
+    verify,
+)
 from velib_replay.errors import UserError
 
 
@@ -33,6 +46,6 @@ def main() -> None:
     """
 
 
-for _module in (pipeline, capture, simulate):
-    for _command in _module.COMMANDS:
-        main.add_command(_command)
+VERBS = (setup, kafka, topics, play, process, verify, demo, record, info, live, serve, simulate)
+for _verb in VERBS:
+    main.add_command(_verb.command)

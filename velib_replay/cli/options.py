@@ -1,15 +1,88 @@
-"""Options shared by several commands, declared once so names, defaults and env vars agree."""
+"""Options and parameter types shared by several commands, declared once so names, defaults, env vars
+and error messages agree everywhere.
+
+Each parameter type parses one syntax (speed, duration, offset, stations…) into the typed
+value the library takes; a bad value is a usage error (exit 2) naming the option.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
 
-from velib_replay import config
+from velib_replay import config, units
+from velib_replay.kafka import broker
+from velib_replay.replay.messages import parse_station_filter
 
 
 def env(name: str) -> str:
     return f"{config.ENV_PREFIX}_{name}"
 
+
+def compose(*decorators: Callable) -> Callable:
+    """Several click options as one decorator, so commands that share them declare them once."""
+
+    def apply(function: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+class _Parsed(click.ParamType):
+    """A parameter type made of a parser that raises ValueError with a readable message."""
+
+    def __init__(self, name: str, parser: Callable[[str], Any]):
+        self.name = name
+        self.parser = parser
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # a default already parsed
+        try:
+            return self.parser(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def _positive_duration(text: str) -> float:
+    seconds = units.parse_duration(text)
+    if seconds <= 0:
+        raise ValueError(f"duration {text!r} must be positive")
+    return seconds
+
+
+def _stations(text: str) -> frozenset[str] | None:
+    return parse_station_filter(text)
+
+
+SPEED = _Parsed("speed", units.parse_speed)  # float, or None for max
+DURATION = _Parsed("duration", _positive_duration)  # seconds
+OFFSET = _Parsed("offset", units.parse_offset)  # timedelta from the start, or datetime
+STATIONS = _Parsed("stations", _stations)  # frozenset of codes, or None for all
+
+
+class PositiveSeconds(click.ParamType):
+    """A finite number of seconds above zero: nan, inf, 0 and negatives are refused."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (math.isfinite(seconds) and seconds > 0):
+            self.fail(f"{value!r} must be a finite number of seconds above 0", param, ctx)
+        return seconds
+
+
+SECONDS = PositiveSeconds()
 
 bootstrap_servers = click.option(
     "--bootstrap-servers",
@@ -33,10 +106,46 @@ indicators_topic = click.option(
     show_envvar=True,
     help="Topic of computed indicators.",
 )
+quarantine_topic = click.option(
+    "--quarantine-topic",
+    default=config.QUARANTINE_TOPIC,
+    envvar=env("QUARANTINE_TOPIC"),
+    show_envvar=True,
+    help="Topic where unusable station messages are set aside, with the reason.",
+)
 stations = click.option(
     "--stations",
+    "wanted",
+    type=STATIONS,
     default="all",
     envvar=env("STATIONS"),
     show_envvar=True,
     help="Stations to publish: 'all' or comma-separated stationCodes (16107,32017).",
 )
+stations_table = click.option(
+    "--stations-table",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=config.stations_table,
+    envvar=env("STATIONS_TABLE"),
+    show_envvar=True,
+    show_default="data/stations_information.csv",
+    help="CSV with stationCode and postcode columns.",
+)
+kafka_port = click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=config.KAFKA_PORT,
+    envvar=env("KAFKA_PORT"),
+    show_envvar=True,
+    help="Port of the embedded broker.",
+)
+kafka_data_dir = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=broker.default_data_dir,
+    envvar=env("KAFKA_DATA_DIR"),
+    show_envvar=True,
+    show_default="<cache>/kafka",
+    help="Folder of the broker's storage, configuration, pid file and log.",
+)
+recording_argument = click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))

@@ -14,7 +14,7 @@ import click
 from velib_replay import config
 from velib_replay.errors import UserError
 from velib_replay.recording import COMPRESSIONS, parse_time
-from velib_replay.simulate import SimulationSummary, first_status_body, simulate_day
+from velib_replay.simulate.day import SimulationSummary, first_status_body, simulate_day
 
 
 def _station_count(_ctx: click.Context, param: click.Parameter, value: str) -> int | None:
@@ -73,7 +73,7 @@ def _start_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
     help="How bodies are stored; gzip is the fastest to write here.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def simulate_command(
+def command(
     out: Path | None,
     seed: int,
     snapshots: int,
@@ -92,7 +92,7 @@ def simulate_command(
     then a station stops renting and comes back. Bodies are minified like the real feed's
     and every poll's meta file says how it was made (its `origin`).
     """
-    out = out or Path("recordings") / f"sim-{seed}"
+    out = out or config.recordings_dir() / f"sim-{seed}"
     base = first_status_body(source)
     started = time.monotonic()
     with _progress(snapshots, quiet) as advance:
@@ -131,6 +131,3 @@ def _describe(summary: SimulationSummary, out: Path, seconds: float) -> str:
         f"{summary.trips:,} trips, {summary.outages} outages; "
         f"{summary.stored_bytes / 1e6:.1f} MB stored ({summary.body_bytes / 1e6:.0f} MB of JSON)."
     )
-
-
-COMMANDS = [simulate_command]

@@ -1,0 +1,166 @@
+"""``live``: delivery with Kafka coming and going (fake publishers), then the real broker and Spark job."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLE
+from fake_api import FAST, ok, reset, status, status_body
+from fakes import FakePublisher
+from helpers import expected_from, latest_indicators, process_once, replay, topic_records
+
+from velib_replay.capture.live import Delivery, LivePlan, live
+from velib_replay.capture.recorder import Limits, Sources, StatusLine
+from velib_replay.capture.server import serve
+from velib_replay.cli import main
+from velib_replay.errors import UserError
+from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, parse_time
+from velib_replay.recording.feed import parse_status
+from velib_replay.replay.messages import Message, snapshot_messages
+from velib_replay.verify.golden import read_golden
+
+T0 = parse_time("2025-10-18T09:00:00.000Z")
+
+FAST_POLLS = 0.02
+
+
+class Kafka:
+    """A connector whose broker is down for the first ``down`` connections, or fails sends while ``failing``."""
+
+    def __init__(self, down: int = 0):
+        self.down, self.failing = down, False
+        self.sent: list[Message] = []
+        self.publishers: list[FakePublisher] = []
+
+    def __call__(self) -> FakePublisher:
+        if self.down:
+            self.down -= 1
+            raise UserError("cannot reach Kafka at localhost:1")
+        self.publishers.append(FakePublisher(self.sent, fail=self.failing))
+        return self.publishers[-1]
+
+
+def quiet() -> tuple[StatusLine, io.StringIO]:
+    screen = io.StringIO()
+    return StatusLine(screen, tty=True), screen
+
+
+def snapshot_poll(clock: int) -> tuple[Poll, bytes]:
+    poll = Poll(STATUS_FEED, parse_time(f"2025-10-18T09:00:{clock:02d}.000Z"), valid=True, last_updated=clock)
+    return poll, status_body(clock)
+
+
+def expected(*clocks: int) -> list[Message]:
+    """What play would send for the snapshots with these feed clocks."""
+    return [m for clock in clocks for m in snapshot_messages(parse_status(status_body(clock)).stations, clock, None)]
+
+
+def test_snapshots_wait_while_kafka_is_down_and_go_out_in_order_when_it_is_back():
+    kafka, (line, screen) = Kafka(down=2), quiet()
+    delivery = Delivery(kafka, line)
+    for clock in (1, 2, 3):
+        delivery.accept(*snapshot_poll(clock))
+    assert kafka.sent == expected(1, 2, 3)  # nothing lost, nothing reordered
+    assert delivery.counts.published == 3 and delivery.counts.failures == 2 and not delivery.backlog
+    assert screen.getvalue().count("Kafka unavailable") == 1 and "Kafka reachable again" in screen.getvalue()
+
+
+@pytest.mark.parametrize("failure", [True, "raise"])
+def test_a_failed_delivery_keeps_the_snapshot_and_retries_it_on_a_new_producer(failure):
+    kafka, (line, screen) = Kafka(), quiet()
+    kafka.failing = failure
+    delivery = Delivery(kafka, line)
+    delivery.accept(*snapshot_poll(1))
+    assert len(delivery.backlog) == 1 and kafka.publishers[0].closed
+    assert "KafkaTimeoutError" in screen.getvalue()
+    kafka.failing = False
+    delivery.accept(*snapshot_poll(2))
+    assert kafka.sent == expected(1, 2) and len(kafka.publishers) == 2
+
+
+def test_a_full_backlog_drops_the_oldest_and_says_where_it_is_kept(tmp_path):
+    kafka, (line, screen) = Kafka(down=99), quiet()
+    delivery = Delivery(kafka, line, max_backlog=2, kept_in=tmp_path)
+    for clock in (1, 2, 3):
+        delivery.accept(*snapshot_poll(clock))
+    assert delivery.counts.dropped == 1 and len(delivery.backlog) == 2
+    assert f"dropped the snapshot fetched at 2025-10-18T09:00:01.000Z; it is in the recording {tmp_path}" in (
+        screen.getvalue()
+    )
+
+
+def test_gaps_and_invalid_bodies_publish_nothing():
+    kafka, (line, _) = Kafka(), quiet()
+    delivery = Delivery(kafka, line)
+    delivery.accept(Poll(STATUS_FEED, T0, error="timeout"), None)
+    delivery.accept(Poll(STATUS_FEED, T0, valid=False, body_file="x"), b"<html>")
+    assert kafka.sent == [] and delivery.counts.published == 0
+
+
+def test_live_publishes_what_play_would_and_tees_a_recording(sample, tmp_path):
+    kafka = Kafka()
+    wanted = frozenset({"16107", "32017"})
+    with serve(sample, speed=None, port=0).start() as server:
+        plan = LivePlan(
+            Sources(f"{server.url}/station_status.json", f"{server.url}/station_information.json"),
+            FAST_POLLS,
+            Limits(count=11),
+            wanted,
+            record=tmp_path / "tee",
+        )
+        result = live(plan, kafka, status=quiet()[0])
+    played = [m for s in sample.snapshots() for m in snapshot_messages(s.stations, s.snapshot_time, wanted)]
+    assert kafka.sent == played and len(played) == 2 * 11 - 3  # 32017 is absent from three polls
+    assert result.undelivered == 0 and result.delivery.published == 11
+    tee = Recording(tmp_path / "tee")
+    for feed in (STATUS_FEED, INFO_FEED):
+        assert [poll.sha256 for poll in tee.polls(feed)] == [poll.sha256 for poll in sample.polls(feed)]
+
+
+def test_live_survives_api_faults_like_record(api):
+    api.script("/s.json", ok(status_body(1)), *[status(503)] * 4, *[reset] * 4, ok(b"{oops"), then=ok(status_body(2)))
+    kafka = Kafka()
+    plan = LivePlan(Sources(api.url("/s.json"), None), FAST_POLLS, Limits(count=5))
+    result = live(plan, kafka, FAST, status=quiet()[0])
+    c = result.counts
+    assert (c.polls, c.snapshots, c.gaps, c.invalid) == (5, 2, 2, 1)
+    assert kafka.sent == expected(1, 2)
+
+
+@pytest.mark.slow
+def test_cli_live_with_kafka_down_exits_1_and_says_where_the_snapshots_are(sample, tmp_path):
+    with serve(sample, speed=None, port=0).start() as server:
+        args = ["live", "--url", f"{server.url}/station_status.json", "--interval", "0.05", "--count", "1"]
+        done = CliRunner().invoke(main, [*args, "--bootstrap-servers", "127.0.0.1:9", "--record", str(tmp_path)])
+    assert done.exit_code == 1
+    assert "1 still waiting" in done.output
+    assert f"Error: 1 snapshot(s) were not delivered to Kafka; they are in {tmp_path}" in done.output
+    assert len(Recording(tmp_path).polls(STATUS_FEED)) == 1
+
+
+# ------------------------------------------------------------------ the real broker and Spark job
+@pytest.mark.integration
+def test_live_against_serve_gives_the_messages_and_indicators_of_play(
+    sample, postcodes, kafka_bootstrap, pipeline_topics, topics_with, spark, tmp_path
+):
+    """live --url against serve: the very messages play sends (so the job cannot tell them apart),
+    and the job's indicators equal the golden file of play and the independent computation."""
+
+    with serve(sample, speed=None, port=0).start() as server:
+        args = ["live", "--url", f"{server.url}/station_status.json", "--interval", "0.05", "--count", "11"]
+        kafka = ["--bootstrap-servers", kafka_bootstrap, "--topic", pipeline_topics.status]
+        done = CliRunner().invoke(main, [*args, *kafka, "--record", str(tmp_path / "tee")])
+    assert done.exit_code == 0, done.output
+    assert "published 11 snapshots (16442 messages)" in done.output
+    played = topics_with(1)
+    replay(sample, kafka_bootstrap, played.status, speed=None)
+    assert topic_records(kafka_bootstrap, pipeline_topics.status) == topic_records(kafka_bootstrap, played.status)
+
+    process_once(spark, kafka_bootstrap, pipeline_topics, tmp_path / "checkpoint")
+    from_live = latest_indicators(kafka_bootstrap, pipeline_topics)
+    assert from_live == read_golden(SAMPLE / "indicators.golden.jsonl") == expected_from(sample, postcodes)
+    tee = Recording(tmp_path / "tee")
+    for feed in (STATUS_FEED, INFO_FEED):
+        assert [poll.sha256 for poll in tee.polls(feed)] == [poll.sha256 for poll in sample.polls(feed)]

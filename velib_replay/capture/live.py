@@ -1,0 +1,248 @@
+"""``velib-replay live``: the original pipeline's producer, done right.
+
+Each poll of the API goes through the recorder's machinery (schedule, retries,
+gaps, signals, optional tee to a recording), and each valid snapshot becomes the
+very messages ``play`` would send (``snapshot_messages``), published with the
+idempotent ``Publisher``. Kafka being down loses nothing silently: snapshots wait
+in order in a bounded backlog and are retried at every tick; only an overflowing
+backlog drops the oldest, and that is counted, reported, and (with ``--record``)
+still on disk for a later ``play``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kafka.errors import KafkaError
+
+from velib_replay.capture.client import ApiClient, ClientSettings
+from velib_replay.capture.recorder import (
+    DEFAULT_COMPRESSION,
+    DEFAULT_INTERVAL,
+    InfoCounts,
+    Limits,
+    PollCounts,
+    Recorder,
+    RecordPlan,
+    Schedule,
+    Sources,
+    StatusLine,
+    Stopper,
+    Unstored,
+    open_writer,
+    run_loop,
+    source_of,
+)
+from velib_replay.errors import UserError
+from velib_replay.kafka import topics
+from velib_replay.recording import Poll, RecordingWriter
+from velib_replay.recording.feed import parse_status
+from velib_replay.replay.messages import Message, snapshot_messages
+from velib_replay.replay.publisher import Publisher
+from velib_replay.units import format_duration
+
+DEFAULT_MAX_BACKLOG = 120  # snapshots (two hours at one a minute, ~1 MB of messages each)
+DELIVERY_TIMEOUT = 30.0  # s: how long a snapshot may wait on Kafka before the outage is reported
+
+Connect = Callable[[], Publisher]
+
+
+def kafka_connector(bootstrap_servers: str, topic: str, delivery_timeout_s: float = DELIVERY_TIMEOUT) -> Connect:
+    """A function opening a Publisher on ``topic`` (created if absent), raising when Kafka is unreachable."""
+
+    def connect() -> Publisher:
+        topics.ensure_topics(bootstrap_servers, [topics.status_topic(topic)])
+        return Publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s)
+
+    return connect
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One snapshot's messages, waiting to be delivered."""
+
+    fetched_at: str
+    messages: list[Message]
+
+
+@dataclass
+class DeliveryCounts:
+    published: int = 0  # snapshots fully acknowledged by Kafka
+    messages: int = 0
+    dropped: int = 0  # snapshots pushed out of a full backlog
+    failures: int = 0  # connection or delivery failures seen
+
+
+class Delivery:
+    """Snapshots delivered to Kafka in order; a failed one stays at the head and is retried."""
+
+    def __init__(
+        self,
+        connect: Connect,
+        status: StatusLine,
+        *,
+        wanted: frozenset[str] | None = None,
+        max_backlog: int = DEFAULT_MAX_BACKLOG,
+        kept_in: Path | None = None,
+    ):
+        if max_backlog < 1:
+            raise UserError("the backlog must hold at least one snapshot")
+        self.connect, self.status, self.wanted, self.kept_in = connect, status, wanted, kept_in
+        self.backlog: deque[Pending] = deque()
+        self.max_backlog = max_backlog
+        self.counts = DeliveryCounts()
+        self.publisher: Publisher | None = None
+        self._down_since: str | None = None
+
+    def accept(self, poll: Poll, body: bytes | None) -> None:
+        """The recorder's hook: queue a valid snapshot's messages, then deliver what is waiting."""
+        if poll.valid and body is not None:
+            stations = parse_status(body).stations
+            self._queue(Pending(poll.fetched_text, snapshot_messages(stations, poll.snapshot_time, self.wanted)))
+        self.deliver()
+
+    def _queue(self, pending: Pending) -> None:
+        if len(self.backlog) >= self.max_backlog:
+            lost = self.backlog.popleft()
+            self.counts.dropped += 1
+            where = f"it is in the recording {self.kept_in}" if self.kept_in else "it is lost (no --record)"
+            self.status.note(f"Kafka backlog full: dropped the snapshot fetched at {lost.fetched_at}; {where}")
+        self.backlog.append(pending)
+
+    def deliver(self) -> None:
+        """Send waiting snapshots oldest first; stop at the first failure, to retry at the next tick."""
+        while self.backlog:
+            publisher = self._publisher()
+            if publisher is None:
+                return
+            head = self.backlog[0]
+            failed_before = publisher.stats.failed
+            try:
+                publisher.send(head.messages)  # blocks, then raises, when the broker went away
+                stats = publisher.flush()
+            except KafkaError as error:
+                self._lost(f"{type(error).__name__}: {error}")
+                return
+            if stats.failed > failed_before or stats.pending:
+                self._lost(stats.first_error or "delivery timed out")
+                return
+            self.backlog.popleft()
+            self.counts.published += 1
+            self.counts.messages += len(head.messages)
+            self._recovered()
+
+    def _publisher(self) -> Publisher | None:
+        if self.publisher is None:
+            try:
+                self.publisher = self.connect()
+            except (UserError, KafkaError) as error:
+                self._lost(str(error))
+        return self.publisher
+
+    def _lost(self, reason: str) -> None:
+        """Report once per outage, drop the producer (a new one reconnects cleanly) and keep the backlog."""
+        self.counts.failures += 1
+        if self._down_since is None:
+            self._down_since = time.strftime("%H:%M:%S")
+            self.status.note(f"Kafka unavailable ({reason}); {len(self.backlog)} snapshot(s) waiting, retrying")
+        self.close()
+
+    def _recovered(self) -> None:
+        if self._down_since is not None:
+            self.status.note(f"Kafka reachable again (down since {self._down_since}); delivering the backlog")
+            self._down_since = None
+
+    def line(self) -> str:
+        waiting = f" | waiting {len(self.backlog)}" if self.backlog else ""
+        down = " | KAFKA DOWN" if self._down_since else ""
+        return f" | published {self.counts.published} ({self.counts.messages} msgs){waiting}{down}"
+
+    def close(self) -> None:
+        if self.publisher is not None:
+            publisher, self.publisher = self.publisher, None
+            with contextlib.suppress(KafkaError):  # a producer whose broker is gone; its messages stay in the backlog
+                publisher.close()
+
+
+@dataclass(frozen=True)
+class LivePlan:
+    sources: Sources = field(default_factory=lambda: Sources(info_url=None))
+    interval: float = DEFAULT_INTERVAL
+    limits: Limits = field(default_factory=Limits)
+    wanted: frozenset[str] | None = None
+    record: Path | None = None  # tee: also record every poll (and station_information) here
+    compression: str = DEFAULT_COMPRESSION
+    max_backlog: int = DEFAULT_MAX_BACKLOG
+
+
+@dataclass
+class LiveResult:
+    counts: PollCounts
+    info: InfoCounts
+    delivery: DeliveryCounts
+    waiting: int  # snapshots still undelivered at the end
+    elapsed: float
+    stop_reason: str | None
+    record: Path | None
+    failure: str | None = None
+
+    @property
+    def undelivered(self) -> int:
+        return self.waiting + self.delivery.dropped
+
+    def summary(self) -> str:
+        d = self.delivery
+        ending = f"Stopped by {self.stop_reason}" if self.stop_reason else "Done"
+        lines = [
+            f"{ending} after {format_duration(self.elapsed)}",
+            f"  {self.counts.accounting()}",
+            f"  published {d.published} snapshots ({d.messages} messages); "
+            f"{self.waiting} still waiting, {d.dropped} dropped, {d.failures} Kafka failures",
+        ]
+        if self.record:
+            lines.append(f"  recorded to {self.record}")
+        return "\n".join(lines)
+
+
+def live(
+    plan: LivePlan,
+    connect: Connect,
+    settings: ClientSettings | None = None,
+    *,
+    stopper: Stopper | None = None,
+    status: StatusLine | None = None,
+) -> LiveResult:
+    """Poll and publish until the plan's limits or a stop; a last delivery attempt is made at the end."""
+    settings, stopper, status = settings or ClientSettings(), stopper or Stopper(), status or StatusLine()
+    writer: RecordingWriter | Unstored = Unstored()
+    sources = plan.sources
+    if plan.record:
+        record_plan = RecordPlan(plan.record, sources, plan.interval, plan.limits, plan.compression)
+        writer = open_writer(plan.record, plan.compression, source_of(record_plan, settings))
+    else:
+        sources = Sources(sources.status_url, None, sources.info_every)  # the station table is only recorded
+    delivery = Delivery(connect, status, wanted=plan.wanted, max_backlog=plan.max_backlog, kept_in=plan.record)
+    schedule = Schedule(plan.interval)
+    with ApiClient(settings) as client:
+        recorder = Recorder(sources, client, writer, stopper, status, on_status=delivery.accept, suffix=delivery.line)
+        try:
+            run_loop(schedule, plan.limits, stopper, recorder.step)
+            delivery.deliver()
+        finally:
+            delivery.close()
+            status.close()
+    return LiveResult(
+        recorder.counts,
+        recorder.info,
+        delivery.counts,
+        len(delivery.backlog),
+        time.monotonic() - schedule.start,
+        stopper.reason,
+        plan.record,
+        stopper.failure,
+    )

@@ -1,0 +1,230 @@
+"""``velib-replay serve``: a recording played back *as the API*, so anything that polls can be tested.
+
+GET ``…/station_status.json`` answers the byte-exact body that was current at
+the replay time (recording start + elapsed * speed), ``…/station_information.json``
+likewise, ``…/gbfs.json`` lists both. Only the last path segment is matched, so a
+client configured with the real API's paths works unchanged. With ``--speed max``
+each request gets the next recorded body instead, whatever the clock says.
+
+Recorded invalid bodies are served as recorded (they are what the API sent);
+gaps are skipped, or answered 503 with ``gaps=True`` to reproduce outages. The
+``X-Velib-Replay-*`` headers tell which recorded poll answered.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import itertools
+import json
+import logging
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from velib_replay.errors import UserError
+from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording
+
+log = logging.getLogger(__name__)
+
+FEEDS = (STATUS_FEED, INFO_FEED)
+GBFS = "gbfs"
+DEFAULT_PORT = 8000
+
+
+class Timeline:
+    """One feed's recorded answers in time order, each at its offset (s) from the recording's start."""
+
+    def __init__(self, polls: list[Poll], origin: float):
+        self.polls = polls
+        self.offsets = [poll.fetched_at.timestamp() - origin for poll in polls]
+
+    def __len__(self) -> int:
+        return len(self.polls)
+
+    def index_at(self, offset: float) -> int:
+        """The poll current at ``offset``; before the first one, the first (the feed had no older answer)."""
+        return max(0, bisect.bisect_right(self.offsets, offset) - 1)
+
+
+class ReplayClock:
+    """Which recorded poll answers now, for every feed; shared by the server's threads."""
+
+    def __init__(
+        self,
+        recording: Recording,
+        speed: float | None,
+        *,
+        loop: bool = False,
+        gaps: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        polls = recording.polls()
+        if not any(poll.feed == STATUS_FEED and not poll.is_gap for poll in polls):
+            raise UserError(f"{recording.path}: no {STATUS_FEED} body to serve")
+        origin = polls[0].fetched_at.timestamp()
+        served = [poll for poll in polls if gaps or not poll.is_gap]
+        self.timelines = {feed: Timeline([p for p in served if p.feed == feed], origin) for feed in FEEDS}
+        self.timelines = {feed: line for feed, line in self.timelines.items() if len(line)}
+        self.speed, self.loop, self.clock = speed, loop, clock
+        self.span = _span(Timeline([poll for poll in polls if poll.feed == STATUS_FEED], origin).offsets)
+        self.started = clock()
+        self._cursors = dict.fromkeys(self.timelines, 0)
+        self._lock = threading.Lock()
+
+    @property
+    def feeds(self) -> list[str]:
+        return list(self.timelines)
+
+    def current(self, feed: str) -> tuple[Poll, int]:
+        """The poll answering a request for ``feed`` now, and its index in the feed's timeline."""
+        timeline = self.timelines[feed]
+        index = self._next_index(feed) if self.speed is None else timeline.index_at(self.offset())
+        return timeline.polls[index], index
+
+    def offset(self) -> float:
+        """Replay time: seconds since the recording's start, scaled by the speed, wrapped when looping."""
+        elapsed = (self.clock() - self.started) * (self.speed or 1.0)
+        return elapsed % self.span if self.loop else elapsed
+
+    def _next_index(self, feed: str) -> int:
+        """In max mode: each request takes the next poll; at the end, wrap (loop) or stay on the last."""
+        size = len(self.timelines[feed])
+        with self._lock:
+            index = self._cursors[feed]
+            self._cursors[feed] = index + 1
+        return index % size if self.loop else min(index, size - 1)
+
+
+def _span(offsets: list[float]) -> float:
+    """The length of one loop: the last status poll plus one typical interval, so it is served too."""
+    steps = [later - earlier for earlier, later in itertools.pairwise(offsets) if later > earlier]
+    return offsets[-1] + (statistics.median(steps) if steps else 60.0)
+
+
+def gbfs_document(feeds: list[str], base_url: str, now: float) -> bytes:
+    """A GBFS 2.x auto-discovery file listing the feeds this server replays."""
+    listed = [{"name": feed, "url": f"{base_url}/{feed}.json"} for feed in feeds]
+    document = {"last_updated": int(now), "ttl": 0, "version": "2.3", "data": {"en": {"feeds": listed}}}
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class ReplayServer(ThreadingHTTPServer):
+    """A threading HTTP server answering from a ReplayClock; ``start()`` runs it in a thread."""
+
+    daemon_threads = True
+
+    def __init__(self, replay: ReplayClock, recording: Recording, host: str = "127.0.0.1", port: int = DEFAULT_PORT):
+        self.replay = replay
+        self.recording = recording
+        self.requests_served = 0
+        self._count_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._body = functools.lru_cache(maxsize=8)(recording.body)
+        try:
+            super().__init__((host, port), _Handler)
+        except OSError as error:
+            raise UserError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def answer(self, path: str, host_header: str | None) -> Answer:
+        name = urlsplit(path).path.rstrip("/").rpartition("/")[2].removesuffix(".json")
+        with self._count_lock:
+            self.requests_served += 1
+        if name == GBFS:
+            base = f"http://{host_header}" if host_header else self.url
+            return Answer(200, gbfs_document(self.replay.feeds, base, time.time()))
+        if name not in self.replay.feeds:
+            known = ", ".join(f"/{feed}.json" for feed in [GBFS, *self.replay.feeds])
+            return Answer(404, json.dumps({"error": f"not found; this server has {known}"}).encode())
+        return self._recorded(name)
+
+    def _recorded(self, feed: str) -> Answer:
+        poll, index = self.replay.current(feed)
+        headers = (
+            ("X-Velib-Replay-Fetched-At", poll.fetched_text),
+            ("X-Velib-Replay-Poll", f"{index + 1}/{len(self.replay.timelines[feed])}"),
+        )
+        if poll.is_gap:
+            body = json.dumps({"error": f"recorded gap: {poll.error}"}).encode()
+            return Answer(HTTPStatus.SERVICE_UNAVAILABLE, body, headers=headers)
+        status = poll.status if poll.status and 200 <= poll.status < 300 else 200
+        return Answer(status, self._body(poll), poll.content_type or "application/json", headers)
+
+    def start(self) -> ReplayServer:
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.1,), name="velib-replay-serve", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def handle_error(self, request: object, client_address: tuple) -> None:
+        """A client that hung up mid-answer is its business, not a traceback on the console."""
+        log.debug("request from %s failed: %s", client_address, sys.exc_info()[1])
+
+    def __enter__(self) -> ReplayServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ReplayServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._reply(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._reply(send_body=False)
+
+    def _reply(self, *, send_body: bool) -> None:
+        answer = self.server.answer(self.path, self.headers.get("Host"))
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in answer.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if send_body:
+            self.wfile.write(answer.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+def serve(
+    recording: Recording,
+    *,
+    speed: float | None = 1.0,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    loop: bool = False,
+    gaps: bool = False,
+) -> ReplayServer:
+    """A bound (not yet started) server replaying ``recording``."""
+    return ReplayServer(ReplayClock(recording, speed, loop=loop, gaps=gaps), recording, host, port)

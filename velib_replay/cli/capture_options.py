@@ -1,0 +1,131 @@
+"""Options shared by the commands that poll the API (``record``, ``live``): feeds, schedule, HTTP client."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from velib_replay.capture.client import ClientSettings, parse_header
+from velib_replay.capture.recorder import DEFAULT_COMPRESSION, DEFAULT_INFO_EVERY, DEFAULT_INTERVAL, Limits
+from velib_replay.cli import options
+from velib_replay.cli.options import compose, env
+from velib_replay.errors import UserError
+from velib_replay.recording import COMPRESSIONS
+
+feed_options = compose(
+    click.option(
+        "--url",
+        "status_url",
+        envvar=env("STATUS_URL"),
+        show_envvar=True,
+        show_default="Vélib' Métropole station_status.json",
+        help="The station_status.json to poll.",
+    ),
+    click.option(
+        "--info-url",
+        envvar=env("INFO_URL"),
+        show_envvar=True,
+        show_default="beside --url, or the one --gbfs lists",
+        help="The station_information.json to record (at start, then when it changes); 'none' to skip it.",
+    ),
+    click.option(
+        "--gbfs",
+        "gbfs_url",
+        envvar=env("GBFS_URL"),
+        show_envvar=True,
+        help="A GBFS gbfs.json to take both feed URLs from (--url / --info-url still win).",
+    ),
+    click.option(
+        "--info-every",
+        type=options.SECONDS,
+        default=DEFAULT_INFO_EVERY / 60,
+        envvar=env("INFO_EVERY"),
+        show_envvar=True,
+        help="Minutes between checks of station_information.",
+    ),
+)
+schedule_options = compose(
+    click.option(
+        "--interval",
+        type=options.SECONDS,
+        default=DEFAULT_INTERVAL,
+        envvar=env("INTERVAL"),
+        show_envvar=True,
+        help="Seconds between polls (fractions allowed: 0.2).",
+    ),
+    click.option("--count", type=click.IntRange(min=1), show_default="until stopped", help="Stop after N polls."),
+    click.option(
+        "--duration",
+        type=options.DURATION,
+        show_default="until stopped",
+        help="Stop after this long: 90s, 30m, 2h, 1.5d.",
+    ),
+)
+client_options = compose(
+    click.option(
+        "--timeout",
+        "read_timeout",
+        type=options.SECONDS,
+        default=ClientSettings.read_timeout,
+        envvar=env("TIMEOUT"),
+        show_envvar=True,
+        help="Seconds to wait for the API's answer (per attempt).",
+    ),
+    click.option(
+        "--connect-timeout",
+        type=options.SECONDS,
+        default=ClientSettings.connect_timeout,
+        help="Seconds to wait for a connection (per attempt).",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(min=0),
+        default=ClientSettings.retries,
+        envvar=env("RETRIES"),
+        show_envvar=True,
+        help="Retries of a failed poll (connection errors, timeouts, 5xx, 429), with exponential backoff.",
+    ),
+    click.option(
+        "--header",
+        "headers",
+        multiple=True,
+        help="'Name: value' sent with every request, e.g. an API key; key and token headers are never stored.",
+    ),
+)
+compression_option = click.option(
+    "--compression",
+    type=click.Choice(sorted(COMPRESSIONS)),
+    default=DEFAULT_COMPRESSION,
+    envvar=env("COMPRESSION"),
+    show_envvar=True,
+    help="How bodies are stored (zstd: ~25 KB per 457 KB snapshot; gzip: ~33 KB).",
+)
+
+
+def client_settings(
+    read_timeout: float, connect_timeout: float, retries: int, headers: tuple[str, ...]
+) -> ClientSettings:
+    return ClientSettings(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries=retries,
+        headers=dict(parse_header(header) for header in headers),
+    )
+
+
+def limits(count: int | None, duration: float | None) -> Limits:
+    if count is not None and duration is not None:
+        raise UserError("give --count or --duration, not both")
+    return Limits(count, duration)
+
+
+def log_to_stderr() -> None:
+    """Status lines and warnings go to stderr as log lines when it is not a terminal.
+
+    urllib3's own retry warnings are silenced: they repeat what the gap notes say, and
+    they print request paths with their query strings, where API keys may be.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)

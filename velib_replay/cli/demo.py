@@ -1,0 +1,46 @@
+"""``velib-replay demo``: README's first command, the whole pipeline on the embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from velib_replay import config
+from velib_replay.cli import options
+from velib_replay.cli.tables import latest_by_postcode, totals_by_snapshot
+from velib_replay.errors import UserError
+from velib_replay.kafka import broker
+from velib_replay.pipeline import demo
+from velib_replay.verify.diff import describe
+
+
+@click.command("demo")
+@click.option(
+    "--recording",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=config.sample_recording,
+    show_default="recordings/sample",
+)
+@options.kafka_port
+@options.kafka_data_dir
+def command(recording: Path, port: int, data_dir: Path) -> None:
+    """Embedded Kafka, topics, replay of the sample at max speed, the job, a table, and the golden check."""
+    with demo.fresh_checkpoint() as checkpoint:
+        result = demo.run_demo(recording, broker.Broker(data_dir, port), checkpoint, say=click.echo)
+    click.echo(
+        f"Job: {result.job.input_rows} messages → {result.job.indicator_rows} indicator rows "
+        f"({result.job.batches} batch(es))"
+    )
+    click.echo("\nNetwork totals per snapshot:\n" + totals_by_snapshot(result.contents.latest))
+    click.echo("\nLatest snapshot by postcode:\n" + latest_by_postcode(result.contents.latest))
+    if not result.difference.equal:
+        click.echo(describe(result.difference))
+        raise UserError(f"the indicators differ from {recording / demo.GOLDEN_NAME}")
+    click.echo(
+        f"\nVerification passed: {len(result.contents.latest)} indicator rows equal {recording / demo.GOLDEN_NAME}"
+    )
+    click.echo(
+        f"\nThe embedded Kafka broker is still running on {result.bootstrap_servers} "
+        f"(stop it with `velib-replay kafka stop --data-dir {data_dir}`)."
+    )

@@ -1,0 +1,54 @@
+"""``velib-replay kafka start|stop|status``: the embedded single-node broker."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from velib_replay.cli import options
+from velib_replay.kafka import broker
+
+
+@click.group("kafka")
+def command() -> None:
+    """Run the embedded single-node Kafka broker (KRaft, no ZooKeeper)."""
+
+
+@command.command("start")
+@options.kafka_port
+@click.option(
+    "--controller-port", type=click.IntRange(1, 65535), default=None, help="KRaft controller port.  [default: PORT+1]"
+)
+@options.kafka_data_dir
+@click.option(
+    "--timeout", type=options.SECONDS, default=90.0, help="Seconds to wait for the broker to accept connections."
+)
+def start(port: int, controller_port: int | None, data_dir: Path, timeout: float) -> None:
+    """Start the broker in the background; returns once it accepts connections."""
+    started, running = broker.start(broker.Broker(data_dir, port, controller_port), timeout=timeout)
+    state = "started" if started else "already running"
+    click.echo(f"Kafka {state} on {running.bootstrap_servers} (pid {running.running_pid()}, log: {running.log_file})")
+
+
+@command.command("stop")
+@options.kafka_data_dir
+def stop(data_dir: Path) -> None:
+    """Stop the broker started from DATA_DIR."""
+    stopped = broker.stop(broker.Broker(data_dir))
+    click.echo("Kafka stopped" if stopped else "Kafka was not running")
+
+
+@command.command("status")
+@options.kafka_data_dir
+def status(data_dir: Path) -> None:
+    """Say whether the broker runs (exit 0) or not (exit 1)."""
+    embedded = broker.Broker(data_dir)
+    pid = embedded.running_pid()
+    if pid is None:
+        click.echo(f"Kafka is not running (data dir {data_dir})")
+        sys.exit(1)
+    port = embedded.running_port()
+    reachable = "accepting connections" if port and broker.accepts_connections(port) else "NOT accepting connections"
+    click.echo(f"Kafka running on localhost:{port}, pid {pid}, {reachable} (log: {embedded.log_file})")

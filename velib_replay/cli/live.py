@@ -1,0 +1,89 @@
+"""``velib-replay live``: poll the API and publish each snapshot to Kafka exactly as ``play`` would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from velib_replay.capture.client import redact_url
+from velib_replay.capture.live import DEFAULT_MAX_BACKLOG, DELIVERY_TIMEOUT, LivePlan, kafka_connector, live
+from velib_replay.capture.recorder import StatusLine, Stopper, resolve_sources
+from velib_replay.cli import options
+from velib_replay.cli.capture_options import (
+    client_options,
+    client_settings,
+    compression_option,
+    feed_options,
+    limits,
+    log_to_stderr,
+    schedule_options,
+)
+from velib_replay.errors import UserError
+
+
+@click.command("live")
+@feed_options
+@schedule_options
+@options.stations
+@click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also record every poll (and station_information) into this folder.",
+)
+@options.bootstrap_servers
+@options.status_topic
+@click.option(
+    "--max-backlog",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_BACKLOG,
+    help="Snapshots kept while Kafka is unreachable; beyond, the oldest is dropped and reported.",
+)
+@click.option(
+    "--delivery-timeout",
+    type=click.FloatRange(min=1),
+    default=DELIVERY_TIMEOUT,
+    help="Seconds a snapshot may wait on Kafka before the outage is reported and the snapshot retried.",
+)
+@compression_option
+@client_options
+def command(
+    status_url: str | None,
+    info_url: str | None,
+    gbfs_url: str | None,
+    info_every: float,
+    interval: float,
+    count: int | None,
+    duration: float | None,
+    wanted: frozenset[str] | None,
+    record_dir: Path | None,
+    bootstrap_servers: str,
+    status_topic: str,
+    max_backlog: int,
+    delivery_timeout: float,
+    compression: str,
+    **client: Any,
+) -> None:
+    """Poll the API and publish each snapshot to Kafka, exactly as `play` would.
+
+    API faults are retried and reported as in `record`; while Kafka is unreachable,
+    snapshots wait (up to --max-backlog) and are delivered when it is back. Exit
+    status 1 if any snapshot was not delivered.
+    """
+    log_to_stderr()
+    settings = client_settings(**client)
+    sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
+    plan = LivePlan(sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog)
+    connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout)
+    banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"
+    click.echo(banner, err=True)
+    with Stopper().signals_handled() as stopper:
+        result = live(plan, connect, settings, stopper=stopper, status=StatusLine())
+    click.echo(result.summary())
+    if result.failure:
+        raise UserError(result.failure)
+    if result.undelivered:
+        kept = f"; they are in {record_dir} (`velib-replay play` can send them)" if record_dir else ""
+        raise UserError(f"{result.undelivered} snapshot(s) were not delivered to Kafka{kept}")

@@ -1,0 +1,63 @@
+"""``velib-replay record``: poll the API for hours or days and store every response byte-for-byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from velib_replay.capture.recorder import RecordPlan, StatusLine, Stopper, default_out_dir, record, resolve_sources
+from velib_replay.cli.capture_options import (
+    client_options,
+    client_settings,
+    compression_option,
+    feed_options,
+    limits,
+    log_to_stderr,
+    schedule_options,
+)
+from velib_replay.cli.options import env
+from velib_replay.errors import UserError
+
+
+@click.command("record")
+@feed_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=env("RECORD_OUT"),
+    show_envvar=True,
+    show_default="recordings/<UTC start time>",
+    help="Recording folder; an existing recording is appended to (to resume after a crash).",
+)
+@schedule_options
+@compression_option
+@client_options
+def command(
+    status_url: str | None,
+    info_url: str | None,
+    gbfs_url: str | None,
+    info_every: float,
+    out: Path | None,
+    interval: float,
+    count: int | None,
+    duration: float | None,
+    compression: str,
+    **client: Any,
+) -> None:
+    """Poll the Vélib' API and store every response byte-for-byte, gaps and faults included.
+
+    Stops after --count polls, after --duration, or on Ctrl-C / SIGTERM (the write in
+    progress is finished; the summary is printed; exit status 0).
+    """
+    log_to_stderr()
+    settings = client_settings(**client)
+    sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
+    plan = RecordPlan(out or default_out_dir(), sources, interval, limits(count, duration), compression)
+    click.echo(f"Recording {plan.out} every {interval:g} s (Ctrl-C to stop)", err=True)
+    with Stopper().signals_handled() as stopper:
+        result = record(plan, settings, stopper=stopper, status=StatusLine())
+    click.echo(result.summary())
+    if result.failure:
+        raise UserError(result.failure)

@@ -1,0 +1,51 @@
+"""``velib-replay serve``: a recording played back as the API over HTTP, bodies byte-for-byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from velib_replay.capture.recorder import Stopper
+from velib_replay.capture.server import DEFAULT_PORT, serve
+from velib_replay.cli import options
+from velib_replay.cli.capture_options import log_to_stderr
+from velib_replay.cli.options import env, recording_argument
+from velib_replay.recording import Recording
+
+
+@click.command("serve")
+@recording_argument
+@click.option(
+    "--speed",
+    type=options.SPEED,
+    default="1x",
+    help="1x, 10x, 0.5x ... or max (each request gets the next recorded body).",
+)
+@click.option("--host", default="127.0.0.1", envvar=env("SERVE_HOST"), show_envvar=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    envvar=env("SERVE_PORT"),
+    show_envvar=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--loop", is_flag=True, help="Start over at the end of the recording instead of staying on its last body."
+)
+@click.option("--gaps", is_flag=True, help="Answer 503 where the recording has a gap (reproduce outages).")
+def command(recording: Path, speed: float | None, host: str, port: int, loop: bool, gaps: bool) -> None:
+    """Replay RECORDING as the Vélib' API over HTTP, bodies byte-for-byte.
+
+    GET /station_status.json, /station_information.json (any path ending so) and
+    /gbfs.json. Point `record --url` or `live --url`, or your own consumer, at it.
+    """
+    log_to_stderr()
+    server = serve(Recording(recording), speed=speed, host=host, port=port, loop=loop, gaps=gaps)
+    feeds = " ".join(f"{server.url}/{feed}.json" for feed in ["gbfs", *server.replay.feeds])
+    click.echo(f"Serving {recording} at {f'{speed:g}x' if speed else 'max'} (Ctrl-C to stop): {feeds}", err=True)
+    with Stopper().signals_handled() as stopper, server.start():
+        while not stopper.wait(0.5):
+            pass
+    click.echo(f"Stopped by {stopper.reason}: {server.requests_served} requests served")

@@ -1,0 +1,38 @@
+"""``velib-replay topics``: create the pipeline's three topics, so no step needs a hand-typed kafka-topics."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from velib_replay.cli import options
+from velib_replay.kafka import topics
+
+
+@click.command("topics")
+@options.bootstrap_servers
+@options.status_topic
+@options.indicators_topic
+@options.quarantine_topic
+@click.option("--partitions", type=click.IntRange(min=1), default=1, help="Partitions of new topics.")
+@click.option("--replication", type=click.IntRange(min=1), default=1, help="Replication factor of new topics.")
+@click.option("--reset", is_flag=True, help="Delete the three topics first (their data is lost).")
+def command(
+    bootstrap_servers: str,
+    status_topic: str,
+    indicators_topic: str,
+    quarantine_topic: str,
+    partitions: int,
+    replication: int,
+    reset: bool,
+) -> None:
+    """Create the pipeline's topics if absent."""
+    names = [status_topic, indicators_topic, quarantine_topic]
+    if reset:
+        deleted = topics.delete_topics(bootstrap_servers, names)
+        click.echo(f"Deleted: {', '.join(deleted) or 'none'}")
+        time.sleep(1.0 if deleted else 0)
+    specs = topics.pipeline_topics(*names, partitions=partitions, replication=replication)
+    created = topics.ensure_topics(bootstrap_servers, specs)
+    click.echo(f"Created: {', '.join(created) or 'none'}; present: {', '.join(names)}")

@@ -1,0 +1,71 @@
+"""``velib-replay verify``: the indicators topic against a golden file, or against a recording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from velib_replay.cli import options
+from velib_replay.errors import UserError
+from velib_replay.job.contract import Indicator
+from velib_replay.job.stations_table import load_postcodes
+from velib_replay.recording import Recording
+from velib_replay.verify.diff import compare, describe
+from velib_replay.verify.golden import read_golden, write_golden
+from velib_replay.verify.reference import over_recording
+from velib_replay.verify.topic import read_latest
+
+
+@click.command("verify")
+@click.option("--golden", type=click.Path(dir_okay=False, path_type=Path), help="Golden JSON-lines file.")
+@click.option(
+    "--recording",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Instead of a golden file: what the independent computation gives over this recording "
+    "(e.g. the one `live --record` kept), with the same --stations as the run.",
+)
+@options.stations
+@options.stations_table
+@click.option("--update", is_flag=True, help="Rewrite the golden file from the topic instead of comparing.")
+@options.bootstrap_servers
+@options.indicators_topic
+def command(
+    golden: Path | None,
+    recording: Path | None,
+    wanted: frozenset[str] | None,
+    stations_table: Path,
+    update: bool,
+    bootstrap_servers: str,
+    indicators_topic: str,
+) -> None:
+    """Compare the indicators topic (latest value per key) with a golden file or a recording; exit 1 if they differ."""
+    if (golden is None) == (recording is None):
+        raise click.UsageError("give exactly one of --golden FILE or --recording DIR")
+    if update and golden is None:
+        raise click.UsageError("--update rewrites a --golden file")
+    contents = read_latest(bootstrap_servers, indicators_topic)
+    if update:
+        write_golden(golden, contents.latest)
+        click.echo(f"Wrote {len(contents.latest)} indicator rows to {golden}")
+        return
+    expected, source = _expected(golden, recording, wanted, stations_table)
+    difference = compare(expected, contents.latest)
+    if not difference.equal:
+        click.echo(describe(difference))
+        raise UserError(f"{indicators_topic} differs from {source}")
+    click.echo(
+        f"OK: {len(contents.latest)} indicator rows in {indicators_topic} equal {source} "
+        f"({contents.records} records read)"
+    )
+
+
+def _expected(
+    golden: Path | None, recording: Path | None, wanted: frozenset[str] | None, stations_table: Path
+) -> tuple[dict[str, Indicator], str]:
+    if golden is not None:
+        if not golden.exists():
+            raise UserError(f"golden file {golden} does not exist (create it with --update)")
+        return read_golden(golden), str(golden)
+    expected = over_recording(Recording(recording), load_postcodes(stations_table), wanted=wanted)
+    return expected, f"the computation over {recording}"

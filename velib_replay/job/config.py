@@ -1,0 +1,33 @@
+"""What a run of the job reads and writes, and what it reports: plain data, no Spark needed to build it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from velib_replay import config
+
+
+@dataclass
+class JobConfig:
+    """Everything the job reads and writes, explicit so a run is reproducible from its config."""
+
+    bootstrap_servers: str = config.BOOTSTRAP_SERVERS
+    status_topic: str = config.STATUS_TOPIC
+    indicators_topic: str = config.INDICATORS_TOPIC
+    quarantine_topic: str = config.QUARANTINE_TOPIC
+    checkpoint: Path = field(default_factory=config.checkpoint_dir)
+    stations_table: Path = field(default_factory=config.stations_table)
+    watermark: str = config.WATERMARK
+    trigger_interval: str = config.TRIGGER_INTERVAL
+    max_offsets_per_trigger: int | None = None
+    show_rows: int = 20
+
+
+@dataclass
+class JobSummary:
+    batches: int = 0
+    input_rows: int = 0
+    indicator_rows: int = 0
+    quarantined: int = 0
+    dropped_late: int = 0

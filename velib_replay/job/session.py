@@ -1,0 +1,33 @@
+"""The Spark session the job runs in: the Kafka connector from the local jar cache, quiet logs, UTC."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from velib_replay import config
+from velib_replay.kafka import jvm
+
+
+def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4) -> SparkSession:
+    """A session with the Kafka connector from the local jar cache (no --packages at start)."""
+    jars = ",".join(str(path) for path in jvm.jars("spark-kafka"))
+    logging = f"-Dlog4j2.configurationFile={jvm.POM_DIR / 'spark-log4j2.properties'}"
+    builder = SparkSession.builder.master(master)
+    if master.startswith("local"):
+        builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+    session = (
+        builder.appName("velib-replay")
+        .config("spark.jars", jars)
+        .config("spark.driver.extraJavaOptions", logging)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", shuffle_partitions)
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.streaming.stateStore.providerClass", _ROCKSDB)
+        .config("spark.log.structuredLogging.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("WARN")
+    return session
+
+
+_ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"

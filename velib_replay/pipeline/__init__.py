@@ -1,0 +1,1 @@
+"""Flows across every stage: the demo (broker, topics, replay, job, verification)."""

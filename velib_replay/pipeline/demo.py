@@ -1,0 +1,66 @@
+"""The whole pipeline on the embedded defaults, in one call: what README's first command runs."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from velib_replay import config
+from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.runner import run_once
+from velib_replay.kafka import broker
+from velib_replay.recording import Recording
+from velib_replay.replay.player import PlayStats, replay_to_topic
+from velib_replay.verify.diff import Difference, compare
+from velib_replay.verify.golden import read_golden
+from velib_replay.verify.topic import TopicContents, read_latest
+
+GOLDEN_NAME = "indicators.golden.jsonl"
+
+
+@dataclass
+class DemoResult:
+    bootstrap_servers: str
+    played: PlayStats
+    job: JobSummary
+    contents: TopicContents
+    difference: Difference
+
+
+def demo_topics(run_id: str) -> dict[str, str]:
+    """Topics of this demo run's own, so an earlier replay on ``velib-projet`` cannot change its result."""
+    return {
+        "status_topic": f"{config.STATUS_TOPIC}-demo-{run_id}",
+        "indicators_topic": f"{config.INDICATORS_TOPIC}-demo-{run_id}",
+        "quarantine_topic": f"{config.QUARANTINE_TOPIC}-demo-{run_id}",
+    }
+
+
+def run_demo(
+    recording_path: Path, embedded: broker.Broker, checkpoint: Path, say: Callable[[str], None] = print
+) -> DemoResult:
+    """Broker (started if needed) → topics → play at max speed → job --once → verify against the golden file."""
+    started, running = broker.start(embedded)
+    say(f"Kafka {'started' if started else 'already running'} on {running.bootstrap_servers} (log: {running.log_file})")
+    bootstrap = running.bootstrap_servers
+    names = demo_topics(time.strftime("%Y%m%dT%H%M%S"))
+    job_config = JobConfig(bootstrap_servers=bootstrap, checkpoint=checkpoint, show_rows=0, **names)
+    played = replay_to_topic(Recording(recording_path), bootstrap, job_config.status_topic)
+    say(f"Played {played.snapshots} snapshots ({played.messages} messages) to {job_config.status_topic}")
+    say("Running the Spark job until all is processed...")
+    summary = run_once(job_config)
+    contents = read_latest(bootstrap, job_config.indicators_topic)
+    difference = compare(read_golden(recording_path / GOLDEN_NAME), contents.latest)
+    return DemoResult(bootstrap, played, summary, contents, difference)
+
+
+@contextlib.contextmanager
+def fresh_checkpoint() -> Iterator[Path]:
+    """A checkpoint of the demo's own, removed afterwards: each demo reprocesses its topic from the start."""
+    config.cache_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="velib-replay-demo-", dir=config.cache_dir()) as folder:
+        yield Path(folder)

@@ -1,0 +1,63 @@
+"""The publisher on kafka-python, the pure-Python client: always installed, the default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError, KafkaTimeoutError
+
+from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
+from velib_replay.errors import kafka_unreachable
+from velib_replay.replay.messages import Message
+from velib_replay.replay.publisher import DeliveryCounter, DeliveryStats
+
+
+class KafkaPythonPublisher(DeliveryCounter):
+    """The publisher on kafka-python (pure Python): the default client."""
+
+    def __init__(
+        self, bootstrap_servers: str, topic: str, *, delivery_timeout_s: float = DELIVERY_WAIT_S, **producer_config
+    ):
+        super().__init__(topic)
+        timeout_ms = int(delivery_timeout_s * 1000)
+        settings = {
+            "bootstrap_servers": bootstrap_servers,
+            "client_id": "velib-replay",
+            "bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS,
+            "acks": "all",
+            "enable_idempotence": True,
+            "max_in_flight_requests_per_connection": 5,
+            "linger_ms": 5,
+            "batch_size": 256 * 1024,
+            "delivery_timeout_ms": timeout_ms,
+            "request_timeout_ms": min(30000, timeout_ms // 2),  # Kafka wants it below delivery.timeout.ms
+            "max_block_ms": timeout_ms,
+            **producer_config,
+        }
+        try:
+            self._producer = KafkaProducer(**settings)
+        except KafkaTimeoutError:
+            raise kafka_unreachable(bootstrap_servers) from None
+
+    def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
+        """Queue messages for delivery; returns how many were queued."""
+        count = 0
+        for message in messages:
+            future = self._producer.send(self.topic, key=message.key, value=message.value, headers=headers)
+            future.add_callback(self._delivered).add_errback(self._failed)
+            self._count_sent(message)
+            count += 1
+        return count
+
+    def flush(self, timeout_s: float | None = None) -> DeliveryStats:
+        """Wait until every queued message is delivered or has failed."""
+        try:
+            self._producer.flush(timeout=timeout_s)
+        except KafkaError as error:
+            with self._lock:
+                self.stats.first_error = self.stats.first_error or str(error)
+        return self.stats
+
+    def close(self) -> None:
+        self._producer.close(timeout=5)

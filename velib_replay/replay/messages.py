@@ -1,0 +1,50 @@
+"""What goes on ``velib-projet``: one message per station per snapshot.
+
+The value is the feed's own station object, fields untouched, plus ``snapshot_time``
+(the feed clock of the snapshot it came from), so a consumer written for the
+original pipeline still parses it and the job can key indicators on the feed's time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from velib_replay.recording.feed import Station, iso_utc, station_code
+
+SNAPSHOT_TIME_FIELD = "snapshot_time"
+
+
+@dataclass(frozen=True)
+class Message:
+    key: bytes | None
+    value: bytes
+
+
+def parse_station_filter(spec: str | None) -> frozenset[str] | None:
+    """``all`` (or nothing) keeps every station; ``16107,32017`` keeps those codes."""
+    if spec is None or spec.strip().lower() in ("", "all"):
+        return None
+    codes = frozenset(code.strip() for code in spec.split(",") if code.strip())
+    if not codes:
+        raise ValueError(f"no station code in {spec!r}")
+    return codes
+
+
+def selected(stations: Iterable[Station], wanted: frozenset[str] | None) -> list[Station]:
+    return [station for station in stations if wanted is None or station_code(station) in wanted]
+
+
+def station_message(station: Station, snapshot_time: int) -> Message:
+    code = station_code(station)
+    value = {**station, SNAPSHOT_TIME_FIELD: iso_utc(snapshot_time)}
+    return Message(
+        key=code.encode() if code is not None else None,
+        value=json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(),
+    )
+
+
+def snapshot_messages(stations: Iterable[Station], snapshot_time: int, wanted: frozenset[str] | None) -> list[Message]:
+    """All messages of one snapshot, in the feed's order: they are sent together."""
+    return [station_message(station, snapshot_time) for station in selected(stations, wanted)]

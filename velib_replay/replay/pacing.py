@@ -1,0 +1,82 @@
+"""When each snapshot of a replay is due: pure functions over recorded times, no I/O.
+
+The schedule is absolute (offsets from the replay's start, divided by the speed),
+so a late send never pushes the following ones back: errors cannot accumulate.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from velib_replay.recording import Snapshot
+
+Offset = timedelta | datetime  # from the recording's first snapshot, or a time
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One snapshot's place in the replay."""
+
+    due: float  # seconds after the replay's start, at speed 1
+    snapshot: Snapshot
+    snapshot_time: int  # the feed clock as sent: shifted on later loop passes and by --rebase-time
+    loop_pass: int
+
+
+def pass_length(snapshots: Sequence[Snapshot]) -> float:
+    """A recording's span plus one typical poll interval: the shift between loop passes."""
+    times = [snapshot.fetched_at.timestamp() for snapshot in snapshots]
+    gaps = [b - a for a, b in itertools.pairwise(times) if b > a]
+    return (times[-1] - times[0]) + (statistics.median(gaps) if gaps else 60.0)
+
+
+def schedule(
+    snapshots: Sequence[Snapshot],
+    *,
+    passes: int = 1,
+    start: Offset | None = None,
+    end: Offset | None = None,
+    limit: int | None = None,
+    time_shift: int = 0,
+) -> Iterator[Slot]:
+    """Slots in send order, lazily: ``passes`` 0 loops until ``limit`` (or forever).
+
+    ``start`` and ``end`` are offsets from the first snapshot's fetch time, or times.
+    """
+    if not snapshots:
+        return
+    first = snapshots[0].fetched_at
+    since, until = at_time(start, first), at_time(end, first)
+    chosen = [
+        s for s in snapshots if (since is None or s.fetched_at >= since) and (until is None or s.fetched_at <= until)
+    ]
+    if not chosen:
+        return
+    origin = chosen[0].fetched_at
+    length = pass_length(chosen)
+    passes_run = itertools.count() if passes == 0 else range(passes)
+    slots = (
+        Slot(
+            due=(snapshot.fetched_at - origin).total_seconds() + loop_pass * length,
+            snapshot=snapshot,
+            snapshot_time=snapshot.snapshot_time + round(loop_pass * length) + time_shift,
+            loop_pass=loop_pass,
+        )
+        for loop_pass in passes_run
+        for snapshot in chosen
+    )
+    yield from itertools.islice(slots, limit)
+
+
+def at_time(offset: Offset | None, first: datetime) -> datetime | None:
+    """An offset from ``first`` (or a time) as a time."""
+    return first + offset if isinstance(offset, timedelta) else offset
+
+
+def rebase_shift(first_snapshot_time: int, now: datetime) -> int:
+    """Seconds to add so the first snapshot is stamped ``now``."""
+    return int(now.timestamp()) - first_snapshot_time
