@@ -43,7 +43,7 @@ from velib_replay.kafka import topics
 from velib_replay.recording import Poll, RecordingWriter
 from velib_replay.recording.feed import parse_status
 from velib_replay.replay.messages import Message, snapshot_messages
-from velib_replay.replay.publisher import Publisher
+from velib_replay.replay.publisher import Publisher, open_publisher
 from velib_replay.units import format_duration
 
 DEFAULT_MAX_BACKLOG = 120  # snapshots (two hours at one a minute, ~1 MB of messages each)
@@ -57,7 +57,7 @@ def kafka_connector(bootstrap_servers: str, topic: str, delivery_timeout_s: floa
 
     def connect() -> Publisher:
         topics.ensure_topics(bootstrap_servers, [topics.status_topic(topic)])
-        return Publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s)
+        return open_publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s)
 
     return connect
 
