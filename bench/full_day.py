@@ -4,7 +4,7 @@
 ``velib-replay simulate`` from the sample's real snapshot; the player sends them at
 --speed max; the Spark job runs once over everything (``process --once``); then the
 indicators on the topic are compared with the independent plain-Python computation
-(``indicators.compute``) over the same recording. --quick simulates the 3 busiest morning hours
+(``verify.reference.compute``) over the same recording. --quick simulates the 3 busiest morning hours
 (180 snapshots from 07:00 local time).
 
     python bench/full_day.py [--quick]
@@ -25,16 +25,16 @@ from harness import Stopwatch, machine_load, main, peak_rss_mb, print_table, say
 
 from velib_replay import config
 from velib_replay.job.config import JobConfig, JobSummary
-from velib_replay.job.runner import run
+from velib_replay.job.runner import run_once
 from velib_replay.job.session import spark_session
+from velib_replay.job.stations_table import load_postcodes
 from velib_replay.kafka import topics
 from velib_replay.recording import Recording, Snapshot
-from velib_replay.replay import pacing
-from velib_replay.replay.player import PlayStats, play
-from velib_replay.replay.publisher import Publisher
+from velib_replay.replay.player import PlayStats, replay_to_topic
 from velib_replay.simulate.day import first_status_body, local_midnight, simulate_day
-from velib_replay.verify import reference as indicators
-from velib_replay.verify import topic as verifier
+from velib_replay.verify import reference
+from velib_replay.verify.diff import Difference, compare, describe
+from velib_replay.verify.topic import TopicContents, read_latest
 
 T = TypeVar("T")
 
@@ -78,7 +78,7 @@ def timed(
     return result
 
 
-def run_day(quick: bool, servers: str, folder: Path) -> tuple[list[Stage], JobSummary, verifier.Difference]:
+def run_day(quick: bool, servers: str, folder: Path) -> tuple[list[Stage], JobSummary, Difference]:
     snapshots_wanted = 180 if quick else 1440
     base, day = first_status_body(config.sample_recording()), folder / "day"
     start = local_midnight(json.loads(base)["lastUpdatedOther"]) + timedelta(hours=7 if quick else 0)
@@ -94,33 +94,32 @@ def run_day(quick: bool, servers: str, folder: Path) -> tuple[list[Stage], JobSu
         lambda: sum(len(s.stations) for s in snapshots), lambda total: total,
     )  # fmt: skip
     cfg = job_config(servers, folder)
-    played = timed(stages, "play --speed max", "messages", lambda: _play(servers, cfg, snapshots), by("messages"))
+    played = timed(stages, "play --speed max", "messages", lambda: _play(servers, cfg, Recording(day)), by("messages"))
     spark = timed(stages, "start Spark", "", spark_session)
     try:
-        job = timed(stages, "process --once", "messages", lambda: run(spark, cfg, once=True), by("input_rows"))
+        job = timed(stages, "process --once", "messages", lambda: run_once(cfg, spark), by("input_rows"))
     finally:
         spark.stop()
-    postcodes = indicators.load_postcodes(config.stations_table())
+    postcodes = load_postcodes(config.stations_table())
     expected = timed(
-        stages, "reference computation (indicators.compute)", "station records",
-        lambda: indicators.compute(((s.snapshot_time, s.stations) for s in snapshots), postcodes),
+        stages, "reference computation (reference.compute)", "station records",
+        lambda: reference.compute(((s.snapshot_time, s.stations) for s in snapshots), postcodes),
         lambda _rows: summary.snapshots * summary.stations,
     )  # fmt: skip
     contents = timed(stages, "read the indicators topic", "indicator records", lambda: _latest(cfg), by("records"))
     say(f"full day: {summary.trips:,} trips, {summary.outages} outages, {played.messages:,} messages played")
-    return stages, job, verifier.compare(expected, contents.latest)
+    return stages, job, compare(expected, contents.latest)
 
 
-def _play(servers: str, cfg: JobConfig, snapshots: list[Snapshot]) -> PlayStats:
-    with Publisher(servers, cfg.status_topic) as publisher:
-        stats = play(pacing.schedule(snapshots), publisher, speed=None)
+def _play(servers: str, cfg: JobConfig, recording: Recording) -> PlayStats:
+    stats = replay_to_topic(recording, servers, cfg.status_topic)
     if stats.undelivered:
         raise RuntimeError(f"{stats.undelivered} messages undelivered: {stats.first_error}")
     return stats
 
 
-def _latest(cfg: JobConfig) -> verifier.TopicContents:
-    return verifier.read_latest(cfg.bootstrap_servers, cfg.indicators_topic, timeout_s=600)
+def _latest(cfg: JobConfig) -> TopicContents:
+    return read_latest(cfg.bootstrap_servers, cfg.indicators_topic, timeout_s=600)
 
 
 def run_bench(quick: bool, bootstrap: str | None) -> None:
@@ -134,8 +133,8 @@ def run_bench(quick: bool, bootstrap: str | None) -> None:
         f"{job.quarantined} quarantined, {job.dropped_late} dropped late; peak memory of this process "
         f"{peak_rss_mb():,.0f} MB"
     )
-    verdict = "MATCH" if difference.equal else "MISMATCH\n" + verifier.describe(difference)
-    print(f"indicators on the topic vs indicators.compute over the recording: {verdict}")
+    verdict = "MATCH" if difference.equal else "MISMATCH\n" + describe(difference)
+    print(f"indicators on the topic vs reference.compute over the recording: {verdict}")
     print(f"machine: {machine_load()}")
 
 

@@ -19,9 +19,7 @@ from pathlib import Path
 from harness import fresh_topic, machine_load, main, print_table, say, simulated, workspace
 
 from velib_replay.recording import Recording
-from velib_replay.replay import pacing
-from velib_replay.replay.player import PlayStats, play
-from velib_replay.replay.publisher import Publisher
+from velib_replay.replay.player import PlayStats, ReplayPlan, replay_to_topic
 
 SPEEDS = (10.0, 60.0)
 SNAPSHOTS = 200
@@ -31,8 +29,7 @@ DRIFT_TOLERANCE_MS = 1.0  # last minus first, and the trend over the run, within
 
 def paced(bootstrap: str, recording: Recording, speed: float) -> PlayStats:
     """One replay at ``speed`` to a fresh topic, through the product's player and Publisher."""
-    with Publisher(bootstrap, fresh_topic(bootstrap, f"pacing-{speed:g}x")) as publisher:
-        stats = play(pacing.schedule(list(recording.snapshots())), publisher, speed=speed)
+    stats = replay_to_topic(recording, bootstrap, fresh_topic(bootstrap, f"pacing-{speed:g}x"), ReplayPlan(speed=speed))
     if stats.undelivered:
         raise RuntimeError(f"{stats.undelivered} messages undelivered: {stats.first_error}")
     return stats

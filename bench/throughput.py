@@ -34,10 +34,11 @@ from velib_replay import config
 from velib_replay.kafka import jvm
 from velib_replay.recording import Recording
 from velib_replay.replay import pacing
+from velib_replay.replay.kafka_python_publisher import KafkaPythonPublisher
+from velib_replay.replay.librdkafka_publisher import LibrdkafkaPublisher
 from velib_replay.replay.messages import Message, snapshot_messages
 from velib_replay.replay.pacing import Slot
 from velib_replay.replay.player import PlayStats, play
-from velib_replay.replay.publisher import LibrdkafkaPublisher, Publisher
 
 PERF_TOOL = "org.apache.kafka.tools.ProducerPerformance"  # the class behind kafka-producer-perf-test
 TARGET = 0.25
@@ -94,7 +95,7 @@ def _messages(slot: Slot) -> list[Message]:
 
 def java_settings(bootstrap: str) -> list[str]:
     """The Publisher's effective producer settings, as Java properties, so both tools batch and ack alike."""
-    with Publisher(bootstrap, fresh_topic(bootstrap, "settings")) as publisher:
+    with KafkaPythonPublisher(bootstrap, fresh_topic(bootstrap, "settings")) as publisher:
         effective = publisher._producer.config  # what kafka-python runs with, after its own defaults
     return [f"{name.replace('_', '.')}={str(effective[name]).lower()}" for name in SHARED_SETTINGS]
 
@@ -116,7 +117,10 @@ def run_java(bootstrap: str, work: Workload, settings: list[str]) -> Rate:
 
 def run_player(bootstrap: str, work: Workload, tuning: dict, *, pure_python_crc: bool = False) -> Rate:
     """The product's replay path: player.play at speed max through a kafka-python Publisher."""
-    with _crc32c(pure_python_crc), Publisher(bootstrap, fresh_topic(bootstrap, "player"), **tuning) as publisher:
+    with (
+        _crc32c(pure_python_crc),
+        KafkaPythonPublisher(bootstrap, fresh_topic(bootstrap, "player"), **tuning) as publisher,
+    ):
         return _checked(play(work.slots, publisher, speed=None))
 
 
@@ -146,7 +150,10 @@ def crc32c_seconds(work: Workload) -> float:
 def run_publisher_only(bootstrap: str, work: Workload) -> Rate:
     """The Publisher alone on messages encoded beforehand: how much of the cost is Kafka, not JSON."""
     messages = [message for slot in work.slots for message in _messages(slot)]
-    with Publisher(bootstrap, fresh_topic(bootstrap, "publisher")) as publisher, Stopwatch().running() as watch:
+    with (
+        KafkaPythonPublisher(bootstrap, fresh_topic(bootstrap, "publisher")) as publisher,
+        Stopwatch().running() as watch,
+    ):
         publisher.send(messages)
         delivery = publisher.flush()
     if delivery.delivered != len(messages):
@@ -173,7 +180,7 @@ def _checked(stats: PlayStats) -> Rate:
 AREAS = (  # first match wins: (area, path fragments)
     ("kafka-python: record accumulator and batch building", ("kafka/producer/record_accumulator", "kafka/record/")),
     ("kafka-python: KafkaProducer.send, partitioner, futures", ("/kafka/",)),
-    ("message encoding (json.dumps of each station)", ("/json/", "velib_replay/messages")),
+    ("message encoding (json.dumps of each station)", ("/json/", "velib_replay/replay/messages")),
     ("velib-replay player and publisher", ("velib_replay/",)),
 )
 
@@ -182,7 +189,7 @@ def profile_player(bootstrap: str, work: Workload, passes: int) -> pstats.Stats:
     """cProfile of one pass of the player (the main thread only: the sender thread shows up as lock waits)."""
     one_pass = work.slots[: len(work.slots) // passes]
     profiler = cProfile.Profile()
-    with Publisher(bootstrap, fresh_topic(bootstrap, "profile")) as publisher:
+    with KafkaPythonPublisher(bootstrap, fresh_topic(bootstrap, "profile")) as publisher:
         profiler.enable()
         play(one_pass, publisher, speed=None)
         profiler.disable()

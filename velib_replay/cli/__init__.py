@@ -6,6 +6,8 @@ types) and print; the work is done by library functions that the tests call dire
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from velib_replay import __version__
@@ -23,21 +25,64 @@ from velib_replay.cli import (
     topics,
     verify,
 )
+from velib_replay.cli.options import env
 from velib_replay.errors import UserError
+
+DEBUG_ENV = env("DEBUG")
 
 
 class _Group(click.Group):
-    """Turns a UserError anywhere below into ``Error: <one line>`` and exit status 1."""
+    """Turns any failure below into ``Error: <one line>`` and exit status 1; a traceback only with --debug.
+
+    A UserError is a failure the code foresaw and explains. Anything else is a defect of
+    velib-replay: it is still one line (what, and how to see the whole trace), never a
+    traceback on a user's terminal, and the CLI fuzz test holds every verb to it.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except UserError as error:
             raise click.ClickException(str(error)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except OSError as error:  # a path that cannot be used: the system's own words name the file and the cause
+            raise click.ClickException(os_error_line(error)) from None
+        except Exception as error:
+            if ctx.meta.get(DEBUG_ENV) or os.environ.get(DEBUG_ENV):
+                raise
+            first_line = (str(error).strip().splitlines() or [""])[0][:300]
+            raise click.ClickException(
+                f"internal error: {type(error).__name__}: {first_line} "
+                f"(run with --debug or {DEBUG_ENV}=1 for the full trace, and please report it)"
+            ) from None
+
+
+def os_error_line(error: OSError) -> str:
+    """``cannot use /a/b: Not a directory``: what the system said, about which file, in one line."""
+    where = f" {error.filename}" if error.filename else ""
+    if error.filename2:
+        where += f" → {error.filename2}"
+    return f"cannot use{where}: {error.strerror or error}"
+
+
+def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    ctx.meta[DEBUG_ENV] = value
+    return value
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="velib-replay")
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_remember_debug,
+    envvar=DEBUG_ENV,
+    show_envvar=True,
+    help="Show the full Python trace of an unexpected failure.",
+)
 def main() -> None:
     """Record, replay and verify Vélib' bike-share data pipelines on Kafka and Spark.
 

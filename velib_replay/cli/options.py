@@ -68,17 +68,24 @@ STATIONS = _Parsed("stations", _stations)  # frozenset of codes, or None for all
 
 
 class PositiveSeconds(click.ParamType):
-    """A finite number of seconds above zero: nan, inf, 0 and negatives are refused."""
+    """A finite number of seconds above zero (and within bounds, when given): nan, inf, 0 and negatives are refused.
+
+    click's FloatRange lets nan through (every comparison with nan is false), hence this type.
+    """
 
     name = "seconds"
+
+    def __init__(self, minimum: float = 0.0, maximum: float = math.inf):
+        self.minimum, self.maximum = minimum, maximum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         try:
             seconds = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        if not (math.isfinite(seconds) and seconds > 0):
-            self.fail(f"{value!r} must be a finite number of seconds above 0", param, ctx)
+        if not (math.isfinite(seconds) and seconds > 0 and self.minimum <= seconds <= self.maximum):
+            bounds = f"from {self.minimum:g} to {self.maximum:g}" if math.isfinite(self.maximum) else "above 0"
+            self.fail(f"{value!r} must be a finite number of seconds {bounds}", param, ctx)
         return seconds
 
 

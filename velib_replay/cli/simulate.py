@@ -12,18 +12,22 @@ from pathlib import Path
 import click
 
 from velib_replay import config
+from velib_replay.cli import options
 from velib_replay.errors import UserError
 from velib_replay.recording import COMPRESSIONS, parse_time
 from velib_replay.simulate.day import SimulationSummary, first_status_body, simulate_day
+
+MAX_STATIONS = 1_000_000  # 700 times Vélib': beyond, a typo rather than a plan
+MAX_SNAPSHOTS = 1_000_000  # about two years at one poll a minute
 
 
 def _station_count(_ctx: click.Context, param: click.Parameter, value: str) -> int | None:
     """``all`` keeps the base's stations; a number takes the first N, or copies the network to reach N."""
     if value.strip().lower() == "all":
         return None
-    if value.strip().isdigit() and int(value) > 0:
+    if value.strip().isdigit() and 0 < int(value) <= MAX_STATIONS:
         return int(value)
-    raise click.BadParameter(f"{value!r}: use 'all' or a positive number of stations", param=param)
+    raise click.BadParameter(f"{value!r}: use 'all' or a number of stations from 1 to {MAX_STATIONS:,}", param=param)
 
 
 def _start_time(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -44,8 +48,10 @@ def _start_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
     help="Folder of the new recording (must not hold one already).",
 )
 @click.option("--seed", type=int, default=1, help="Random seed: the same seed and sizes give the same bytes.")
-@click.option("--snapshots", type=click.IntRange(min=1), default=1440, help="How many station_status polls.")
-@click.option("--interval", type=click.FloatRange(min=1), default=60.0, help="Seconds between polls.")
+@click.option("--snapshots", type=click.IntRange(1, MAX_SNAPSHOTS), default=1440, help="How many station_status polls.")
+@click.option(
+    "--interval", type=options.PositiveSeconds(1, 86400), default=60.0, help="Seconds between polls (1 to 86,400)."
+)
 @click.option(
     "--stations",
     default="all",

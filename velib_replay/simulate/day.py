@@ -44,6 +44,7 @@ HOURLY_PROFILE = (
 # (role, sign, share): the sign says which way commutes move bikes (+1 empties in the morning, -1 fills)
 ROLES = (("residential", 1, 0.45), ("business", -1, 0.30), ("mixed", 0, 0.25))
 PARIS = "Europe/Paris"
+LAST_CLOCK = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a date can show
 FEED_LAG_S = 30  # the feed's clock (lastUpdatedOther) runs behind the fetch time, as the real one does
 COPY_ID_STRIDE = 10**12  # station_id offset of each copy when the network is replicated (real ids are < 10**11)
 
@@ -296,7 +297,22 @@ def first_status_body(recording: Path) -> bytes:
     poll = next((p for p in source.polls(STATUS_FEED) if p.valid and not p.is_gap), None)
     if poll is None:
         raise RecordingError(f"{recording}: no valid station_status poll to start a simulation from")
-    return source.body(poll)
+    body = source.body(poll)
+    problem = _unusable_base(json.loads(body))
+    if problem:
+        raise RecordingError(f"{source.path / poll.body_file}: cannot start a simulation from it: {problem}")
+    return body
+
+
+def _unusable_base(document: dict) -> str | None:
+    """Why a valid body still cannot seed a simulation (it needs a feed clock and station objects), if it cannot."""
+    clock = document.get("lastUpdatedOther")
+    if type(clock) is not int or not 0 <= clock <= LAST_CLOCK:
+        return f"lastUpdatedOther {clock!r} is not a time in seconds between 1970 and 9999"
+    stations = document["data"]["stations"]
+    if not stations or not all(isinstance(station, dict) for station in stations):
+        return "its stations are not all JSON objects"
+    return None
 
 
 @dataclass(frozen=True)
