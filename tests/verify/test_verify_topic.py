@@ -135,3 +135,13 @@ def test_update_then_verify_round_trip(kafka_bootstrap, pipeline_topics, tmp_pat
     checked = verify(kafka_bootstrap, pipeline_topics.indicators, "--golden", str(target))
     assert checked.exit_code == 0, checked.output
     assert checked.output.startswith(f"OK: 1 indicator rows in {pipeline_topics.indicators} equal {target}")
+
+
+def test_an_empty_expectation_from_a_recording_is_not_ok_on_an_empty_topic(kafka_bootstrap, pipeline_topics, sample):
+    args = ["--recording", str(sample.path), "--stations", "99999"]  # a station the sample does not hold
+    refused = verify(kafka_bootstrap, pipeline_topics.indicators, *args)
+    assert refused.exit_code == 1
+    assert refused.output == (
+        f"Error: {pipeline_topics.indicators} and the computation over {sample.path} are both empty: "
+        "nothing was compared (pass --allow-empty if that is expected)\n"
+    )

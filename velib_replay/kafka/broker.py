@@ -131,7 +131,9 @@ def command_line(pid: int) -> str | None:
         except OSError:
             pass  # unreadable here: ask ps
     try:
-        result = subprocess.run(["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=False
+        )
     except OSError:
         return None
     return result.stdout.strip() if result.returncode == 0 else None
