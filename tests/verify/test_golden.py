@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
+import collections
 import json
+import random
+import re
 
 import pytest
 from click.testing import CliRunner
 
+from velib_replay import config
 from velib_replay.cli import main
 from velib_replay.errors import UserError
 from velib_replay.kafka import broker
@@ -17,6 +21,8 @@ from velib_replay.verify.golden import read_golden, write_golden
 
 ROW = {"snapshot_time": "2025-10-18T09:09:16Z", "postcode": "75001", "stations": 2, "bikes_available": 3}
 LINE = json.dumps(ROW)
+SAMPLE_GOLDEN = config.sample_recording() / "indicators.golden.jsonl"
+FUZZ_CASES = 300
 
 
 @pytest.mark.parametrize(
@@ -73,3 +79,24 @@ def test_writing_into_a_missing_folder_is_a_one_line_error(tmp_path):
 def _verify(*args: str):
     unreachable = f"localhost:{broker.free_port()}"
     return CliRunner().invoke(main, ["verify", *args, "--bootstrap-servers", unreachable])
+
+
+def test_fuzzed_golden_files_parse_or_fail_with_a_line_number(tmp_path):
+    """Random byte edits of a real golden file: each one reads, or is a UserError naming a line; nothing else."""
+    valid = SAMPLE_GOLDEN.read_bytes()
+    golden = tmp_path / "fuzzed.jsonl"
+    rng = random.Random(20251018)
+    outcomes = collections.Counter()
+    for _ in range(FUZZ_CASES):
+        data = bytearray(valid[: rng.randrange(len(valid))])
+        for _ in range(rng.randrange(1, 4)):
+            position = rng.randrange(len(data) + 1)
+            data[position:position] = bytes([rng.choice(b'{}[]",:\n\xff\x00 0a')])
+        golden.write_bytes(bytes(data))
+        try:
+            read_golden(golden)
+            outcomes["read"] += 1
+        except UserError as error:
+            assert re.fullmatch(rf"golden file {re.escape(str(golden))}, line \d+: [^\n]+", str(error)), error
+            outcomes["refused"] += 1
+    assert outcomes["read"] and outcomes["refused"]  # both paths were exercised

@@ -121,6 +121,7 @@ def test_an_empty_golden_file_against_rows_and_rows_against_an_empty_topic_diffe
     empty_topic = pipeline_topics.quarantine
     missing = verify(kafka_bootstrap, empty_topic, "--golden", str(golden), "--allow-empty")
     assert missing.exit_code == 1 and "1 missing, 0 extra, 0 changed" in missing.output
+    assert missing.output.endswith(f"differs from {golden} (the topic is empty: has the job run?)\n")
     write(kafka_bootstrap, pipeline_topics.indicators, (KEY, GOOD))
     extra = verify(kafka_bootstrap, pipeline_topics.indicators, "--golden", str(empty_golden), "--allow-empty")
     assert extra.exit_code == 1 and "0 missing, 1 extra, 0 changed" in extra.output
@@ -145,3 +146,9 @@ def test_an_empty_expectation_from_a_recording_is_not_ok_on_an_empty_topic(kafka
         f"Error: {pipeline_topics.indicators} and the computation over {sample.path} are both empty: "
         "nothing was compared (pass --allow-empty if that is expected)\n"
     )
+
+
+def test_a_missing_topic_is_a_one_line_error(kafka_bootstrap, golden):
+    result = verify(kafka_bootstrap, "no-such-indicators-topic", "--golden", str(golden))
+    assert result.exit_code == 1
+    assert result.output == "Error: topic no-such-indicators-topic does not exist (nothing was computed yet?)\n"

@@ -65,7 +65,8 @@ def command(
     difference = compare(expected, contents.latest)
     if not difference.equal:
         click.echo(describe(difference))
-        raise UserError(f"{indicators_topic} differs from {source}")
+        empty = " (the topic is empty: has the job run?)" if not contents.latest else ""
+        raise UserError(f"{indicators_topic} differs from {source}{empty}")
     if not expected and not allow_empty:
         raise UserError(f"{indicators_topic} and {source} are both empty: nothing was compared ({ALLOW_EMPTY_HINT})")
     click.echo(

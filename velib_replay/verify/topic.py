@@ -8,6 +8,7 @@ these contents can say exactly what it could not check.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from kafka.errors import KafkaTimeoutError
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.errors import UserError, kafka_unreachable
 from velib_replay.job.contract import Indicator
+
+NEW_TOPIC_SETTLE_S = 5.0
 
 
 @dataclass
@@ -123,7 +126,7 @@ def read_latest(bootstrap_servers: str, topic: str, *, timeout_s: float = 60.0) 
 
 
 def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float) -> TopicContents:
-    partitions = consumer.partitions_for_topic(topic)
+    partitions = _partitions(consumer, topic)
     if not partitions:
         raise UserError(f"topic {topic} does not exist (nothing was computed yet?)")
     assigned = [TopicPartition(topic, partition) for partition in sorted(partitions)]
@@ -142,3 +145,11 @@ def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float) -> Topic
             if consumer.position(tp) >= end_offsets[tp]:
                 remaining.discard(tp)
     raise UserError(f"timed out reading {topic}: {len(remaining)} partition(s) not read to the end")
+
+
+def _partitions(consumer: KafkaConsumer, topic: str, *, settle_s: float = NEW_TOPIC_SETTLE_S) -> set[int]:
+    """The topic's partitions; a topic created a moment ago has none in the metadata until its leader is elected."""
+    deadline = time.monotonic() + settle_s
+    while not (partitions := consumer.partitions_for_topic(topic)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return partitions
