@@ -19,9 +19,9 @@ from velib_replay.cli import main
 from velib_replay.kafka import broker
 
 
-def _spawn(*args: str) -> subprocess.Popen:
+def _spawn(*args: str, own_session: bool = True) -> subprocess.Popen:
     """A real process, returned once its command line is readable (it reads empty while exec is under way)."""
-    process = subprocess.Popen(list(args), start_new_session=True, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(list(args), start_new_session=own_session, stdin=subprocess.DEVNULL)
     while process.poll() is None and not broker.command_line(process.pid):
         time.sleep(0.01)
     return process
@@ -36,9 +36,10 @@ def unrelated() -> Iterator[subprocess.Popen]:
     process.wait()
 
 
-def _lookalike(properties: Path) -> subprocess.Popen:
+def _lookalike(properties: Path, own_session: bool = True) -> subprocess.Popen:
     """A process whose command line is a broker's: ``... kafka.Kafka <properties>``."""
-    return _spawn(sys.executable, "-c", "import time; time.sleep(60)", broker.BROKER_MAIN_CLASS, str(properties))
+    args = (sys.executable, "-c", "import time; time.sleep(60)", broker.BROKER_MAIN_CLASS, str(properties))
+    return _spawn(*args, own_session=own_session)
 
 
 def _stale(tmp_path: Path, pid: int) -> broker.Broker:
@@ -86,10 +87,11 @@ def test_a_broker_of_another_folder_is_not_this_folders(tmp_path):
         other.wait()
 
 
-def test_this_folders_broker_is_recognised_and_stopped(tmp_path):
+@pytest.mark.parametrize("own_session", [True, False], ids=["leads-its-group", "in-this-group"])
+def test_this_folders_broker_is_recognised_and_stopped(tmp_path, own_session):
     instance = broker.Broker(tmp_path / "kafka")
     instance.data_dir.mkdir()
-    lookalike = _lookalike(instance.properties_file)
+    lookalike = _lookalike(instance.properties_file, own_session)
     try:
         instance.pid_file.write_text(f"{lookalike.pid} 9999\n")
         assert instance.discard_stale_pid_file() is None

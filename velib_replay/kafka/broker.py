@@ -297,16 +297,25 @@ def stop(broker: Broker, *, timeout: float = 30.0) -> bool:
     pid = broker.running_pid()
     if pid is None:
         return False
-    os.killpg(pid, signal.SIGTERM)
+    _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and broker.running_pid() == pid:
         _reap(pid)
         time.sleep(0.2)
     if broker.running_pid() == pid:
-        os.killpg(pid, signal.SIGKILL)
+        _signal(pid, signal.SIGKILL)
     _reap(pid)
     _remove(broker.pid_file)
     return True
+
+
+def _signal(pid: int, signum: int) -> None:
+    """Signal the broker's process group (it leads one), or the process alone if it leads none; gone is fine."""
+    with contextlib.suppress(ProcessLookupError):
+        try:
+            os.killpg(pid, signum)
+        except ProcessLookupError:
+            os.kill(pid, signum)
 
 
 def _reap(pid: int) -> None:
