@@ -19,9 +19,9 @@ from velib_replay.cli import main
 from velib_replay.kafka import broker
 
 
-def _spawn(*args: str, own_session: bool = True) -> subprocess.Popen:
+def _spawn(*args: str, own_session: bool = True, cwd: Path | None = None) -> subprocess.Popen:
     """A real process, returned once its command line is readable (it reads empty while exec is under way)."""
-    process = subprocess.Popen(list(args), start_new_session=own_session, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(list(args), start_new_session=own_session, stdin=subprocess.DEVNULL, cwd=cwd)
     while process.poll() is None and not broker.command_line(process.pid):
         time.sleep(0.01)
     return process
@@ -36,10 +36,10 @@ def unrelated() -> Iterator[subprocess.Popen]:
     process.wait()
 
 
-def _lookalike(properties: Path, own_session: bool = True) -> subprocess.Popen:
+def _lookalike(properties: Path, own_session: bool = True, cwd: Path | None = None) -> subprocess.Popen:
     """A process whose command line is a broker's: ``... kafka.Kafka <properties>``."""
     args = (sys.executable, "-c", "import time; time.sleep(60)", broker.BROKER_MAIN_CLASS, str(properties))
-    return _spawn(*args, own_session=own_session)
+    return _spawn(*args, own_session=own_session, cwd=cwd)
 
 
 def _stale(tmp_path: Path, pid: int) -> broker.Broker:
@@ -104,6 +104,25 @@ def test_this_folders_broker_is_recognised_and_stopped(tmp_path, own_session):
         lookalike.wait()
 
 
+def test_a_broker_deaf_to_sigterm_is_killed(tmp_path):
+    instance = broker.Broker(tmp_path / "kafka")
+    instance.data_dir.mkdir()
+    deaf = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('deaf', flush=True); time.sleep(60)"
+    )
+    args = [sys.executable, "-c", deaf, broker.BROKER_MAIN_CLASS, str(instance.properties_file)]
+    process = subprocess.Popen(args, start_new_session=True, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "deaf\n"  # SIGTERM is ignored from here on
+        instance.pid_file.write_text(f"{process.pid} 9999\n")
+        assert broker.stop(instance, timeout=0.5)  # only SIGKILL can end it: stop raises if it survives
+        assert broker.command_line(process.pid) is None
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
+
+
 def test_a_relative_data_dir_names_the_same_broker(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "kafka").mkdir()
@@ -112,6 +131,24 @@ def test_a_relative_data_dir_names_the_same_broker(tmp_path, monkeypatch):
         relative = broker.Broker(Path("kafka"))
         relative.pid_file.write_text(f"{lookalike.pid} 9999\n")
         assert relative.running_pid() == lookalike.pid
+    finally:
+        lookalike.kill()
+        lookalike.wait()
+
+
+def test_a_broker_given_a_relative_path_by_an_earlier_version_is_recognised(tmp_path):
+    (tmp_path / "kafka").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    lookalike = _lookalike(Path("../kafka/server.properties"), cwd=elsewhere)
+    try:
+        instance = broker.Broker(tmp_path / "kafka")
+        instance.pid_file.write_text(f"{lookalike.pid} 9999\n")
+        assert instance.running_pid() == lookalike.pid
+        other = broker.Broker(elsewhere / "kafka")
+        other.data_dir.mkdir()
+        other.pid_file.write_text(f"{lookalike.pid} 9999\n")
+        assert other.running_pid() is None  # relative to the broker's cwd, it names one folder only
     finally:
         lookalike.kill()
         lookalike.wait()

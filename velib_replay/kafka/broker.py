@@ -26,6 +26,7 @@ HOST = "127.0.0.1"
 BROKER_MAIN_CLASS = "kafka.Kafka"
 PROC = Path("/proc")
 MAX_PORT = 65535
+KILL_WAIT_S = 10.0
 READY_LINE = "Kafka Server started"
 LOG4J = """\
 rootLogger.level = INFO
@@ -144,10 +145,29 @@ def _is_broker_of(pid: int, broker: Broker) -> bool:
     if pid <= 0:
         return False
     args = command_line(pid)
-    if not args:
-        return False
+    return bool(args) and _names_broker(args, pid, broker)
+
+
+def _names_broker(args: str, pid: int, broker: Broker) -> bool:
     padded = f" {args} "
-    return f" {BROKER_MAIN_CLASS} " in padded and f" {_properties_path(broker)} " in padded
+    if f" {BROKER_MAIN_CLASS} " not in padded:
+        return False
+    wanted = _properties_path(broker)
+    return f" {wanted} " in padded or wanted in _relative_properties(pid)
+
+
+def _relative_properties(pid: int) -> set[str]:
+    """The relative server.properties paths a process was given, made absolute from its working directory.
+
+    Earlier versions started the broker with the data dir as given (``.cache/kafka/...``); /proc only.
+    """
+    try:
+        cwd = Path(os.readlink(PROC / str(pid) / "cwd"))
+        args = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return set()
+    relative = [os.fsdecode(arg) for arg in args if arg.endswith(b"server.properties") and not arg.startswith(b"/")]
+    return {str((cwd / arg).resolve()) for arg in relative}
 
 
 def _properties_path(broker: Broker) -> str:
@@ -297,16 +317,54 @@ def stop(broker: Broker, *, timeout: float = 30.0) -> bool:
     pid = broker.running_pid()
     if pid is None:
         return False
-    _signal(pid, signal.SIGTERM)
+    for signum, wait_s in ((signal.SIGTERM, timeout), (signal.SIGKILL, KILL_WAIT_S)):
+        if _is_broker_of(pid, broker):  # checked again: while it exits its command line reads empty
+            _signal(pid, signum)
+        if _wait_gone(pid, broker, wait_s):
+            _remove(broker.pid_file)
+            return True
+    raise UserError(f"the Kafka broker (pid {pid}) survived SIGKILL for {KILL_WAIT_S:.0f} s; see {broker.log_file}")
+
+
+def _wait_gone(pid: int, broker: Broker, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and broker.running_pid() == pid:
-        _reap(pid)
+    while not _gone(pid, broker):
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.2)
-    if broker.running_pid() == pid:
-        _signal(pid, signal.SIGKILL)
-    _reap(pid)
-    _remove(broker.pid_file)
     return True
+
+
+def _gone(pid: int, broker: Broker) -> bool:
+    """Whether the broker has exited, its ports and files released: reaped, a zombie, or its pid already reused.
+
+    Its command line reads empty as soon as it starts exiting, before its sockets close, so that is not enough.
+    """
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    if _state(pid) == "Z":
+        return True
+    args = command_line(pid)
+    return bool(args) and not _names_broker(args, pid, broker)
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter from /proc (Z for a zombie), or from ``ps``."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+        return stat.rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        pass
+    try:
+        result = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return result.stdout.strip()[:1] or None
 
 
 def _signal(pid: int, signum: int) -> None:
