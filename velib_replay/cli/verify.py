@@ -56,23 +56,34 @@ def command(
         raise click.UsageError("give exactly one of --golden FILE or --recording DIR")
     if update and golden is None:
         raise click.UsageError("--update rewrites a --golden file")
-    expected, source = (None, "") if update else _expected(golden, recording, wanted, stations_table)
-    contents = read_latest(bootstrap_servers, indicators_topic)
-    _refuse_doubt(contents, indicators_topic)
     if update:
-        _update(golden, contents, indicators_topic, allow_empty)
+        _update(golden, _read_without_doubt(bootstrap_servers, indicators_topic), indicators_topic, allow_empty)
         return
+    expected, source = _expected(golden, recording, wanted, stations_table)  # a bad golden file fails before Kafka
+    contents = _read_without_doubt(bootstrap_servers, indicators_topic)
+    _compare(expected, source, contents, indicators_topic, allow_empty)
+
+
+def _compare(
+    expected: dict[str, Indicator], source: str, contents: TopicContents, topic: str, allow_empty: bool
+) -> None:
     difference = compare(expected, contents.latest)
     if not difference.equal:
         click.echo(describe(difference))
         empty = " (the topic is empty: has the job run?)" if not contents.latest else ""
-        raise UserError(f"{indicators_topic} differs from {source}{empty}")
+        raise UserError(f"{topic} differs from {source}{empty}")
     if not expected and not allow_empty:
-        raise UserError(f"{indicators_topic} and {source} are both empty: nothing was compared ({ALLOW_EMPTY_HINT})")
+        raise UserError(f"{topic} and {source} are both empty: nothing was compared ({ALLOW_EMPTY_HINT})")
     click.echo(
-        f"OK: {len(contents.latest)} indicator rows in {indicators_topic} equal {source} "
+        f"OK: {len(contents.latest)} indicator rows in {topic} equal {source} "
         f"({contents.records} records read{_superseded(contents)})"
     )
+
+
+def _read_without_doubt(bootstrap_servers: str, topic: str) -> TopicContents:
+    contents = read_latest(bootstrap_servers, topic)
+    _refuse_doubt(contents, topic)
+    return contents
 
 
 def _refuse_doubt(contents: TopicContents, topic: str) -> None:
