@@ -82,21 +82,39 @@ def _verify(*args: str):
 
 
 def test_fuzzed_golden_files_parse_or_fail_with_a_line_number(tmp_path):
-    """Random byte edits of a real golden file: each one reads, or is a UserError naming a line; nothing else."""
-    valid = SAMPLE_GOLDEN.read_bytes()
+    """Random edits of a real golden file: each one reads, or is a UserError naming a line; nothing else."""
+    lines = SAMPLE_GOLDEN.read_bytes().splitlines(keepends=True)[:30]
     golden = tmp_path / "fuzzed.jsonl"
     rng = random.Random(20251018)
     outcomes = collections.Counter()
     for _ in range(FUZZ_CASES):
-        data = bytearray(valid[: rng.randrange(len(valid))])
-        for _ in range(rng.randrange(1, 4)):
-            position = rng.randrange(len(data) + 1)
-            data[position:position] = bytes([rng.choice(b'{}[]",:\n\xff\x00 0a')])
-        golden.write_bytes(bytes(data))
+        golden.write_bytes(_mutated(lines, rng))
         try:
             read_golden(golden)
             outcomes["read"] += 1
         except UserError as error:
             assert re.fullmatch(rf"golden file {re.escape(str(golden))}, line \d+: [^\n]+", str(error)), error
             outcomes["refused"] += 1
-    assert outcomes["read"] and outcomes["refused"]  # both paths were exercised
+    assert outcomes["read"] > FUZZ_CASES / 10 and outcomes["refused"] > FUZZ_CASES / 10  # both paths exercised
+
+
+def _mutated(lines: list[bytes], rng: random.Random) -> bytes:
+    """Lines shuffled, repeated, blanked, or a few bytes inserted or deleted."""
+    edited = rng.sample(lines, rng.randrange(len(lines) + 1))
+    for _ in range(rng.randrange(3)):
+        edit = rng.choice(("repeat", "blank", "insert", "delete"))
+        if not edited:
+            break
+        where = rng.randrange(len(edited))
+        line = edited[where]
+        if edit == "repeat":
+            edited.insert(where, line)
+        elif edit == "blank":
+            edited.insert(where, b" \n")
+        elif edit == "insert":
+            at = rng.randrange(len(line) + 1)
+            edited[where] = line[:at] + bytes([rng.choice(b'{}[]",:\n\xff\x00 0a')]) + line[at:]
+        else:
+            at = rng.randrange(len(line))
+            edited[where] = line[:at] + line[at + 1 :]
+    return b"".join(edited)
