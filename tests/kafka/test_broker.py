@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
-import socket
+import subprocess
 import threading
 import time
 
@@ -49,16 +49,23 @@ def test_start_status_stop_from_the_cli(own_broker):
     assert kafka_cli("status", *where).exit_code == 1
 
 
-def test_port_taken_is_a_one_line_error(own_broker):
-    with socket.socket() as squatter:
-        squatter.bind((broker.HOST, own_broker.port))
-        squatter.listen()
-        result = kafka_cli("start", "--port", str(own_broker.port), "--data-dir", str(own_broker.data_dir))
-    assert result.exit_code == 1
-    assert (
-        result.output.strip()
-        == f"Error: port {own_broker.port} is taken: stop what uses it, or choose another with --port"
-    )
+def test_start_over_a_stale_pid_file_starts_a_broker_and_spares_the_pids_owner(own_broker):
+    unrelated = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        own_broker.data_dir.mkdir(parents=True)
+        own_broker.pid_file.write_text(f"{unrelated.pid} {own_broker.port}\n")
+        ports = ["--port", str(own_broker.port), "--controller-port", str(own_broker.controller_port)]
+        started = kafka_cli("start", *ports, "--data-dir", str(own_broker.data_dir))
+        assert started.exit_code == 0, started.output
+        assert f"pid {unrelated.pid} is not this folder's broker; removed" in started.output
+        assert f"Kafka started on localhost:{own_broker.port}" in started.output
+        assert own_broker.running_pid() not in (None, unrelated.pid)
+        assert broker.accepts_connections(own_broker.port)
+        assert broker.stop(own_broker)
+        assert unrelated.poll() is None  # alive throughout: never signalled
+    finally:
+        unrelated.kill()
+        unrelated.wait()
 
 
 def test_broker_dying_at_start_up_names_its_log(own_broker, monkeypatch):

@@ -19,7 +19,10 @@ def command() -> None:
 @command.command("start")
 @options.kafka_port
 @click.option(
-    "--controller-port", type=click.IntRange(1, 65535), default=None, help="KRaft controller port.  [default: PORT+1]"
+    "--controller-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="KRaft controller port (must differ from --port).  [default: PORT+1]",
 )
 @options.kafka_data_dir
 @click.option(
@@ -27,7 +30,9 @@ def command() -> None:
 )
 def start(port: int, controller_port: int | None, data_dir: Path, timeout: float) -> None:
     """Start the broker in the background; returns once it accepts connections."""
-    started, running = broker.start(broker.Broker(data_dir, port, controller_port), timeout=timeout)
+    embedded = broker.Broker(data_dir, port, controller_port)
+    _discard_stale_pid_file(embedded)
+    started, running = broker.start(embedded, timeout=timeout)
     state = "started" if started else "already running"
     click.echo(f"Kafka {state} on {running.bootstrap_servers} (pid {running.running_pid()}, log: {running.log_file})")
 
@@ -36,7 +41,9 @@ def start(port: int, controller_port: int | None, data_dir: Path, timeout: float
 @options.kafka_data_dir
 def stop(data_dir: Path) -> None:
     """Stop the broker started from DATA_DIR."""
-    stopped = broker.stop(broker.Broker(data_dir))
+    embedded = broker.Broker(data_dir)
+    _discard_stale_pid_file(embedded)
+    stopped = broker.stop(embedded)
     click.echo("Kafka stopped" if stopped else "Kafka was not running")
 
 
@@ -45,6 +52,7 @@ def stop(data_dir: Path) -> None:
 def status(data_dir: Path) -> None:
     """Say whether the broker runs (exit 0) or not (exit 1)."""
     embedded = broker.Broker(data_dir)
+    _discard_stale_pid_file(embedded)
     pid = embedded.running_pid()
     if pid is None:
         click.echo(f"Kafka is not running (data dir {data_dir})")
@@ -52,3 +60,10 @@ def status(data_dir: Path) -> None:
     port = embedded.running_port()
     reachable = "accepting connections" if port and broker.accepts_connections(port) else "NOT accepting connections"
     click.echo(f"Kafka running on localhost:{port}, pid {pid}, {reachable} (log: {embedded.log_file})")
+
+
+def _discard_stale_pid_file(embedded: broker.Broker) -> None:
+    """Say so when the pid file named a process that is not this folder's broker (it is then removed)."""
+    notice = embedded.discard_stale_pid_file()
+    if notice:
+        click.echo(notice, err=True)

@@ -1,4 +1,8 @@
-"""``velib-replay verify``: the indicators topic against a golden file, or against a recording."""
+"""``velib-replay verify``: the indicators topic against a golden file, or against a recording.
+
+It never says OK on doubt: unreadable records are reported, an unreadable latest value fails,
+and nothing empty (topic, golden file, expectation) passes or is written without --allow-empty.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from velib_replay.recording import Recording
 from velib_replay.verify.diff import compare, describe
 from velib_replay.verify.golden import read_golden, write_golden
 from velib_replay.verify.reference import over_recording
-from velib_replay.verify.topic import read_latest
+from velib_replay.verify.topic import TopicContents, read_latest
+
+ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
 
 
 @click.command("verify")
@@ -28,6 +34,11 @@ from velib_replay.verify.topic import read_latest
 @options.stations
 @options.stations_table
 @click.option("--update", is_flag=True, help="Rewrite the golden file from the topic instead of comparing.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Accept an empty result: compare empty with empty as OK, and let --update write an empty golden file.",
+)
 @options.bootstrap_servers
 @options.indicators_topic
 def command(
@@ -36,6 +47,7 @@ def command(
     wanted: frozenset[str] | None,
     stations_table: Path,
     update: bool,
+    allow_empty: bool,
     bootstrap_servers: str,
     indicators_topic: str,
 ) -> None:
@@ -44,20 +56,58 @@ def command(
         raise click.UsageError("give exactly one of --golden FILE or --recording DIR")
     if update and golden is None:
         raise click.UsageError("--update rewrites a --golden file")
-    contents = read_latest(bootstrap_servers, indicators_topic)
     if update:
-        write_golden(golden, contents.latest)
-        click.echo(f"Wrote {len(contents.latest)} indicator rows to {golden}")
+        _update(golden, _read_without_doubt(bootstrap_servers, indicators_topic), indicators_topic, allow_empty)
         return
-    expected, source = _expected(golden, recording, wanted, stations_table)
+    expected, source = _expected(golden, recording, wanted, stations_table)  # a bad golden file fails before Kafka
+    contents = _read_without_doubt(bootstrap_servers, indicators_topic)
+    _compare(expected, source, contents, indicators_topic, allow_empty)
+
+
+def _compare(
+    expected: dict[str, Indicator], source: str, contents: TopicContents, topic: str, allow_empty: bool
+) -> None:
     difference = compare(expected, contents.latest)
     if not difference.equal:
         click.echo(describe(difference))
-        raise UserError(f"{indicators_topic} differs from {source}")
+        empty = " (the topic is empty: has the job run?)" if not contents.latest else ""
+        raise UserError(f"{topic} differs from {source}{empty}")
+    if not expected and not allow_empty:
+        raise UserError(f"{topic} and {source} are both empty: nothing was compared ({ALLOW_EMPTY_HINT})")
     click.echo(
-        f"OK: {len(contents.latest)} indicator rows in {indicators_topic} equal {source} "
-        f"({contents.records} records read)"
+        f"OK: {len(contents.latest)} indicator rows in {topic} equal {source} "
+        f"({contents.records} records read{_superseded(contents)})"
     )
+
+
+def _read_without_doubt(bootstrap_servers: str, topic: str) -> TopicContents:
+    contents = read_latest(bootstrap_servers, topic)
+    _refuse_doubt(contents, topic)
+    return contents
+
+
+def _refuse_doubt(contents: TopicContents, topic: str) -> None:
+    """Report unreadable records; fail when they leave the latest value of any key unknown."""
+    summary = contents.unreadable_summary()
+    doubt = contents.doubt()
+    if summary and not doubt:
+        click.echo(f"{topic}: {summary}, each superseded by a later readable value of its key")
+    if doubt:
+        click.echo(f"{topic}: {summary}")
+        for line in contents.describe_unreadable_latest():
+            click.echo(line)
+        raise UserError(f"{topic} cannot be verified: {doubt}")
+
+
+def _update(golden: Path, contents: TopicContents, topic: str, allow_empty: bool) -> None:
+    if not contents.latest and not allow_empty:
+        raise UserError(f"{topic} is empty: not writing an empty golden file {golden} ({ALLOW_EMPTY_HINT})")
+    write_golden(golden, contents.latest)
+    click.echo(f"Wrote {len(contents.latest)} indicator rows to {golden}")
+
+
+def _superseded(contents: TopicContents) -> str:
+    return f", {contents.unreadable} unreadable but superseded" if contents.unreadable else ""
 
 
 def _expected(

@@ -23,6 +23,10 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import jvm
 
 HOST = "127.0.0.1"
+BROKER_MAIN_CLASS = "kafka.Kafka"
+PROC = Path("/proc")
+MAX_PORT = 65535
+KILL_WAIT_S = 10.0
 READY_LINE = "Kafka Server started"
 LOG4J = """\
 rootLogger.level = INFO
@@ -69,22 +73,106 @@ class Broker:
         return self.data_dir / "server.properties"
 
     def running_pid(self) -> int | None:
-        """The pid of this folder's broker if that process is alive."""
-        try:
-            pid = int(self.pid_file.read_text().split()[0])
-            os.kill(pid, 0)
-        except (FileNotFoundError, ValueError, IndexError, ProcessLookupError):
+        """The pid in the pid file if that process is this folder's broker (a stale pid may name anything)."""
+        recorded = _read_pid_file(self.pid_file)
+        if recorded is None or not _is_broker_of(recorded[0], self):
             return None
-        except PermissionError:
-            return pid
-        return pid
+        return recorded[0]
 
     def running_port(self) -> int | None:
         """The port the running broker was started on (it may differ from ``self.port``)."""
-        try:
-            return int(self.pid_file.read_text().split()[1])
-        except (FileNotFoundError, ValueError, IndexError):
+        recorded = _read_pid_file(self.pid_file)
+        return recorded[1] if recorded and self.running_pid() is not None else None
+
+    def discard_stale_pid_file(self) -> str | None:
+        """Remove a pid file that names no broker of this folder, so nothing signals a reused pid.
+
+        Returns one line saying what was removed and why, or None when the pid file is absent or right.
+        """
+        if not _exists(self.pid_file):
             return None
+        recorded = _read_pid_file(self.pid_file)
+        if recorded is not None and _is_broker_of(recorded[0], self):
+            return None
+        _remove(self.pid_file)
+        if recorded is None:
+            return f"unreadable pid file {self.pid_file} removed"
+        return f"stale pid file {self.pid_file}: pid {recorded[0]} is not this folder's broker; removed"
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        path.unlink()
+
+
+def _read_pid_file(path: Path) -> tuple[int, int | None] | None:
+    """(pid, port) as ``start`` wrote them; None when absent or unreadable (a data dir under a file included)."""
+    try:
+        fields = path.read_text().split()
+        return int(fields[0]), int(fields[1]) if len(fields) > 1 else None
+    except (OSError, UnicodeDecodeError, ValueError, IndexError):
+        return None
+
+
+def command_line(pid: int) -> str | None:
+    """The process's arguments joined by spaces, from /proc or else from ``ps``; None when there is no such process."""
+    proc = PROC / str(pid) / "cmdline"
+    if PROC.is_dir():
+        try:
+            return proc.read_bytes().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        except OSError:
+            pass  # unreadable here: ask ps
+    try:
+        result = subprocess.run(
+            ["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _is_broker_of(pid: int, broker: Broker) -> bool:
+    """Whether ``pid`` runs ``kafka.Kafka`` on this folder's server.properties (a zombie has no command line)."""
+    if pid <= 0:
+        return False
+    args = command_line(pid)
+    return bool(args) and _names_broker(args, pid, broker)
+
+
+def _names_broker(args: str, pid: int, broker: Broker) -> bool:
+    padded = f" {args} "
+    if f" {BROKER_MAIN_CLASS} " not in padded:
+        return False
+    wanted = _properties_path(broker)
+    return f" {wanted} " in padded or wanted in _relative_properties(pid)
+
+
+def _relative_properties(pid: int) -> set[str]:
+    """The relative server.properties paths a process was given, made absolute from its working directory.
+
+    Earlier versions started the broker with the data dir as given (``.cache/kafka/...``); /proc only.
+    """
+    try:
+        cwd = Path(os.readlink(PROC / str(pid) / "cwd"))
+        args = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return set()
+    relative = [os.fsdecode(arg) for arg in args if arg.endswith(b"server.properties") and not arg.startswith(b"/")]
+    return {str((cwd / arg).resolve()) for arg in relative}
+
+
+def _properties_path(broker: Broker) -> str:
+    """The absolute server.properties path: the broker's command line names it so, whatever the caller's cwd."""
+    return str(broker.properties_file.resolve())
 
 
 def _port_free(port: int) -> bool:
@@ -148,20 +236,18 @@ def _format_storage(broker: Broker, java: str) -> None:
 
 def start(broker: Broker, *, timeout: float = 60.0) -> tuple[bool, Broker]:
     """Start the broker unless it runs already; returns (started now, the broker as it runs)."""
+    broker.discard_stale_pid_file()
     pid = broker.running_pid()
     if pid is not None:
         return False, Broker(broker.data_dir, broker.running_port() or broker.port)
+    controller_port = _check_ports(broker)
+    _make_data_dir(broker.data_dir)
     java = jvm.require_java()
-    controller_port = broker.controller_port or (broker.port + 1)
-    for port in (broker.port, controller_port):
-        if not _port_free(port):
-            raise UserError(f"port {port} is taken: stop what uses it, or choose another with --port")
-    broker.data_dir.mkdir(parents=True, exist_ok=True)
     broker.properties_file.write_text(_server_properties(broker, controller_port))
     (broker.data_dir / "log4j2.properties").write_text(LOG4J)
     _format_storage(broker, java)
     heap = os.environ.get(f"{config.ENV_PREFIX}_KAFKA_HEAP", "512m")
-    command = _java_command(java, "kafka.Kafka", str(broker.properties_file), heap=heap)
+    command = _java_command(java, BROKER_MAIN_CLASS, _properties_path(broker), heap=heap)
     command.insert(1, f"-Dlog4j2.configurationFile={broker.data_dir / 'log4j2.properties'}")
     with open(broker.log_file, "ab") as log:
         process = subprocess.Popen(
@@ -170,6 +256,32 @@ def start(broker: Broker, *, timeout: float = 60.0) -> tuple[bool, Broker]:
     broker.pid_file.write_text(f"{process.pid} {broker.port}\n")
     _wait_until_ready(broker, process, timeout)
     return True, broker
+
+
+def _check_ports(broker: Broker) -> int:
+    """The controller port, once both ports are known free; an error names the option really at fault."""
+    if broker.controller_port is None:
+        controller_port = broker.port + 1
+        at_fault = "PORT+1, the default controller port; choose another with --controller-port"
+        if controller_port > MAX_PORT:
+            raise UserError(f"port {controller_port} does not exist: it is {at_fault}")
+    else:
+        controller_port = broker.controller_port
+        at_fault = "--controller-port; choose another"
+        if controller_port == broker.port:
+            raise UserError(f"--controller-port {controller_port} is --port too: the two must differ")
+    if not _port_free(broker.port):
+        raise UserError(f"port {broker.port} is taken: stop what uses it, or choose another with --port")
+    if not _port_free(controller_port):
+        raise UserError(f"port {controller_port} is taken: it is {at_fault}")
+    return controller_port
+
+
+def _make_data_dir(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot use {data_dir} as the broker's data folder: {error.strerror or error}") from None
 
 
 def _wait_until_ready(broker: Broker, process: subprocess.Popen, timeout: float) -> None:
@@ -197,21 +309,71 @@ def accepts_connections(port: int, host: str = HOST) -> bool:
 
 
 def stop(broker: Broker, *, timeout: float = 30.0) -> bool:
-    """Stop the broker (SIGTERM, then SIGKILL after ``timeout``); False when none was running."""
+    """Stop the broker (SIGTERM, then SIGKILL after ``timeout``); False when none was running.
+
+    Only a process whose command line shows it is this folder's broker is ever signalled.
+    """
+    broker.discard_stale_pid_file()
     pid = broker.running_pid()
     if pid is None:
-        broker.pid_file.unlink(missing_ok=True)
         return False
-    os.killpg(pid, signal.SIGTERM)
+    for signum, wait_s in ((signal.SIGTERM, timeout), (signal.SIGKILL, KILL_WAIT_S)):
+        if _is_broker_of(pid, broker):  # checked again: while it exits its command line reads empty
+            _signal(pid, signum)
+        if _wait_gone(pid, broker, wait_s):
+            _remove(broker.pid_file)
+            return True
+    raise UserError(f"the Kafka broker (pid {pid}) survived SIGKILL for {KILL_WAIT_S:.0f} s; see {broker.log_file}")
+
+
+def _wait_gone(pid: int, broker: Broker, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and broker.running_pid() is not None:
-        _reap(pid)
+    while not _gone(pid, broker):
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.2)
-    if broker.running_pid() is not None:
-        os.killpg(pid, signal.SIGKILL)
-        _reap(pid)
-    broker.pid_file.unlink(missing_ok=True)
     return True
+
+
+def _gone(pid: int, broker: Broker) -> bool:
+    """Whether the broker has exited, its ports and files released: reaped, a zombie, or its pid already reused.
+
+    Its command line reads empty as soon as it starts exiting, before its sockets close, so that is not enough.
+    """
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    if _state(pid) == "Z":
+        return True
+    args = command_line(pid)
+    return bool(args) and not _names_broker(args, pid, broker)
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter from /proc (Z for a zombie), or from ``ps``."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+        return stat.rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        pass
+    try:
+        result = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return result.stdout.strip()[:1] or None
+
+
+def _signal(pid: int, signum: int) -> None:
+    """Signal the broker's process group (it leads one), or the process alone if it leads none; gone is fine."""
+    with contextlib.suppress(ProcessLookupError):
+        try:
+            os.killpg(pid, signum)
+        except ProcessLookupError:
+            os.kill(pid, signum)
 
 
 def _reap(pid: int) -> None:

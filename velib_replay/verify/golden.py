@@ -1,12 +1,22 @@
-"""Golden files: indicator rows in a canonical JSON-lines form that diffs well and never reorders."""
+"""Golden files: indicator rows in a canonical JSON-lines form that diffs well and never reorders.
+
+A golden file is the verdict's reference, so a malformed one is refused with its file and line
+number rather than read as fewer (or other) rows than it holds.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from velib_replay.errors import UserError
 from velib_replay.job.contract import Indicator, indicator_key
+
+KEY_FIELDS = ("snapshot_time", "postcode")
 
 
 def canonical_lines(indicators: Mapping[str, Indicator]) -> list[str]:
@@ -15,9 +25,64 @@ def canonical_lines(indicators: Mapping[str, Indicator]) -> list[str]:
 
 
 def write_golden(path: Path, indicators: Mapping[str, Indicator]) -> None:
-    path.write_text("".join(line + "\n" for line in canonical_lines(indicators)), encoding="utf-8")
+    """Write through a temporary file, so a failed write never leaves half a golden file."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text("".join(line + "\n" for line in canonical_lines(indicators)), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise UserError(f"cannot write golden file {path}: {error.strerror or error}") from None
 
 
 def read_golden(path: Path) -> dict[str, Indicator]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {indicator_key(row["snapshot_time"], row["postcode"]): row for row in rows}
+    """The rows of a golden file by key; a malformed line is a UserError naming the file and line."""
+    rows: dict[str, Indicator] = {}
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = _parse_row(line)
+        except ValueError as error:
+            raise UserError(f"golden file {path}, line {number}: {error}") from None
+        key = indicator_key(row["snapshot_time"], row["postcode"])
+        if key in rows:
+            repeat = f"a second row for {key} (first on line {first_line[key]})"
+            raise UserError(f"golden file {path}, line {number}: {repeat}")
+        rows[key], first_line[key] = row, number
+    return rows
+
+
+def _text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read golden file {path}: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise UserError(f"golden file {path}, line {line}: not UTF-8") from None
+
+
+def _parse_row(line: str) -> Indicator:
+    try:
+        row = json.loads(line, object_pairs_hook=_object_without_repeats)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON ({error.msg} at column {error.colno})") from None
+    if not isinstance(row, dict):
+        raise ValueError("not a JSON object")
+    for name in KEY_FIELDS:
+        if not isinstance(row.get(name), str):
+            raise ValueError(f"{name} missing or not a string")
+    return row
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"field {repeated[0]!r} appears twice in this row")
+    return dict(pairs)

@@ -1,9 +1,16 @@
-"""Reading a topic of indicators as its consumers must: the latest value per key."""
+"""Reading a topic of indicators as its consumers must: the latest value per key.
+
+Nothing is skipped silently: a record that cannot be read is counted with its reason, and a key
+whose latest value cannot be read has no value at all (never an older one), so a verdict built on
+these contents can say exactly what it could not check.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaTimeoutError
@@ -12,12 +19,93 @@ from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.errors import UserError, kafka_unreachable
 from velib_replay.job.contract import Indicator
 
+NEW_TOPIC_SETTLE_S = 5.0
+
 
 @dataclass
 class TopicContents:
     latest: dict[str, Indicator]
     records: int = 0
-    unreadable: int = 0
+    unreadable_by_reason: Counter[str] = field(default_factory=Counter)
+    unreadable_latest: dict[str, str] = field(default_factory=dict)  # key -> why its latest value is unreadable
+    unkeyed: int = 0  # records no key can be read from: they belong to no row
+
+    @property
+    def unreadable(self) -> int:
+        return sum(self.unreadable_by_reason.values())
+
+    def unreadable_summary(self) -> str | None:
+        """One line counting the unreadable records by reason; None when every record was readable."""
+        if not self.unreadable:
+            return None
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(self.unreadable_by_reason.items()))
+        return f"{_records(self.unreadable)} of {self.records} unreadable ({reasons})"
+
+    def doubt(self) -> str | None:
+        """Why the latest value per key is not known for certain, in one line; None when it is."""
+        parts = []
+        if self.unreadable_latest:
+            parts.append(f"the latest value of {_plural(len(self.unreadable_latest), 'key')} is unreadable")
+        if self.unkeyed:
+            parts.append(f"{_records(self.unkeyed)} without a readable key")
+        return ", and ".join(parts) or None
+
+    def describe_unreadable_latest(self, *, limit: int = 20) -> list[str]:
+        lines = [f"  unreadable latest value: {key} ({why})" for key, why in sorted(self.unreadable_latest.items())]
+        if len(lines) > limit:
+            lines[limit:] = [f"  ... and {len(lines) - limit} more unreadable latest values"]
+        return lines
+
+    def keep(self, key: bytes | None, value: bytes | None) -> None:
+        """Take one record in topic order: the last one of a key wins, readable or not."""
+        self.records += 1
+        name = _decoded_key(key)
+        if isinstance(name, _Unreadable):
+            self.unreadable_by_reason[name.reason] += 1
+            self.unkeyed += 1
+            return
+        self.latest.pop(name, None)
+        self.unreadable_latest.pop(name, None)
+        if value is None:  # a tombstone: the key was deleted
+            return
+        row = _decoded_row(value)
+        if isinstance(row, _Unreadable):
+            self.unreadable_by_reason[row.reason] += 1
+            self.unreadable_latest[name] = row.reason
+        else:
+            self.latest[name] = row
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    reason: str
+
+
+def _decoded_key(key: bytes | None) -> str | _Unreadable:
+    if key is None:
+        return _Unreadable("without a key")
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return _Unreadable("with a key not UTF-8")
+
+
+def _decoded_row(value: bytes) -> Indicator | _Unreadable:
+    try:
+        row = json.loads(value.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _Unreadable("not UTF-8")
+    except json.JSONDecodeError:
+        return _Unreadable("not JSON")
+    return row if isinstance(row, dict) else _Unreadable("not a JSON object")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _records(count: int) -> str:
+    return _plural(count, "record")
 
 
 def read_latest(bootstrap_servers: str, topic: str, *, timeout_s: float = 60.0) -> TopicContents:
@@ -38,7 +126,7 @@ def read_latest(bootstrap_servers: str, topic: str, *, timeout_s: float = 60.0) 
 
 
 def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float) -> TopicContents:
-    partitions = consumer.partitions_for_topic(topic)
+    partitions = _partitions(consumer, topic)
     if not partitions:
         raise UserError(f"topic {topic} does not exist (nothing was computed yet?)")
     assigned = [TopicPartition(topic, partition) for partition in sorted(partitions)]
@@ -53,21 +141,15 @@ def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float) -> Topic
             return contents
         for tp, records in consumer.poll(timeout_ms=100).items():
             for record in records:
-                _keep_latest(contents, record.key, record.value)
+                contents.keep(record.key, record.value)
             if consumer.position(tp) >= end_offsets[tp]:
                 remaining.discard(tp)
     raise UserError(f"timed out reading {topic}: {len(remaining)} partition(s) not read to the end")
 
 
-def _keep_latest(contents: TopicContents, key: bytes | None, value: bytes | None) -> None:
-    contents.records += 1
-    if key is None:
-        contents.unreadable += 1
-        return
-    if value is None:  # a tombstone: the key was deleted
-        contents.latest.pop(key.decode(), None)
-        return
-    try:
-        contents.latest[key.decode()] = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        contents.unreadable += 1
+def _partitions(consumer: KafkaConsumer, topic: str, *, settle_s: float = NEW_TOPIC_SETTLE_S) -> set[int]:
+    """The topic's partitions; a topic created a moment ago has none in the metadata until its leader is elected."""
+    deadline = time.monotonic() + settle_s
+    while not (partitions := consumer.partitions_for_topic(topic)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return partitions
