@@ -6,6 +6,7 @@ import gzip
 import json
 import logging
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,7 +88,7 @@ class Recording:
             raise RecordingError(f"{poll.meta_file}: a gap has no body")
         try:
             return decompress((self.path / poll.body_file).read_bytes(), poll.body_file)
-        except (OSError, EOFError, gzip.BadGzipFile, zstandard.ZstdError) as error:
+        except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:  # BadGzipFile is an OSError
             raise RecordingError(f"{self.path / poll.body_file}: unreadable body ({error})") from None
 
     def snapshots(self) -> Iterator[Snapshot]:
