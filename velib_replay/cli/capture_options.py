@@ -75,10 +75,9 @@ client_options = compose(
     click.option(
         "--max-body",
         type=options.SIZE,
-        default=DEFAULT_MAX_BODY,
+        default=f"{DEFAULT_MAX_BODY // 10**6}MB",
         envvar=env("MAX_BODY"),
         show_envvar=True,
-        show_default="16MB",
         help="Largest body accepted (decoded): 16MB, 500KB or bytes; a larger one is abandoned as a gap.",
     ),
     click.option(
