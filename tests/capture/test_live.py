@@ -150,22 +150,24 @@ def test_sigterm_stops_live_cleanly_with_the_account_and_exit_0(api, tmp_path):
     """Like ``record``: a stop by signal is an ending, not a failure (exit 0 unless a snapshot is undelivered)."""
     api.script("/station_status.json", then=status(503))
     out = tmp_path / "rec"
-    args = ["live", "--url", api.url("/station_status.json"), "--interval", "0.05", "--retries", "0"]
+    args = ["live", "--url", api.url("/station_status.json"), "--info-url", "none", "--record", str(out)]
     command = [sys.executable, "-c", "from velib_replay.cli import main; main()", *args]
-    command += ["--bootstrap-servers", "127.0.0.1:9", "--record", str(out)]
+    command += ["--interval", "0.05", "--retries", "0", "--bootstrap-servers", "127.0.0.1:9"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while api.count("/station_status.json") < 3 and time.monotonic() < deadline and process.poll() is None:
+        while len(list(out.glob("*/*.station_status.meta.json"))) < 3 and time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
             time.sleep(0.01)
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
-    assert "Stopped by SIGTERM" in stdout
+    assert "Stopped by SIGTERM" in stdout, stdout + stderr
     account = re.search(r"(\d+) polls = 0 snapshots \(0 repeated\) \+ (\d+) gaps \+ 0 invalid", stdout)
     polls, gaps = map(int, account.groups())
-    assert polls == gaps >= 3
+    assert polls == gaps >= 3, stdout
     assert "published 0 snapshots (0 messages); 0 still waiting, 0 dropped" in stdout
     info = describe(Recording(out))
     assert info.accounted and (info.polls, info.gaps) == (polls, gaps)
