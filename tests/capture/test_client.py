@@ -37,6 +37,7 @@ from velib_replay.capture.client import (
     scrub,
     secrets_of,
 )
+from velib_replay.cli.options import parse_size
 from velib_replay.errors import UserError
 from velib_replay.recording.feed import minified
 
@@ -235,3 +236,26 @@ def test_max_body_counts_the_decoded_size_of_a_compressed_answer(api):
         fine = client.fetch(api.script("/t.json", gzip_encoded(BODY)))
     assert bomb.body is None and bomb.error.startswith("body over --max-body (100.0 KB)")
     assert fine.body == BODY and fine.error is None
+
+
+def test_a_retried_5xx_whose_body_drips_is_drained_within_the_deadline_too():
+    """urllib3 reads a retried 5xx's body before retrying: a dripping one must not hold the fetch either."""
+    head = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 1000000\r\n\r\n"
+    settings = ClientSettings(timeout=0.5, retries=1, backoff_factor=0.01)
+    with RawServer(dripping(head, b"x" * 100, every=0.05)) as server, ApiClient(settings) as client:
+        fetch = client.fetch(server.url)
+    assert fetch.body is None and fetch.status == 503
+    assert fetch.error.startswith("HTTP 503") and fetch.attempts == 2 and server.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("16MB", 16_000_000), ("500KB", 500_000), ("123", 123), ("2MiB", 2**21), (" 1.5 mb ", 1_500_000)]
+)
+def test_max_body_sizes(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "lots", "inf", "nan", "1e9", "0.5", "MB", ""])
+def test_max_body_refuses_what_is_not_a_size(text):
+    with pytest.raises(ValueError, match="16MB, 500KB"):
+        parse_size(text)

@@ -134,7 +134,8 @@ class _Deadline:
 
     Armed by the connection at the start of each attempt (urllib3 retries inside one
     call, so only the connection sees attempts begin), disarmed when the attempt
-    failed (by the retry policy) or its body was read. ``expired`` tells the last
+    failed (by the retry policy) or its body was read; a retried 5xx stays armed while
+    urllib3 drains its body, which a dripping server would otherwise make endless. ``expired`` tells the last
     attempt's fate; a shut socket makes the blocked read return, so urllib3 retries
     or the body reader stops.
     """
@@ -164,7 +165,7 @@ class _Deadline:
 
     def _expire(self, connection: HTTPConnection) -> None:
         with self._lock:
-            if self._timer is None:  # disarmed meanwhile
+            if threading.current_thread() is not self._timer:  # disarmed (or re-armed) meanwhile
                 return
             self.expired = True
             sock = connection.sock
@@ -249,8 +250,8 @@ class _Retry(Retry):
         return retry
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None) -> _Retry:
-        if self.deadline is not None:
-            self.deadline.disarm()  # the attempt is over: its watchdog must not fire during the backoff
+        if self.deadline is not None and response is None:
+            self.deadline.disarm()  # the attempt died: no watchdog firing during the backoff (a 5xx is drained first)
         if self.tally is not None:
             self.tally.failures += 1
         try:
