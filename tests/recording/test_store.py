@@ -68,6 +68,10 @@ def test_not_a_recording_is_a_clear_error(tmp_path):
     (tmp_path / "recording.json").write_text(json.dumps({"format": "other", "version": 9}))
     with pytest.raises(RecordingError, match="unsupported recording format"):
         Recording(tmp_path)
+    for garbage in (b"\xff\xfe\x00{", b"[1, 2]", b"{"):
+        (tmp_path / "recording.json").write_bytes(garbage)
+        with pytest.raises(RecordingError, match="unreadable manifest"):
+            Recording(tmp_path)
 
 
 def test_truncated_body_file_is_a_clear_error(tmp_path):

@@ -68,9 +68,11 @@ class Recording:
         if not manifest.is_file():
             raise RecordingError(f"{self.path}: not a recording (no {MANIFEST})")
         try:
-            self.manifest: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
+            self.manifest: dict[str, Any] = json.loads(manifest.read_bytes())
+        except (OSError, ValueError) as error:  # ValueError: not JSON, not UTF-8
             raise RecordingError(f"{manifest}: unreadable manifest ({error})") from None
+        if not isinstance(self.manifest, dict):
+            raise RecordingError(f"{manifest}: unreadable manifest (not a JSON object)")
         if self.manifest.get("format") != FORMAT or self.manifest.get("version") != VERSION:
             raise RecordingError(
                 f"{self.path}: unsupported recording format "
