@@ -4,6 +4,8 @@ import logging
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from velib_replay.recording import INDEX, Poll, Recording, RecordingError, RecordingWriter, parse_time
 
@@ -163,3 +165,24 @@ def test_a_bad_meta_file_is_a_one_line_error_naming_it(tmp_path, content, reason
     (tmp_path / INDEX).unlink()
     with pytest.raises(RecordingError, match=reason):
         Recording(tmp_path).polls()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_whatever_happens_to_the_index_the_polls_are_the_meta_files(tmp_path, data):
+    """Property: any damage to index.jsonl (cut, bytes overwritten, bytes inserted) gives the meta files' polls."""
+    if not (tmp_path / INDEX).exists():
+        write_polls(tmp_path, [BODY, b"not json", BODY])
+        RecordingWriter(tmp_path).write(Poll("station_status", parse_time("2025-10-18T09:05:00Z"), error="x"), None)
+    expected = [Poll.from_record(json.loads(path.read_bytes())) for path in sorted(tmp_path.glob("*/*.meta.json"))]
+    original = b"".join(path.read_bytes() for path in sorted(tmp_path.glob("*/*.meta.json")))
+    at = data.draw(st.integers(0, len(original)), label="at")
+    damage = data.draw(st.sampled_from(["cut", "overwrite", "insert"]), label="damage")
+    junk = data.draw(st.binary(min_size=1, max_size=8), label="junk")
+    damaged = {
+        "cut": original[:at],
+        "overwrite": original[:at] + junk + original[at + len(junk) :],
+        "insert": original[:at] + junk + original[at:],
+    }[damage]
+    (tmp_path / INDEX).write_bytes(damaged)
+    assert Recording(tmp_path).polls() == expected
