@@ -10,8 +10,10 @@ Every fetch is bounded in time and memory: each attempt must deliver its whole
 response (connection, headers and body) within ``timeout`` seconds, which socket
 timeouts alone cannot promise (they bound each read, so a server dripping a few
 bytes at a time would hold a fetch forever); a watchdog timer shuts the socket of
-an attempt that outlives it. A body over ``max_body`` bytes (decoded, so a gzip
-bomb counts at its real size) is abandoned. Both end as gaps with their reason.
+an attempt that outlives it. (An HTTPS handshake comes before the attempt's request
+and is bounded by ``connect_timeout`` per read only.) A body over ``max_body`` bytes
+(decoded, so a gzip bomb counts at its real size) is abandoned. Both end as gaps
+with their reason; a body that timed out is not fetched again, like a truncated one.
 """
 
 from __future__ import annotations
