@@ -7,6 +7,7 @@ the API client, recorder and live tests through conftest.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import struct
@@ -23,7 +24,7 @@ from velib_replay.capture.client import ClientSettings
 from velib_replay.recording.feed import minified
 
 Action = Callable[[Request], Response]
-FAST = ClientSettings(connect_timeout=1.0, read_timeout=0.3, retries=3, backoff_factor=0.01, backoff_jitter=0.01)
+FAST = ClientSettings(connect_timeout=1.0, timeout=0.3, retries=3, backoff_factor=0.01, backoff_jitter=0.01)
 
 
 def status_body(clock: int, codes: tuple[str, ...] = ("16107", "32017")) -> bytes:
@@ -134,3 +135,63 @@ def loopback_server() -> Iterator[HTTPServer]:
 def scripted_api(api_server: HTTPServer) -> Iterator[ScriptedApi]:
     yield ScriptedApi(api_server)
     api_server.clear()
+
+
+class RawServer:
+    """A loopback TCP server that answers every connection with ``serve(socket)``: for answers no HTTP
+    framework will send (a body dripped forever, an endless chunked body). Connections are closed at exit."""
+
+    def __init__(self, serve: Callable[[socket.socket], None]):
+        self._serve = serve
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._stopped = threading.Event()
+        self.connections = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/station_status.json"
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)  # the request; its content does not matter here
+            with contextlib.suppress(OSError):  # the client hung up, as it should
+                self._serve(connection)
+
+    def __enter__(self) -> RawServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopped.set()
+        self._listener.close()
+
+
+DRIP_FOR = 20.0  # s: even a client that never gives up gets an end, so a regression fails instead of hanging
+
+
+def dripping(head: bytes, piece: bytes, every: float = 0.0) -> Callable[[socket.socket], None]:
+    """Send ``head``, then ``piece`` every ``every`` seconds until the client hangs up (or DRIP_FOR is over)."""
+
+    def serve(connection: socket.socket) -> None:
+        connection.sendall(head)
+        until = time.monotonic() + DRIP_FOR
+        while time.monotonic() < until:
+            connection.sendall(piece)
+            time.sleep(every)
+
+    return serve
+
+
+DRIP_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+CHUNK = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"  # 64 KiB a chunk, forever

@@ -10,7 +10,21 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from fake_api import FAST, gzip_encoded, ok, reset, slow, status, status_body, truncated
+from fake_api import (
+    CHUNK,
+    CHUNKED_HEAD,
+    DRIP_HEAD,
+    FAST,
+    RawServer,
+    dripping,
+    gzip_encoded,
+    ok,
+    reset,
+    slow,
+    status,
+    status_body,
+    truncated,
+)
 
 from velib_replay.capture.client import (
     ApiClient,
@@ -23,6 +37,7 @@ from velib_replay.capture.client import (
     scrub,
     secrets_of,
 )
+from velib_replay.cli.options import parse_size
 from velib_replay.errors import UserError
 from velib_replay.recording.feed import minified
 
@@ -178,3 +193,69 @@ def test_discover_feeds_over_http(api, client):
     api.script("/gbfs.json", then=ok(b"<html>"))
     with pytest.raises(UserError, match="not JSON"):
         discover_feeds(client, url)
+
+
+# ------------------------------------------------------------------ bounded in time and memory
+def test_a_body_dripped_forever_ends_at_the_whole_fetch_deadline():
+    """The issue's hang: 1,000 bytes every half second never trip a per-read timeout."""
+    settings = ClientSettings(timeout=1.0, retries=1, backoff_factor=0.01)
+    with RawServer(dripping(DRIP_HEAD, b"x" * 1000, every=0.5)) as server, ApiClient(settings) as client:
+        fetch = client.fetch(server.url)
+    assert fetch.body is None and fetch.status == 200
+    assert fetch.error.startswith("timeout: whole response not received within 1 s (")
+    assert fetch.attempts == 1  # a body that started is not fetched again (as for a truncated one)
+
+
+def test_headers_dripped_forever_time_out_per_attempt_and_are_retried():
+    settings = ClientSettings(timeout=0.5, retries=1, backoff_factor=0.01)
+    with RawServer(dripping(b"HTTP/1.1 200 OK\r\n", b"X: y\r\n", every=0.05)) as server, ApiClient(settings) as client:
+        fetch = client.fetch(server.url)
+    assert fetch.body is None and fetch.status is None
+    assert fetch.error == "timeout: whole response not received within 0.5 s (2 attempts)"
+    assert server.connections == 2
+
+
+def test_an_endless_chunked_body_stops_at_max_body():
+    settings = ClientSettings(timeout=15.0, retries=0, max_body=1_000_000)
+    with RawServer(dripping(CHUNKED_HEAD, CHUNK)) as server, ApiClient(settings) as client:
+        fetch = client.fetch(server.url)
+    assert fetch.body is None and fetch.status == 200
+    assert fetch.error.startswith("body over --max-body (1.0 MB): abandoned after 1.0 MB")
+
+
+def test_a_body_announced_over_max_body_is_refused_before_it_is_read():
+    settings = ClientSettings(timeout=15.0, retries=0, max_body=100_000)
+    with RawServer(dripping(DRIP_HEAD, b"x" * 1000, every=0.5)) as server, ApiClient(settings) as client:
+        fetch = client.fetch(server.url)
+    assert fetch.body is None and fetch.error == "body over --max-body (100.0 KB): 1.0 MB announced"
+
+
+def test_max_body_counts_the_decoded_size_of_a_compressed_answer(api):
+    with ApiClient(ClientSettings(retries=0, max_body=100_000)) as client:
+        bomb = client.fetch(api.script("/s.json", gzip_encoded(b"0" * 1_000_000)))
+        fine = client.fetch(api.script("/t.json", gzip_encoded(BODY)))
+    assert bomb.body is None and bomb.error.startswith("body over --max-body (100.0 KB)")
+    assert fine.body == BODY and fine.error is None
+
+
+def test_a_retried_5xx_whose_body_drips_is_drained_within_the_deadline_too():
+    """urllib3 reads a retried 5xx's body before retrying: a dripping one must not hold the fetch either."""
+    head = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 1000000\r\n\r\n"
+    settings = ClientSettings(timeout=0.5, retries=1, backoff_factor=0.01)
+    with RawServer(dripping(head, b"x" * 100, every=0.05)) as server, ApiClient(settings) as client:
+        fetch = client.fetch(server.url)
+    assert fetch.body is None and fetch.status == 503
+    assert fetch.error.startswith("HTTP 503") and fetch.attempts == 2 and server.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("16MB", 16_000_000), ("500KB", 500_000), ("123", 123), ("2MiB", 2**21), (" 1.5 mb ", 1_500_000)]
+)
+def test_max_body_sizes(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "lots", "inf", "nan", "1e9", "0.5", "MB", ""])
+def test_max_body_refuses_what_is_not_a_size(text):
+    with pytest.raises(ValueError, match="16MB, 500KB"):
+        parse_size(text)

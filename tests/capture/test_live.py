@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +23,7 @@ from velib_replay.cli import main
 from velib_replay.errors import UserError
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, parse_time
 from velib_replay.recording.feed import parse_status
+from velib_replay.recording.info import describe
 from velib_replay.replay.messages import Message, snapshot_messages
 from velib_replay.verify.golden import read_golden
 
@@ -138,6 +144,33 @@ def test_cli_live_with_kafka_down_exits_1_and_says_where_the_snapshots_are(sampl
     assert "1 still waiting" in done.output
     assert f"Error: 1 snapshot(s) were not delivered to Kafka; they are in {tmp_path}" in done.output
     assert len(Recording(tmp_path).polls(STATUS_FEED)) == 1
+
+
+def test_sigterm_stops_live_cleanly_with_the_account_and_exit_0(api, tmp_path):
+    """Like ``record``: a stop by signal is an ending, not a failure (exit 0 unless a snapshot is undelivered)."""
+    api.script("/station_status.json", then=status(503))
+    out = tmp_path / "rec"
+    args = ["live", "--url", api.url("/station_status.json"), "--info-url", "none", "--record", str(out)]
+    command = [sys.executable, "-c", "from velib_replay.cli import main; main()", *args]
+    command += ["--interval", "0.05", "--retries", "0", "--bootstrap-servers", "127.0.0.1:9"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(out.glob("*/*.station_status.meta.json"))) < 3 and time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            time.sleep(0.01)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "Stopped by SIGTERM" in stdout, stdout + stderr
+    account = re.search(r"(\d+) polls = 0 snapshots \(0 repeated\) \+ (\d+) gaps \+ 0 invalid", stdout)
+    polls, gaps = map(int, account.groups())
+    assert polls == gaps >= 3, stdout
+    assert "published 0 snapshots (0 messages); 0 still waiting, 0 dropped" in stdout
+    info = describe(Recording(out))
+    assert info.accounted and (info.polls, info.gaps) == (polls, gaps)
 
 
 # ------------------------------------------------------------------ the real broker and Spark job

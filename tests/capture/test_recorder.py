@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import random
 import signal
@@ -17,7 +18,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
-from fake_api import FAST, ok, reset, slow, status, status_body, truncated
+from fake_api import (
+    CHUNK,
+    CHUNKED_HEAD,
+    DRIP_HEAD,
+    FAST,
+    RawServer,
+    dripping,
+    ok,
+    reset,
+    slow,
+    status,
+    status_body,
+    truncated,
+)
 from fakes import FakeClock
 from freezegun import freeze_time
 
@@ -77,8 +91,9 @@ def test_schedule_keeps_to_start_plus_k_intervals_and_skips_overrun_ticks():
     assert (schedule.next_at, schedule.skipped) == (1040.0, 2)
     schedule.advance(not_before=30)  # a Retry-After pushes further
     assert schedule.next_at == clock.now + 30
-    with pytest.raises(UserError):
-        Schedule(0)
+    for interval in (0, -1, math.nan, math.inf):  # each would make a busy loop, or none at all
+        with pytest.raises(UserError, match="finite number of seconds above 0"):
+            Schedule(interval)
 
 
 def test_limits():
@@ -265,6 +280,49 @@ def test_cli_record_and_its_one_line_errors(api, tmp_path):
     assert both.exit_code == 1 and "Error: give --count or --duration, not both" in both.output
     bad = runner.invoke(main, record_args(api, tmp_path / "y", "--header", "oops"))
     assert bad.exit_code == 1 and "Error: header 'oops'" in bad.output
+
+
+def test_cli_record_ends_a_dripping_or_endless_answer_as_a_gap_with_its_reason(tmp_path):
+    """The issue's reproductions: 1,000 bytes every half second held ``record --timeout 2`` forever;
+    an endless chunked body grew until MemoryError. Both are gaps now, and every poll is accounted for."""
+    runner = CliRunner()
+    with RawServer(dripping(DRIP_HEAD, b"x" * 1000, every=0.5)) as drip:
+        args = ["record", "--url", drip.url, "--info-url", "none", "--count", "1", "--retries", "0"]
+        timed_out = runner.invoke(main, [*args, "--out", str(tmp_path / "drip"), "--timeout", "2"])
+    with RawServer(dripping(CHUNKED_HEAD, CHUNK)) as endless:
+        args = ["record", "--url", endless.url, "--info-url", "none", "--count", "1", "--retries", "0"]
+        too_big = runner.invoke(main, [*args, "--out", str(tmp_path / "endless"), "--max-body", "500KB"])
+    assert timed_out.exit_code == 0 and too_big.exit_code == 0, timed_out.output + too_big.output
+    for name, reason in [
+        ("drip", "timeout: whole response not received within 2 s"),
+        ("endless", "body over --max-body (500.0 KB)"),
+    ]:
+        recording = Recording(tmp_path / name)
+        [poll] = recording.polls()
+        assert poll.is_gap and poll.error.startswith(reason)
+        assert describe(recording).accounted and "1 polls = 0 snapshots (0 repeated) + 1 gaps" in (
+            timed_out.output if name == "drip" else too_big.output
+        )
+
+
+@pytest.mark.parametrize("command", ["record", "live"])
+def test_an_out_folder_under_a_regular_file_is_a_one_line_error(api, tmp_path, command):
+    api.script("/station_status.json", then=ok(status_body(1)))
+    (tmp_path / "file").write_text("not a folder")
+    under = str(tmp_path / "file" / "rec")
+    where = ["--out", under] if command == "record" else ["--record", under, "--bootstrap-servers", "127.0.0.1:9"]
+    done = CliRunner().invoke(main, [command, "--url", api.url("/station_status.json"), "--count", "1", *where])
+    assert done.exit_code == 1 and done.output.strip().splitlines()[-1].startswith(
+        f"Error: cannot create the recording {under}: Not a directory"
+    ), done.output
+    assert api.count("/station_status.json") == 0  # refused before anything is polled
+
+
+def test_max_body_takes_sizes_and_refuses_the_rest(api, tmp_path):
+    runner = CliRunner()
+    bad = runner.invoke(main, record_args(api, tmp_path / "r", "--max-body", "lots"))
+    assert bad.exit_code == 2 and "--max-body" in bad.output and "16MB, 500KB" in bad.output
+    assert "--max-body" in runner.invoke(main, ["record", "--help"]).output
 
 
 def test_no_credential_reaches_the_console_either(api, tmp_path):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 import requests
@@ -137,3 +139,27 @@ def test_cli_serve_runs_until_sigint_and_says_what_it_served():
         stdout, _ = process.communicate(timeout=10)
     assert process.returncode == 0
     assert "Stopped by SIGINT: 1 requests served" in stdout
+
+
+@pytest.mark.parametrize(
+    ("compression", "damage"),
+    [
+        ("gzip", lambda data: data[: len(data) // 2]),  # truncated
+        ("zstd", lambda data: data[: len(data) // 2]),
+        ("gzip", lambda data: data[:20] + bytes(len(data) - 28) + data[-8:]),  # corrupt deflate data
+    ],
+)
+def test_a_body_it_cannot_read_is_answered_500_logged_and_counted_as_failed(tmp_path, caplog, compression, damage):
+    writer = RecordingWriter(tmp_path, compression=compression)
+    polls = [writer.write(Poll(STATUS_FEED, T0 + timedelta(minutes=i), status=200), body(i)) for i in range(3)]
+    damaged = tmp_path / polls[1].body_file
+    damaged.write_bytes(damage(damaged.read_bytes()))
+    with caplog.at_level(logging.ERROR), serve(Recording(tmp_path), speed=None, port=0).start() as server:
+        answers = [requests.get(f"{server.url}/station_status.json", timeout=5) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 500, 200]
+    assert answers[2].content == body(2)
+    assert answers[1].json()["error"] == f"recorded body unreadable: {polls[1].body_file}"
+    assert (server.requests_served, server.requests_failed) == (2, 1)
+    assert server.summary() == "2 requests served, 1 failed (unreadable recorded bodies, see the log)"
+    [record] = caplog.records
+    assert str(damaged) in record.getMessage() and "\n" not in record.getMessage()

@@ -5,12 +5,24 @@ errors, read timeouts, 5xx, 429), so there is no hand-written retry loop. A fetc
 never raises for a network or HTTP fault: it returns a :class:`Fetch` that says
 what came back, or why nothing usable did, so the caller can record it as a gap.
 Bodies are read piece by piece so a truncated body keeps the bytes that did arrive.
+
+Every fetch is bounded in time and memory: each attempt must deliver its whole
+response (connection, headers and body) within ``timeout`` seconds, which socket
+timeouts alone cannot promise (they bound each read, so a server dripping a few
+bytes at a time would hold a fetch forever); a watchdog timer shuts the socket of
+an attempt that outlives it. (An HTTPS handshake comes before the attempt's request
+and is bounded by ``connect_timeout`` per read only.) A body over ``max_body`` bytes
+(decoded, so a gzip bomb counts at its real size) is abandoned. Both end as gaps
+with their reason; a body that timed out is not fetched again, like a truncated one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,18 +32,23 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsp
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError, ResponseError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.poolmanager import PoolManager
 from urllib3.util.retry import Retry
 
 from velib_replay import __version__
 from velib_replay.errors import UserError
 from velib_replay.recording import Poll
+from velib_replay.units import format_bytes
 
 USER_AGENT = f"velib-replay/{__version__}"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _SENSITIVE = re.compile(r"key|token|secret|passw|auth|session|signature|^sig$|credential|cookie|bearer", re.IGNORECASE)
 READ_CHUNK = 64 * 1024
+DEFAULT_MAX_BODY = 16_000_000  # 35x the real feed's 457 KB: room to grow, never a MemoryError
 _POOL_PREFIX = re.compile(r"^\w*ConnectionPool\([^)]*\): |^<[^>]*>: ")
 
 
@@ -91,10 +108,11 @@ def parse_header(spec: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """Timeouts and the retry policy; the defaults fit one poll a minute."""
+    """Timeouts, the body size cap and the retry policy; the defaults fit one poll a minute."""
 
     connect_timeout: float = 5.0
-    read_timeout: float = 20.0
+    timeout: float = 20.0  # the whole response of one attempt: connection, headers and body
+    max_body: int = DEFAULT_MAX_BODY  # bytes, decoded
     retries: int = 3
     backoff_factor: float = 0.5  # sleeps 0, 1, 2, 4… s between attempts (urllib3 skips the first)
     backoff_max: float = 30.0
@@ -113,6 +131,109 @@ class _Tally:
         return self.failures if self.gave_up else self.failures + 1
 
 
+class _Deadline:
+    """The watchdog of one client: shuts the socket of an attempt still running ``seconds`` after it began.
+
+    Armed by the connection at the start of each attempt (urllib3 retries inside one
+    call, so only the connection sees attempts begin), disarmed when the attempt
+    failed (by the retry policy) or its body was read; a retried 5xx stays armed while
+    urllib3 drains its body, which a dripping server would otherwise make endless. ``expired`` tells the last
+    attempt's fate; a shut socket makes the blocked read return, so urllib3 retries
+    or the body reader stops.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def arm(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._cancel()
+            self.expired = False
+            self._timer = threading.Timer(self.seconds, self._expire, args=(connection,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._cancel()
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            if threading.current_thread() is not self._timer:  # disarmed (or re-armed) meanwhile
+                return
+            self.expired = True
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):  # the plain socket's, so TLS state is not touched across threads
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def reason(self) -> str:
+        return f"timeout: whole response not received within {self.seconds:g} s"
+
+
+_attempt = threading.local()  # the fetching thread's _Deadline, for the connections it uses
+
+
+class _ArmsDeadline:
+    """Mixin for urllib3 connections: each request (one attempt) arms the fetching thread's deadline."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        deadline: _Deadline | None = getattr(_attempt, "deadline", None)
+        if deadline is not None:
+            deadline.arm(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        """The response, unless the watchdog cut its headers short: then a timeout, which urllib3 retries."""
+        response = super().getresponse()  # type: ignore[misc]
+        deadline: _Deadline | None = getattr(_attempt, "deadline", None)
+        if deadline is not None and deadline.expired:
+            response.close()
+            raise TimeoutError(deadline.reason())
+        return response
+
+
+class _DeadlineConnection(_ArmsDeadline, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_ArmsDeadline, HTTPSConnection):
+    pass
+
+
+class _DeadlinePool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter whose connections arm the fetching thread's deadline at each attempt."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        _use_deadline_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> PoolManager:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        _use_deadline_pools(manager)
+        return manager
+
+
+def _use_deadline_pools(manager: PoolManager) -> None:
+    manager.pool_classes_by_scheme = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
+
+
 class _Retry(Retry):
     """urllib3's Retry that also counts attempts and won't sleep through a long Retry-After.
 
@@ -123,13 +244,16 @@ class _Retry(Retry):
 
     max_retry_after: float = 60.0
     tally: _Tally | None = None
+    deadline: _Deadline | None = None
 
     def new(self, **kw: Any) -> _Retry:
         retry = super().new(**kw)
-        retry.max_retry_after, retry.tally = self.max_retry_after, self.tally
+        retry.max_retry_after, retry.tally, retry.deadline = self.max_retry_after, self.tally, self.deadline
         return retry
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None) -> _Retry:
+        if self.deadline is not None and response is None:
+            self.deadline.disarm()  # the attempt died: no watchdog firing during the backoff (a 5xx is drained first)
         if self.tally is not None:
             self.tally.failures += 1
         try:
@@ -177,9 +301,10 @@ class ApiClient:
     def __init__(self, settings: ClientSettings | None = None):
         self.settings = settings or ClientSettings()
         self._tally = _Tally()
+        self._deadline = _Deadline(self.settings.timeout)
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, **self.settings.headers})
-        adapter = HTTPAdapter(max_retries=self._retry())
+        adapter = _Adapter(max_retries=self._retry())
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -195,7 +320,7 @@ class ApiClient:
             raise_on_status=False,
             respect_retry_after_header=True,
         )
-        retry.max_retry_after, retry.tally = s.max_retry_after, self._tally
+        retry.max_retry_after, retry.tally, retry.deadline = s.max_retry_after, self._tally, self._deadline
         return retry
 
     def fetch(self, url: str) -> Fetch:
@@ -204,29 +329,49 @@ class ApiClient:
         secrets = secrets_of(url, self.session.headers)
         fetched_at = datetime.now(timezone.utc)
         started = time.monotonic()
-        outcome = self._get(url, secrets)
 
         def done(**fields: Any) -> Fetch:
             latency = round((time.monotonic() - started) * 1000, 1)
             return Fetch(redact_url(url), fetched_at, latency, self._tally.attempts, **fields)
 
-        if isinstance(outcome, str):
-            return done(error=outcome)
-        response = outcome
-        with response:
-            head = {"status": response.status_code, "content_type": response.headers.get("Content-Type")}
-            if not 200 <= response.status_code < 300:
-                return done(**head, **_http_failure(response, self._tally.attempts))
-            body, error = _read_body(response, secrets)
-        return done(**head, body=body, error=error)
+        _attempt.deadline = self._deadline
+        try:
+            outcome = self._get(url, secrets)
+            if isinstance(outcome, str):
+                return done(error=outcome)
+            with outcome as response:
+                head = {"status": response.status_code, "content_type": response.headers.get("Content-Type")}
+                if not 200 <= response.status_code < 300:
+                    return done(**head, **_http_failure(response, self._tally.attempts))
+                body, error = self._read_body(response, secrets)
+            return done(**head, body=body, error=error)
+        finally:
+            self._deadline.disarm()
+            _attempt.deadline = None
 
     def _get(self, url: str, secrets: set[str]) -> requests.Response | str:
-        """The response, or the reason there is none."""
-        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        """The response (its headers read), or the reason there is none."""
+        s = self.settings
         try:
-            return self.session.get(url, timeout=timeout, stream=True)
+            return self.session.get(url, timeout=(min(s.connect_timeout, s.timeout), s.timeout), stream=True)
         except requests.RequestException as error:
+            if self._deadline.expired:
+                return f"{self._deadline.reason()} ({_attempts(self._tally.attempts)})"
             return scrub(_describe(error, self._tally.attempts), secrets)
+
+    def _read_body(self, response: requests.Response, secrets: set[str]) -> tuple[bytes | None, str | None]:
+        """The body, or None with the reason when it broke a bound; a cut body keeps the bytes that arrived."""
+        cap = self.settings.max_body
+        announced = _content_length(response)
+        if announced is not None and announced > cap:
+            return None, f"body over --max-body ({format_bytes(cap)}): {format_bytes(announced)} announced"
+        body, error = _read_capped(response, cap, secrets)
+        self._deadline.disarm()
+        if self._deadline.expired:
+            return None, f"{self._deadline.reason()} ({len(body)} bytes of body had arrived)"
+        if len(body) > cap:
+            return None, f"body over --max-body ({format_bytes(cap)}): abandoned after {format_bytes(len(body))}"
+        return body, error
 
     def get_json(self, url: str) -> Any:
         """A small JSON document (gbfs.json), or a UserError saying why not."""
@@ -248,18 +393,28 @@ class ApiClient:
         self.close()
 
 
-def _read_body(response: requests.Response, secrets: set[str]) -> tuple[bytes, str | None]:
-    """The decoded body, and why it is incomplete if it is (the bytes that arrived are kept)."""
+def _read_capped(response: requests.Response, cap: int, secrets: set[str]) -> tuple[bytes, str | None]:
+    """The decoded body, stopping once it exceeds ``cap``, and why it is incomplete if it is."""
     read = getattr(response.raw, "read1", response.raw.read)
     chunks: list[bytes] = []
+    size = 0
     try:
-        while chunk := read(READ_CHUNK, decode_content=True):
+        while size <= cap and (chunk := read(READ_CHUNK, decode_content=True)):
             chunks.append(chunk)
+            size += len(chunk)
     except Exception as error:  # urllib3 raises several families here; all mean "body cut short"
         root = _root(error)
-        reason = f"truncated: body cut after {sum(map(len, chunks))} bytes ({type(root).__name__}: {root})"
+        reason = f"truncated: body cut after {size} bytes ({type(root).__name__}: {root})"
         return b"".join(chunks), scrub(reason, secrets)
     return b"".join(chunks), None
+
+
+def _content_length(response: requests.Response) -> int | None:
+    """The announced (possibly encoded) size: a body only grows when decoded, so it may refuse at once."""
+    try:
+        return int(response.headers.get("Content-Length", ""))
+    except ValueError:
+        return None
 
 
 def _http_failure(response: requests.Response, attempts: int) -> dict[str, Any]:

@@ -69,8 +69,8 @@ class Schedule:
     """Poll times on the monotonic clock: start + k·interval, skipping ticks a slow poll overran."""
 
     def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic):
-        if interval <= 0:
-            raise UserError(f"interval must be positive, not {interval}")
+        if not (math.isfinite(interval) and interval > 0):  # nan would pass "<= 0" and make a busy loop
+            raise UserError(f"interval must be a finite number of seconds above 0, not {interval}")
         self.interval = interval
         self.clock = clock
         self.start = self.next_at = clock()
@@ -399,13 +399,16 @@ class RecordResult:
 
 def open_writer(out: Path, compression: str, source: dict[str, Any]) -> RecordingWriter:
     """A writer on a new folder, or appending to an existing recording (to resume after a crash)."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not (out / MANIFEST).is_file():
-            raise UserError(f"{out} is a non-empty folder that is not a recording; choose another --out")
-        Recording(out)  # checks the format before appending to it
-    return RecordingWriter(out, compression=compression, source=source)
+    try:
+        if out.exists() and not out.is_dir():
+            raise UserError(f"{out} exists and is not a folder")
+        if out.is_dir() and any(out.iterdir()):
+            if not (out / MANIFEST).is_file():
+                raise UserError(f"{out} is a non-empty folder that is not a recording; choose another --out")
+            Recording(out)  # checks the format before appending to it
+        return RecordingWriter(out, compression=compression, source=source)
+    except OSError as error:  # under a regular file, no permission…: said in one line, before any poll
+        raise UserError(f"cannot create the recording {out}: {error.strerror or error}") from None
 
 
 def source_of(plan: RecordPlan, settings: ClientSettings) -> dict[str, Any]:

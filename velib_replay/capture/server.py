@@ -8,7 +8,9 @@ each request gets the next recorded body instead, whatever the clock says.
 
 Recorded invalid bodies are served as recorded (they are what the API sent);
 gaps are skipped, or answered 503 with ``gaps=True`` to reproduce outages. The
-``X-Velib-Replay-*`` headers tell which recorded poll answered.
+``X-Velib-Replay-*`` headers tell which recorded poll answered. A body the server
+cannot read from disk (a truncated ``.gz``…) is answered 500, logged and counted
+as failed, never a silently dropped connection counted as served.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from velib_replay.errors import UserError
-from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording
+from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, RecordingError
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,7 @@ class Answer:
     body: bytes
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
+    failed: bool = False  # the server's fault (an unreadable recorded body), not the client's
 
 
 class ReplayServer(ThreadingHTTPServer):
@@ -132,6 +135,7 @@ class ReplayServer(ThreadingHTTPServer):
         self.replay = replay
         self.recording = recording
         self.requests_served = 0
+        self.requests_failed = 0
         self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._body = functools.lru_cache(maxsize=8)(recording.body)
@@ -146,9 +150,21 @@ class ReplayServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def answer(self, path: str, host_header: str | None) -> Answer:
-        name = urlsplit(path).path.rstrip("/").rpartition("/")[2].removesuffix(".json")
+        """The answer to a GET or HEAD of ``path``, counted as served or failed."""
+        answer = self._answer(path, host_header)
         with self._count_lock:
-            self.requests_served += 1
+            if answer.failed:
+                self.requests_failed += 1
+            else:
+                self.requests_served += 1
+        return answer
+
+    def summary(self) -> str:
+        failed = f", {self.requests_failed} failed (unreadable recorded bodies, see the log)"
+        return f"{self.requests_served} requests served" + (failed if self.requests_failed else "")
+
+    def _answer(self, path: str, host_header: str | None) -> Answer:
+        name = urlsplit(path).path.rstrip("/").rpartition("/")[2].removesuffix(".json")
         if name == GBFS:
             base = f"http://{host_header}" if host_header else self.url
             return Answer(200, gbfs_document(self.replay.feeds, base, time.time()))
@@ -166,8 +182,14 @@ class ReplayServer(ThreadingHTTPServer):
         if poll.is_gap:
             body = json.dumps({"error": f"recorded gap: {poll.error}"}).encode()
             return Answer(HTTPStatus.SERVICE_UNAVAILABLE, body, headers=headers)
+        try:
+            body = self._body(poll)
+        except RecordingError as error:  # one line naming the file and why
+            log.error("answered 500: %s", error)
+            message = json.dumps({"error": f"recorded body unreadable: {poll.body_file}"}).encode()
+            return Answer(HTTPStatus.INTERNAL_SERVER_ERROR, message, headers=headers, failed=True)
         status = poll.status if poll.status and 200 <= poll.status < 300 else 200
-        return Answer(status, self._body(poll), poll.content_type or "application/json", headers)
+        return Answer(status, body, poll.content_type or "application/json", headers)
 
     def start(self) -> ReplayServer:
         self._thread = threading.Thread(target=self.serve_forever, args=(0.1,), name="velib-replay-serve", daemon=True)

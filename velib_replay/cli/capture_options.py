@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from velib_replay.capture.client import ClientSettings, parse_header
+from velib_replay.capture.client import DEFAULT_MAX_BODY, ClientSettings, parse_header
 from velib_replay.capture.recorder import DEFAULT_COMPRESSION, DEFAULT_INFO_EVERY, DEFAULT_INTERVAL, Limits
 from velib_replay.cli import options
 from velib_replay.cli.options import compose, env
@@ -66,12 +66,19 @@ schedule_options = compose(
 client_options = compose(
     click.option(
         "--timeout",
-        "read_timeout",
         type=options.SECONDS,
-        default=ClientSettings.read_timeout,
+        default=ClientSettings.timeout,
         envvar=env("TIMEOUT"),
         show_envvar=True,
-        help="Seconds to wait for the API's answer (per attempt).",
+        help="Seconds for the API's whole answer, connection, headers and body (per attempt); then it is a gap.",
+    ),
+    click.option(
+        "--max-body",
+        type=options.SIZE,
+        default=f"{DEFAULT_MAX_BODY // 10**6}MB",
+        envvar=env("MAX_BODY"),
+        show_envvar=True,
+        help="Largest body accepted (decoded): 16MB, 500KB or bytes; a larger one is abandoned as a gap.",
     ),
     click.option(
         "--connect-timeout",
@@ -105,11 +112,12 @@ compression_option = click.option(
 
 
 def client_settings(
-    read_timeout: float, connect_timeout: float, retries: int, headers: tuple[str, ...]
+    timeout: float, max_body: int, connect_timeout: float, retries: int, headers: tuple[str, ...]
 ) -> ClientSettings:
     return ClientSettings(
         connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
+        timeout=timeout,
+        max_body=max_body,
         retries=retries,
         headers=dict(parse_header(header) for header in headers),
     )

@@ -69,8 +69,9 @@ def command(
     """Poll the API and publish each snapshot to Kafka, exactly as `play` would.
 
     API faults are retried and reported as in `record`; while Kafka is unreachable,
-    snapshots wait (up to --max-backlog) and are delivered when it is back. Exit
-    status 1 if any snapshot was not delivered.
+    snapshots wait (up to --max-backlog) and are delivered when it is back. Stops
+    after --count, --duration, or on Ctrl-C / SIGTERM like `record` (summary; exit
+    status 0), but exit status 1 if any snapshot was not delivered.
     """
     log_to_stderr()
     settings = client_settings(**client)

@@ -156,3 +156,23 @@ kafka_data_dir = click.option(
     help="Folder of the broker's storage, configuration, pid file and log.",
 )
 recording_argument = click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+
+
+_SIZE_UNITS = {"kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6, "gb": 10**9, "b": 1}
+
+
+def parse_size(text: str) -> int:
+    """``16MB``, ``500KB``, ``2MiB`` or plain bytes → bytes (KB = 1000 bytes, as format_bytes prints them)."""
+    cleaned = text.strip().lower()
+    unit = next((unit for unit in _SIZE_UNITS if cleaned.endswith(unit)), "")
+    number = cleaned.removesuffix(unit).strip()
+    try:
+        size = float(number) * _SIZE_UNITS.get(unit, 1)
+    except ValueError:
+        size = math.nan
+    if not (math.isfinite(size) and size >= 1 and number.replace(".", "", 1).isdigit()):
+        raise ValueError(f"size {text!r}: use bytes or a number with KB, MB or GB of at least 1 byte (16MB, 500KB)")
+    return int(size)
+
+
+SIZE = _Parsed("size", parse_size)  # bytes

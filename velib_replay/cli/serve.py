@@ -48,4 +48,4 @@ def command(recording: Path, speed: float | None, host: str, port: int, loop: bo
     with Stopper().signals_handled() as stopper, server.start():
         while not stopper.wait(0.5):
             pass
-    click.echo(f"Stopped by {stopper.reason}: {server.requests_served} requests served")
+    click.echo(f"Stopped by {stopper.reason}: {server.summary()}")
