@@ -27,7 +27,7 @@ from velib_replay.capture.recorder import (
     InfoCounts,
     Limits,
     PollCounts,
-    Recorder,
+    Poller,
     RecordPlan,
     Schedule,
     Sources,
@@ -100,7 +100,7 @@ class Delivery:
         self._down_since: str | None = None
 
     def accept(self, poll: Poll, body: bytes | None) -> None:
-        """The recorder's hook: queue a valid snapshot's messages, then deliver what is waiting."""
+        """The poller's hook: queue a valid snapshot's messages, then deliver what is waiting."""
         if poll.valid and body is not None:
             stations = parse_status(body).stations
             self._queue(Pending(poll.fetched_text, snapshot_messages(stations, poll.snapshot_time, self.wanted)))
@@ -229,16 +229,16 @@ def live(
     delivery = Delivery(connect, status, wanted=plan.wanted, max_backlog=plan.max_backlog, kept_in=plan.record)
     schedule = Schedule(plan.interval)
     with ApiClient(settings) as client:
-        recorder = Recorder(sources, client, writer, stopper, status, on_status=delivery.accept, suffix=delivery.line)
+        poller = Poller(sources, client, writer, stopper, status, on_status=delivery.accept, suffix=delivery.line)
         try:
-            run_loop(schedule, plan.limits, stopper, recorder.step)
+            run_loop(schedule, plan.limits, stopper, poller.step)
             delivery.deliver()
         finally:
             delivery.close()
             status.close()
     return LiveResult(
-        recorder.counts,
-        recorder.info,
+        poller.counts,
+        poller.info,
         delivery.counts,
         len(delivery.backlog),
         time.monotonic() - schedule.start,

@@ -292,11 +292,12 @@ class InfoCounts:
     failed: int = 0
 
 
-class Recorder:
-    """One tick: poll station_status, then station_information when its check is due.
+class Poller:
+    """One tick: poll station_status, then station_information when its check is due, and hand each
+    poll to the writer (a recording, or ``Unstored`` when ``live`` keeps none).
 
-    ``on_status`` sees every stored status poll with its body (``live`` publishes from
-    it); ``suffix`` adds to the status line.
+    ``record`` and ``live`` share it; ``on_status`` sees every status poll with its body (``live``
+    publishes from it); ``suffix`` adds to the status line.
     """
 
     def __init__(
@@ -440,16 +441,16 @@ def record(
     writer = open_writer(plan.out, plan.compression, source_of(plan, settings))
     schedule = Schedule(plan.interval)
     with ApiClient(settings) as client:
-        recorder = Recorder(plan.sources, client, writer, stopper, status)
+        poller = Poller(plan.sources, client, writer, stopper, status)
         try:
-            run_loop(schedule, plan.limits, stopper, recorder.step)
+            run_loop(schedule, plan.limits, stopper, poller.step)
         finally:
             status.close()
     elapsed = time.monotonic() - schedule.start
     return RecordResult(
         plan.out,
-        recorder.counts,
-        recorder.info,
+        poller.counts,
+        poller.info,
         elapsed,
         schedule.skipped,
         stopper.reason,
