@@ -1,7 +1,12 @@
 """The job's transformations: station messages in, indicator rows and quarantine records out.
 
     velib-projet ─▶ parse ─▶ join station table ─▶ group by (snapshot_time, postcode) ─▶ velib-projet-final-data
-                      └──▶ unparseable messages ─▶ velib-projet-quarantine
+                      └──▶ unusable messages, with their reason ─▶ velib-projet-quarantine
+
+Messages are read as Variant (``try_parse_json``) and every field through a ``try_`` or
+guarded form, so no data can make the job raise (Spark 4 runs in ANSI mode). The rules
+are README's "Indicator contract"; ``verify.reference`` implements the same ones in
+plain Python, and a property test holds the two to the same output on any input.
 
 Determinism: each group keeps the *set* of its stations' readings and sums them
 after picking one reading per station, so a snapshot published twice, messages
