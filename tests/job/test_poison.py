@@ -28,12 +28,12 @@ def station(code: str = "16107", snapshot_time: object = REAL_TIME, **fields) ->
     return json.dumps({"stationCode": code, "snapshot_time": snapshot_time} | fields).encode()
 
 
-def run_and_judge(spark, kafka_bootstrap, names, checkpoint, postcodes, values, **job):
+def run_and_judge(spark, kafka_bootstrap, names, checkpoint, postcodes, values):
     """Publish ``values``, run the job once, and assert it agrees with the reference; returns the judgement."""
     offsets = send_raw(kafka_bootstrap, names.status, values)
     now = time.time()
-    summary = process_once(spark, kafka_bootstrap, names, checkpoint, **job)
-    expected = judge(values, postcodes, now, **({"max_future": job["max_future"]} if "max_future" in job else {}))
+    summary = process_once(spark, kafka_bootstrap, names, checkpoint)
+    expected = judge(values, postcodes, now)
     assert latest_indicators(kafka_bootstrap, names) == expected.indicators
     assert quarantined(kafka_bootstrap, names.quarantine) == expected_quarantine(offsets, expected.rejected)
     assert summary.quarantined == len(expected.rejected)
