@@ -48,7 +48,7 @@ def test_bad_messages_are_quarantined_and_counted(sample, kafka_bootstrap, pipel
     reasons = sorted(
         json.loads(value)["problem"] for value in topic_values(kafka_bootstrap, pipeline_topics.quarantine)
     )
-    assert reasons == ["no stationCode", "no valid snapshot_time", "not a station JSON object"]
+    assert reasons == ["no stationCode", "no valid snapshot_time", "not a JSON object"]
 
 
 def test_stations_with_missing_or_odd_fields_count_like_the_reference(

@@ -41,6 +41,13 @@ from velib_replay.cli import options
     default=config.WATERMARK,
     help="How late (in feed time) a message may arrive and still count; older state is dropped.",
 )
+@click.option(
+    "--max-future",
+    type=options.DURATION,
+    default="1h",
+    show_default=True,
+    help="A snapshot_time later than the wall clock plus this (1h, 90m) is set aside as from the future.",
+)
 @click.option("--trigger-interval", default=config.TRIGGER_INTERVAL, help="Micro-batch interval when not --once.")
 @click.option(
     "--max-offsets-per-trigger", type=click.IntRange(min=1), default=None, help="Cap messages per micro-batch."
@@ -58,6 +65,7 @@ def command(
     quarantine_topic: str,
     stations_table: Path,
     watermark: str,
+    max_future: float,
     trigger_interval: str,
     max_offsets_per_trigger: int | None,
     show_rows: int,
@@ -75,6 +83,7 @@ def command(
         checkpoint=checkpoint,
         stations_table=stations_table,
         watermark=watermark,
+        max_future=max_future,
         trigger_interval=trigger_interval,
         max_offsets_per_trigger=max_offsets_per_trigger,
         show_rows=show_rows,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from velib_replay import config
+from velib_replay.job.contract import MAX_FUTURE_S
 
 
 @dataclass
@@ -19,6 +20,7 @@ class JobConfig:
     checkpoint: Path = field(default_factory=config.checkpoint_dir)
     stations_table: Path = field(default_factory=config.stations_table)
     watermark: str = config.WATERMARK
+    max_future: float = MAX_FUTURE_S  # seconds past the wall clock a snapshot_time may be before it is set aside
     trigger_interval: str = config.TRIGGER_INTERVAL
     max_offsets_per_trigger: int | None = None
     show_rows: int = 20

@@ -2,11 +2,14 @@
 
 One JSON object per (snapshot, postcode), keyed ``"<snapshot_time>|<postcode>"``; the
 fields and their meaning are in README's "Indicator contract". Both the Spark job and
-the independent reference computation (``verify.reference``) build rows of this shape.
+the independent reference computation (``verify.reference``) build rows of this shape,
+and both judge a message with the rules below (the count rules are in ``recording.feed``).
 """
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timezone
 from typing import Any
 
 UNKNOWN_POSTCODE = "unknown"
@@ -15,6 +18,33 @@ COUNT_FIELDS = FIELDS[2:]
 
 Indicator = dict[str, Any]
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+TIME_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"  # ASCII digits only, nothing around
+# No feed time is older; Spark's watermark starts at the epoch, and parsers disagree on years before 1000.
+EARLIEST_SNAPSHOT = 946684800  # 2000-01-01T00:00:00Z
+MAX_FUTURE_S = 3600.0  # a snapshot_time later than now plus this is set aside, so it cannot push the watermark
+
+
+class Reason:
+    """Why a message was set aside in the quarantine topic (the ``problem`` field)."""
+
+    NO_VALUE = "no value (a tombstone)"
+    NOT_OBJECT = "not a JSON object"
+    NO_STATION_CODE = "no stationCode"
+    BAD_TIME = "no valid snapshot_time"
+    FUTURE = "snapshot_time in the future"
+
 
 def indicator_key(snapshot_time: str, postcode: str) -> str:
     return f"{snapshot_time}|{postcode}"
+
+
+def snapshot_epoch(value: Any) -> int | None:
+    """Epoch seconds of a valid ``snapshot_time``: a ``YYYY-MM-DDTHH:MM:SSZ`` string, a real date, from 2000."""
+    if not (isinstance(value, str) and re.fullmatch(TIME_PATTERN, value)):
+        return None
+    try:
+        epoch = int(datetime.strptime(value, TIME_FORMAT).replace(tzinfo=timezone.utc).timestamp())
+    except ValueError:
+        return None
+    return epoch if epoch >= EARLIEST_SNAPSHOT else None

@@ -84,7 +84,7 @@ def run(
     topics.ensure_topics(
         cfg.bootstrap_servers, topics.pipeline_topics(cfg.status_topic, cfg.indicators_topic, cfg.quarantine_topic)
     )
-    parsed = parse_stations(read_messages(spark, cfg))
+    parsed = parse_stations(read_messages(spark, cfg), cfg.max_future)
     rows = indicators(parsed.where(F.col("problem").isNull()), postcode_table(spark, cfg.stations_table), cfg.watermark)
     publish = _BatchWriter(cfg, cfg.indicators_topic, as_kafka_records, cfg.show_rows, out)
     set_aside = _BatchWriter(cfg, cfg.quarantine_topic, lambda records: records)

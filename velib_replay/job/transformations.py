@@ -1,7 +1,12 @@
 """The job's transformations: station messages in, indicator rows and quarantine records out.
 
     velib-projet ─▶ parse ─▶ join station table ─▶ group by (snapshot_time, postcode) ─▶ velib-projet-final-data
-                      └──▶ unparseable messages ─▶ velib-projet-quarantine
+                      └──▶ unusable messages, with their reason ─▶ velib-projet-quarantine
+
+Messages are read as Variant (``try_parse_json``) and every field through a ``try_`` or
+guarded form, so no data can make the job raise (Spark 4 runs in ANSI mode). The rules
+are README's "Indicator contract"; ``verify.reference`` implements the same ones in
+plain Python, and a property test holds the two to the same output on any input.
 
 Determinism: each group keeps the *set* of its stations' readings and sums them
 after picking one reading per station, so a snapshot published twice, messages
@@ -16,25 +21,13 @@ from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, IntegerType, LongType, MapType, StringType, StructField, StructType
 
 from velib_replay.job.config import JobConfig
-from velib_replay.job.contract import UNKNOWN_POSTCODE
+from velib_replay.job.contract import EARLIEST_SNAPSHOT, MAX_FUTURE_S, TIME_PATTERN, UNKNOWN_POSTCODE, Reason
 from velib_replay.job.stations_table import load_postcodes
+from velib_replay.recording.feed import BIKE_TYPES, MAX_COUNT
 from velib_replay.replay.messages import SNAPSHOT_TIME_FIELD
 
-STATION_SCHEMA = StructType(
-    [
-        StructField("stationCode", StringType()),
-        StructField("station_id", LongType()),
-        StructField("num_bikes_available", IntegerType()),
-        StructField("num_bikes_available_types", StringType()),  # raw JSON: a list of one-key objects, or a map
-        StructField("num_docks_available", IntegerType()),
-        StructField("is_installed", IntegerType()),
-        StructField("is_renting", IntegerType()),
-        StructField(SNAPSHOT_TIME_FIELD, StringType()),
-    ]
-)
 TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
 READING_FIELDS = ("stationCode", "bikes", "mechanical", "ebike", "docks")
 
@@ -51,39 +44,69 @@ def read_messages(spark: SparkSession, cfg: JobConfig) -> DataFrame:
     return reader.load()
 
 
-def parse_stations(messages: DataFrame) -> DataFrame:
-    """Station readings with their snapshot time; ``problem`` is null for usable rows."""
-    station = F.from_json(F.col("value").cast("string"), STATION_SCHEMA)
-    parsed = messages.select("*", station.alias("s")).select(
+def parse_stations(messages: DataFrame, max_future: float = MAX_FUTURE_S) -> DataFrame:
+    """Station readings with their snapshot time; ``problem`` is null for usable rows.
+
+    Nothing here can raise on data (Spark 4 is in ANSI mode): every parse is a ``try_``
+    form or guarded, so any bytes become either a reading or a reason (README's contract).
+    """
+    text = F.col("value").cast("string")
+    document = F.when(F.is_valid_utf8(text) & text.rlike(r"^[ \t\n\r]*\{"), F.try_parse_json(text))
+    parsed = messages.select("topic", "partition", "offset", "value", document.alias("doc")).select(
         "topic",
         "partition",
         "offset",
         "value",
-        "s.*",
-        F.to_timestamp(f"s.{SNAPSHOT_TIME_FIELD}", TIME_FORMAT).alias("snapshot_ts"),
+        "doc",
+        _station_code(_field("stationCode")).alias("stationCode"),
+        _snapshot_ts(_field(SNAPSHOT_TIME_FIELD)).alias("snapshot_ts"),
+        _count(_field("num_bikes_available")).alias("bikes"),
+        *(_bikes_of_type(_field("num_bikes_available_types"), kind).alias(kind) for kind in BIKE_TYPES),
+        _count(_field("num_docks_available")).alias("docks"),
     )
+    latest_allowed = F.unix_seconds(F.current_timestamp()) + F.lit(int(max_future))  # the micro-batch's time
     problem = (
-        F.when(
-            F.col("stationCode").isNull() & F.col("num_bikes_available").isNull(), F.lit("not a station JSON object")
-        )
-        .when(F.col("stationCode").isNull(), F.lit("no stationCode"))
-        .when(F.col("snapshot_ts").isNull(), F.lit(f"no valid {SNAPSHOT_TIME_FIELD}"))
+        F.when(F.col("value").isNull(), F.lit(Reason.NO_VALUE))
+        .when(F.col("doc").isNull(), F.lit(Reason.NOT_OBJECT))
+        .when(F.col("stationCode").isNull(), F.lit(Reason.NO_STATION_CODE))
+        .when(F.col("snapshot_ts").isNull(), F.lit(Reason.BAD_TIME))
+        .when(F.unix_seconds("snapshot_ts") > latest_allowed, F.lit(Reason.FUTURE))
     )
-    return parsed.withColumn("problem", problem)
+    return parsed.withColumn("problem", problem).drop("doc")
 
 
-_TYPE_LIST = ArrayType(MapType(StringType(), IntegerType()))
-_TYPE_MAP = MapType(StringType(), IntegerType())
+def _field(name: str) -> Column:
+    return F.variant_get("doc", f"$.{name}", "variant")
 
 
-def _bikes_of_type(kind: str) -> Column:
-    """Σ of one bike type, from the feed's list of one-key objects or a plain map; 0 when absent."""
-    text = F.col("num_bikes_available_types")
-    entries = F.when(F.ltrim(text).startswith("["), F.from_json(text, _TYPE_LIST)).otherwise(
-        F.array(F.from_json(text, _TYPE_MAP))
-    )
-    total = F.aggregate(entries, F.lit(0), lambda acc, entry: acc + F.coalesce(entry[kind], F.lit(0)))
-    return F.coalesce(total, F.lit(0))
+def _station_code(value: Column) -> Column:
+    """A non-empty JSON string, else null."""
+    code = F.when(F.schema_of_variant(value) == "STRING", F.variant_get(value, "$", "string"))
+    return F.when(F.length(code) > 0, code)
+
+
+def _snapshot_ts(value: Column) -> Column:
+    """A real UTC time written exactly ``YYYY-MM-DDTHH:MM:SSZ``, from 2000 on, else null."""
+    text = F.try_variant_get(value, "$", "string")
+    moment = F.when(text.rlike(f"^{TIME_PATTERN}\\z"), F.try_to_timestamp(text, F.lit(TIME_FORMAT)))
+    return F.when(F.unix_seconds(moment) >= EARLIEST_SNAPSHOT, moment)
+
+
+def _count(value: Column) -> Column:
+    """A JSON integer from 0 to MAX_COUNT (parse_json stores every such integer as BIGINT), else 0; 64-bit."""
+    number = F.try_variant_get(value, "$", "bigint")
+    usable = (F.schema_of_variant(value) == "BIGINT") & number.between(0, MAX_COUNT)
+    return F.when(usable, number).otherwise(F.lit(0).cast("bigint"))
+
+
+def _bikes_of_type(types: Column, kind: str) -> Column:
+    """Σ of one bike type over the list's entries (or the map, as a one-entry list); each entry judged alone."""
+    entries = F.coalesce(F.try_variant_get(types, "$", "array<variant>"), F.array(types))
+
+    def add(total: Column, entry: Column) -> Column:
+        return total + _count(F.variant_get(entry, f"$.{kind}", "variant"))
+
+    return F.aggregate(entries, F.lit(0).cast("bigint"), add)
 
 
 def postcode_table(spark: SparkSession, stations_table: Path) -> DataFrame:
@@ -93,13 +116,7 @@ def postcode_table(spark: SparkSession, stations_table: Path) -> DataFrame:
 
 def indicators(stations: DataFrame, postcodes: DataFrame, watermark: str) -> DataFrame:
     """The indicator contract, from usable station rows."""
-    reading = F.struct(
-        F.col("stationCode"),
-        F.coalesce("num_bikes_available", F.lit(0)).alias("bikes"),
-        _bikes_of_type("mechanical").alias("mechanical"),
-        _bikes_of_type("ebike").alias("ebike"),
-        F.coalesce("num_docks_available", F.lit(0)).alias("docks"),
-    )
+    reading = F.struct(*READING_FIELDS)
     grouped = (
         stations.withWatermark("snapshot_ts", watermark)
         .join(F.broadcast(postcodes), "stationCode", "left")
@@ -122,7 +139,7 @@ def indicators(stations: DataFrame, postcodes: DataFrame, watermark: str) -> Dat
 
 
 def _sum_field(readings: Column, name: str) -> Column:
-    return F.aggregate(readings, F.lit(0), lambda total, reading: total + reading[name])
+    return F.aggregate(readings, F.lit(0).cast("bigint"), lambda total, reading: total + reading[name])
 
 
 def as_kafka_records(frame: DataFrame) -> DataFrame:

@@ -38,32 +38,39 @@ def parse_status(body: bytes) -> StatusDocument:
     return StatusDocument(last_updated if isinstance(last_updated, int) else None, stations)
 
 
-def station_code(station: Station) -> str | None:
-    code = station.get("stationCode")
-    return str(code) if code is not None else None
+MAX_COUNT = 2**31 - 1  # the largest count the indicators take: 64-bit sums of these cannot overflow
+BIKE_TYPES = ("mechanical", "ebike")
 
 
-def bikes_by_type(station: Station) -> tuple[int, int]:
-    """(mechanical, ebike) from either the feed's list of one-key objects or a plain map."""
-    types = station.get("num_bikes_available_types") or []
-    merged: dict[str, Any] = {}
-    if isinstance(types, dict):
-        merged = types
-    else:
-        for entry in types:
-            if isinstance(entry, dict):
-                merged.update(entry)
-    return count_of(merged.get("mechanical")), count_of(merged.get("ebike"))
+def station_code(station: Any) -> str | None:
+    """The station's code: a non-empty JSON string, else None (the station cannot be counted)."""
+    code = station.get("stationCode") if isinstance(station, dict) else None
+    return code if isinstance(code, str) and code else None
+
+
+def bikes_by_type(station: Any) -> tuple[int, int]:
+    """(mechanical, ebike): Σ over the entries of the feed's list of one-key objects, or over a plain map.
+
+    Each entry is judged on its own: a non-object entry, or a bad count in it, adds 0
+    without losing the other entries; any other shape of the field gives (0, 0).
+    """
+    types = station.get("num_bikes_available_types") if isinstance(station, dict) else None
+    entries = types if isinstance(types, list) else [types]
+    mechanical, ebike = (
+        sum(count_of(entry.get(kind)) for entry in entries if isinstance(entry, dict)) for kind in BIKE_TYPES
+    )
+    return mechanical, ebike
 
 
 def count_of(value: Any) -> int:
-    """A count field as the indicators use it: an integer, or 0 when absent or not an integer (as Spark reads it)."""
-    return value if type(value) is int else 0
+    """A count as the indicators take it: a JSON integer from 0 to MAX_COUNT; anything else adds 0."""
+    return value if type(value) is int and 0 <= value <= MAX_COUNT else 0
 
 
 def iso_utc(epoch_seconds: float) -> str:
     """The indicator contract's time format: ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return datetime.fromtimestamp(int(epoch_seconds), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = datetime.fromtimestamp(int(epoch_seconds), timezone.utc)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")  # strftime's %Y does not pad years < 1000
 
 
 def minified(document: Any) -> bytes:

@@ -37,8 +37,9 @@ def selected(stations: Iterable[Station], wanted: frozenset[str] | None) -> list
 
 
 def station_message(station: Station, snapshot_time: int) -> Message:
+    """A non-object entry of the feed's list is sent as it is: the job sets it aside, counted, with its reason."""
     code = station_code(station)
-    value = {**station, SNAPSHOT_TIME_FIELD: iso_utc(snapshot_time)}
+    value = {**station, SNAPSHOT_TIME_FIELD: iso_utc(snapshot_time)} if isinstance(station, dict) else station
     return Message(
         key=code.encode() if code is not None else None,
         value=json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(),
