@@ -125,3 +125,8 @@ def test_check_refuses_a_selection_with_nothing_to_send(sample, tmp_path, wanted
 def test_an_empty_window_is_refused_with_its_reason(sample, start, end, reason):
     with pytest.raises(UserError, match=reason):
         select_snapshots(sample, ReplayPlan(start=start, end=end))
+
+
+def test_a_client_that_gives_up_on_the_broker_ends_the_replay_with_its_account(sample):
+    stats = play(schedule(list(sample.snapshots())), FakePublisher(fail="raise"), speed=None)
+    assert stats.aborted.startswith("Kafka gave up: KafkaTimeoutError") and stats.snapshots == stats.messages == 0

@@ -252,7 +252,7 @@ def _verdict(stats: PlayStats, plan: ReplayPlan) -> None:
     if stats.undelivered:
         problem = f"{stats.undelivered} of {stats.messages} messages were not delivered: {stats.first_error}"
     elif stats.aborted:
-        problem = f"{stats.aborted}; stopped after {stats.snapshots} snapshots (--skip-invalid skips bad bodies)"
+        problem = f"{stats.aborted}; stopped after {stats.snapshots} snapshots"
     elif stats.messages == 0 and not stats.interrupted:
         problem = "nothing was sent: " + _nothing_sent_reason(plan, invalid=stats.skipped_invalid > 0)
     if stats.interrupted:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kafka.errors import KafkaError
+
 from velib_replay.config import DELIVERY_WAIT_S
 from velib_replay.errors import UserError
 from velib_replay.kafka.topics import ensure_topics, status_topic
@@ -58,7 +60,7 @@ class PlayStats:
     skipped_invalid: int = 0  # snapshots not sent because their body could not be read or parsed
     first_error: str | None = None
     interrupted: str | None = None  # the signal that stopped sending early (SIGINT, SIGTERM)
-    aborted: str | None = None  # the unreadable body that stopped sending early
+    aborted: str | None = None  # what stopped sending early: an unreadable body, a client that gave up
     wall_s: float = 0.0
     replayed_span_s: float = 0.0
     pacing_errors_ms: list[float] = field(default_factory=list)
@@ -114,7 +116,8 @@ def play(
     """Send every slot at its due time (scaled by ``speed``; None = no waiting), then flush.
 
     Sending stops early, at a snapshot boundary, when ``stop`` is set, at the first unreadable body
-    (unless ``skip_invalid``: then it is counted and skipped), and when a whole loop pass sent nothing.
+    (unless ``skip_invalid``: then it is counted and skipped), when the client gives up on the broker,
+    and when a whole loop pass sent nothing.
     Whatever was queued is flushed in every case, so the statistics always account for it.
     """
     stats = PlayStats()
@@ -143,7 +146,11 @@ def play(
                 if stop:
                     break
                 stats.pacing_errors_ms.append((clock() - target) * 1000)
-            publisher.send(messages)
+            try:
+                publisher.send(messages)  # kafka-python raises once the broker stayed away past --broker-wait
+            except KafkaError as error:
+                stats.aborted = f"Kafka gave up: {type(error).__name__}: {error}"
+                break
             stats.snapshots += 1
             stats.messages += len(messages)
             stats.replayed_span_s = slot.due - origin[1]
@@ -153,6 +160,7 @@ def play(
         delivery = publisher.flush()
         stats.wall_s = clock() - started
         stats.bytes, stats.delivered, stats.failed = delivery.bytes, delivery.delivered, delivery.failed
+        stats.messages = max(stats.messages, delivery.sent)  # a send that raised may have queued part of its batch
         stats.first_error = delivery.first_error
         stats.latencies_ms = list(delivery.latencies_ms)
         stats.interrupted = stop.reason if stop is not None else None
