@@ -45,6 +45,7 @@ def test_a_signal_stops_an_endless_play_cleanly_with_its_statistics(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as on a terminal, even if pytest runs in &
     )
     try:
         wait_for_first_message(kafka_bootstrap, pipeline_topics.status, player)

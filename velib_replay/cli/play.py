@@ -161,7 +161,9 @@ def _stop_on_signals() -> Iterator[StopRequest]:
             os.kill(os.getpid(), signum)
         stop.set(signal.Signals(signum).name)
 
-    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    ignored = signal.SIG_IGN  # e.g. SIGINT of a job started with & by a script: it stays ignored
+    wanted = [number for number in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(number) is not ignored]
+    previous = {number: signal.signal(number, handle) for number in wanted}
     try:
         yield stop
     finally:
