@@ -33,6 +33,7 @@ def wait_for_first_message(bootstrap: str, topic: str, player: subprocess.Popen)
         consumer.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_an_endless_play_cleanly_with_its_statistics(
     kafka_bootstrap, pipeline_topics, tmp_path, signum, status
@@ -67,6 +68,7 @@ def play_cli(recording: Path, bootstrap: str, topic: str, stats_file: Path, *arg
     return CliRunner().invoke(main, ["play", str(recording), "--speed", "max", "--quiet", *target, *args])
 
 
+@pytest.mark.slow
 def test_without_the_check_a_bad_body_ends_with_the_statistics_and_one_line(
     kafka_bootstrap, pipeline_topics, sample, tmp_path
 ):
@@ -82,6 +84,7 @@ def test_without_the_check_a_bad_body_ends_with_the_statistics_and_one_line(
     assert len(topic_values(kafka_bootstrap, pipeline_topics.status)) == stats["delivered"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("check", ["--check", "--no-check"])
 def test_skip_invalid_sends_the_rest_and_counts_the_skipped(kafka_bootstrap, pipeline_topics, sample, tmp_path, check):
     bad = corrupt_copy(sample.path, tmp_path / "bad", (4, 7))
