@@ -27,6 +27,7 @@ from velib_replay.replay.player import (
     ReplayPlan,
     StopRequest,
     check_snapshots,
+    nothing_to_send,
     plan_slots,
     replay_to_topic,
     select_snapshots,
@@ -193,7 +194,8 @@ def _print_schedule(slots: Iterable[Slot], plan: ReplayPlan, counts: dict[str, i
     shown = list(slots if not plan.endless else (slot for _, slot in zip(range(100), slots, strict=False)))
     stations = [_stations_sent(slot.snapshot, plan.wanted, counts) for slot in shown]
     if not any(isinstance(n, int) and n > 0 for n in stations):
-        raise UserError("nothing to play: " + _nothing_sent_reason(plan, invalid=all(n == "invalid" for n in stations)))
+        all_invalid = all(n == "invalid" for n in stations)
+        raise UserError("nothing to play: " + nothing_to_send(plan.wanted, all_invalid=all_invalid))
     rows = [
         [
             i,
@@ -219,14 +221,6 @@ def _stations_sent(snapshot: Snapshot, wanted: frozenset[str] | None, counts: di
         except RecordingError:
             return "invalid"
     return counts[key]
-
-
-def _nothing_sent_reason(plan: ReplayPlan, invalid: bool) -> str:
-    if invalid:
-        return "every selected snapshot has an invalid body"
-    if plan.wanted is not None:
-        return f"--stations {','.join(sorted(plan.wanted))} matches no station of the selected snapshots"
-    return "the selected snapshots hold no station"
 
 
 @contextlib.contextmanager
@@ -256,7 +250,7 @@ def _verdict(stats: PlayStats, plan: ReplayPlan) -> None:
     elif stats.aborted:
         problem = f"{stats.aborted}; stopped after {stats.snapshots} snapshots"
     elif stats.messages == 0 and not stats.interrupted:
-        problem = "nothing was sent: " + _nothing_sent_reason(plan, invalid=stats.skipped_invalid > 0)
+        problem = "nothing was sent: " + nothing_to_send(plan.wanted, all_invalid=stats.skipped_invalid > 0)
     if stats.interrupted:
         if problem:
             click.echo(f"Error: {problem}", err=True)

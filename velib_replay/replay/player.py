@@ -232,13 +232,14 @@ def check_snapshots(
         more = f" (and {len(report.invalid) - 1} more)" if len(report.invalid) > 1 else ""
         raise UserError(f"{report.invalid[0]}{more}; nothing was sent (--skip-invalid skips bad bodies)")
     if not any(report.stations.values()):
-        raise UserError(f"nothing to play: {_nothing_reason(report, wanted)}")
+        raise UserError(f"nothing to play: {nothing_to_send(wanted, all_invalid=not report.stations)}")
     return report
 
 
-def _nothing_reason(report: CheckReport, wanted: frozenset[str] | None) -> str:
-    if not report.stations:
-        return f"every selected snapshot has an invalid body ({len(report.invalid)} skipped)"
+def nothing_to_send(wanted: frozenset[str] | None, *, all_invalid: bool) -> str:
+    """Why a selection sends no message, in the options' own terms."""
+    if all_invalid:
+        return "every selected snapshot has an invalid body"
     if wanted is not None:
         return f"--stations {','.join(sorted(wanted))} matches no station of the selected snapshots"
     return "the selected snapshots hold no station"
