@@ -1,5 +1,8 @@
 """`velib-replay play` options and errors that need no broker."""
 
+import json
+import shutil
+
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
@@ -104,3 +107,14 @@ def test_dry_run_with_skip_invalid_shows_the_skipped_snapshot(sample, tmp_path):
 def test_new_options_are_in_the_help():
     result = CliRunner().invoke(main, ["play", "--help"])
     assert all(option in result.output for option in ("--check / --no-check", "--skip-invalid", "SIGTERM"))
+
+
+def test_a_feed_clock_out_of_range_is_refused_as_an_unusable_snapshot(sample, tmp_path):
+    copy = tmp_path / "far"
+    shutil.copytree(sample.path, copy)
+    meta = sorted(copy.glob("*/*.station_status.meta.json"))[2]
+    meta.write_text(json.dumps(json.loads(meta.read_text()) | {"last_updated": 10**12}))
+    (copy / "index.jsonl").unlink()
+    result = CliRunner().invoke(main, ["play", str(copy), "--dry-run"])
+    assert result.exit_code == 1 and "unusable snapshot (year 33658 is out of range)" in result.output
+    assert len(result.output.splitlines()) == 1

@@ -18,11 +18,12 @@ from velib_replay import config
 from velib_replay.cli import options
 from velib_replay.cli.tables import table
 from velib_replay.errors import UserError
-from velib_replay.recording import Recording, RecordingError, Snapshot
+from velib_replay.recording import Recording, Snapshot
 from velib_replay.recording.feed import iso_utc
 from velib_replay.replay.messages import selected
 from velib_replay.replay.pacing import Slot
 from velib_replay.replay.player import (
+    UNUSABLE,
     PlayStats,
     ReplayPlan,
     StopRequest,
@@ -201,7 +202,7 @@ def _print_schedule(slots: Iterable[Slot], plan: ReplayPlan, counts: dict[str, i
             i,
             f"{slot.due / plan.speed:.3f}" if plan.speed else "0",
             slot.snapshot.poll.fetched_text,
-            iso_utc(slot.snapshot_time),
+            _stamp(slot.snapshot_time),
             slot.loop_pass,
             count,
         ]
@@ -218,9 +219,17 @@ def _stations_sent(snapshot: Snapshot, wanted: frozenset[str] | None, counts: di
     if key not in counts:
         try:
             counts[key] = len(selected(snapshot.stations, wanted))
-        except RecordingError:
+            iso_utc(snapshot.snapshot_time)
+        except UNUSABLE:
             return "invalid"
     return counts[key]
+
+
+def _stamp(snapshot_time: int) -> str:
+    try:
+        return iso_utc(snapshot_time)
+    except (ValueError, OverflowError):
+        return f"{snapshot_time} (out of range)"
 
 
 @contextlib.contextmanager

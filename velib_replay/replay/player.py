@@ -23,9 +23,19 @@ from velib_replay.config import DELIVERY_WAIT_S
 from velib_replay.errors import UserError
 from velib_replay.kafka.topics import ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
+from velib_replay.recording.feed import iso_utc
 from velib_replay.replay.messages import selected, snapshot_messages
 from velib_replay.replay.pacing import Offset, Slot, empty_window_reason, rebase_shift, schedule, window
 from velib_replay.replay.publisher import Publisher, open_publisher, percentiles_ms
+
+UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
+
+
+def unusable(snapshot: Snapshot, error: Exception) -> str:
+    """One line naming the file, whatever made the snapshot unusable."""
+    if isinstance(error, RecordingError):
+        return str(error)
+    return f"{snapshot.recording.path / snapshot.poll.meta_file}: unusable snapshot ({error})"
 
 
 class StopRequest:
@@ -131,9 +141,9 @@ def play(
                 break  # an endless loop over nothing to send would never end
             try:
                 messages = snapshot_messages(slot.snapshot.stations, slot.snapshot_time, wanted)
-            except RecordingError as error:
+            except UNUSABLE as error:
                 if not skip_invalid:
-                    stats.aborted = str(error)
+                    stats.aborted = unusable(slot.snapshot, error)
                     break
                 stats.skipped_invalid += 1
                 continue
@@ -223,9 +233,10 @@ def check_snapshots(
         if stop:
             return report
         try:
+            iso_utc(snapshot.snapshot_time)  # a feed clock out of range could not be stamped on its messages
             report.stations[snapshot.poll.meta_file] = len(selected(snapshot.stations, wanted))
-        except RecordingError as error:
-            report.invalid.append(str(error))
+        except UNUSABLE as error:
+            report.invalid.append(unusable(snapshot, error))
         if on_checked:
             on_checked(snapshot)
     if report.invalid and not skip_invalid:
