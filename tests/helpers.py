@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import shutil
 from pathlib import Path
 
 from kafka import KafkaConsumer
@@ -59,3 +61,13 @@ def topic_values(bootstrap: str, topic: str) -> list[bytes]:
 def expected_from(recording: Recording, postcodes: dict[str, str], **plan) -> dict[str, Indicator]:
     """The independent plain-Python computation over what the recording holds."""
     return over_recording(recording, postcodes, **plan)
+
+
+def corrupt_copy(recording: Path, dest: Path, positions: tuple[int, ...]) -> Path:
+    """A copy of ``recording`` whose station_status bodies at ``positions`` (0-based) no longer parse."""
+    shutil.copytree(recording, dest)
+    bodies = sorted(dest.glob("*/*.station_status.json*"))
+    bodies = [body for body in bodies if not body.name.endswith(".meta.json")]
+    for position in positions:
+        bodies[position].write_bytes(gzip.compress(b"{ truncated"))
+    return dest

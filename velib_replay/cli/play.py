@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,10 +18,23 @@ from velib_replay import config
 from velib_replay.cli import options
 from velib_replay.cli.tables import table
 from velib_replay.errors import UserError
-from velib_replay.recording import Recording
+from velib_replay.recording import Recording, Snapshot
 from velib_replay.recording.feed import iso_utc
+from velib_replay.replay.messages import selected
 from velib_replay.replay.pacing import Slot
-from velib_replay.replay.player import PlayStats, ReplayPlan, plan_slots, replay_to_topic
+from velib_replay.replay.player import (
+    UNUSABLE,
+    PlayStats,
+    ReplayPlan,
+    StopRequest,
+    check_snapshots,
+    nothing_to_send,
+    plan_slots,
+    replay_to_topic,
+    select_snapshots,
+    stations_of,
+    used_snapshots,
+)
 from velib_replay.replay.publisher import CLIENTS
 
 
@@ -45,6 +61,17 @@ from velib_replay.replay.publisher import CLIENTS
     "--rebase-time", type=click.Choice(["now"]), default=None, help="Shift snapshot times so the first is now."
 )
 @click.option("--dry-run", is_flag=True, help="Print the schedule; send nothing.")
+@click.option(
+    "--check/--no-check",
+    default=True,
+    help="Read and parse every selected snapshot's body before sending the first message; "
+    "--no-check starts at once (for huge recordings): a bad body then stops the replay where it is met.",
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Skip snapshots whose body cannot be read or parsed, counted in the statistics, instead of refusing.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no statistics table.")
 @click.option(
     "--stats-json",
@@ -79,6 +106,8 @@ def command(
     limit: int | None,
     rebase_time: str | None,
     dry_run: bool,
+    check: bool,
+    skip_invalid: bool,
     quiet: bool,
     stats_json: Path | None,
     client: str,
@@ -86,56 +115,131 @@ def command(
 ) -> None:
     """Publish RECORDING to Kafka, one message per station per snapshot, at --speed.
 
-    To publish the live API instead, use `velib-replay live`.
+    Ctrl-C or SIGTERM stops at a snapshot boundary, flushes, prints the statistics and
+    exits 130 or 143. To publish the live API instead, use `velib-replay live`.
     """
     rebase_to = datetime.now(timezone.utc) if rebase_time else None
     plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to)
     source = Recording(recording)
-    slots: Iterable[Slot] = plan_slots(source, plan)
-    if dry_run:
-        _print_schedule(slots, plan)
-        return
-    total = None if plan.endless else len(slots := list(slots))
-    with _progress(total, quiet) as on_sent:
-        stats = replay_to_topic(
-            source,
-            bootstrap_servers,
-            status_topic,
-            plan,
-            client=client,
-            partitions=partitions,
-            delivery_timeout_s=broker_wait,
-            slots=slots,
-            on_sent=on_sent,
-        )
+    snapshots = select_snapshots(source, plan)
+    with _stop_on_signals() as stop:
+        counts = _check(snapshots, plan, skip_invalid, quiet, stop) if check else None
+        if stop:
+            click.echo(f"Error: interrupted by {stop.reason} while checking the recording; nothing was sent", err=True)
+            raise click.exceptions.Exit(_exit_status(stop.reason))
+        slots: Iterable[Slot] = plan_slots(source, plan, snapshots)
+        if dry_run:
+            _print_schedule(slots, plan, counts or {})
+            return
+        total = None if plan.endless else len(slots := list(slots))
+        with _progress(total, quiet, "Replaying") as on_sent:
+            stats = replay_to_topic(
+                source,
+                bootstrap_servers,
+                status_topic,
+                plan,
+                client=client,
+                partitions=partitions,
+                delivery_timeout_s=broker_wait,
+                slots=slots,
+                on_sent=on_sent,
+                stop=stop,
+                skip_invalid=skip_invalid,
+            )
     _report(stats, status_topic, quiet, stats_json)
+    _verdict(stats, plan)
 
 
-def _print_schedule(slots: Iterable[Slot], plan: ReplayPlan) -> None:
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[StopRequest]:
+    """SIGINT and SIGTERM ask the replay to stop at the next snapshot boundary; a second one kills at once."""
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handle(signum: int, _frame: object) -> None:
+        if stop:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        stop.set(signal.Signals(signum).name)
+
+    ignored = signal.SIG_IGN  # e.g. SIGINT of a job started with & by a script: it stays ignored
+    wanted = [number for number in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(number) is not ignored]
+    previous = {number: signal.signal(number, handle) for number in wanted}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _exit_status(signal_name: str) -> int:
+    """The shell's convention for a process ended by a signal: 128 + its number (130, 143)."""
+    return 128 + signal.Signals[signal_name].value
+
+
+def _check(
+    snapshots: Sequence[Snapshot], plan: ReplayPlan, skip_invalid: bool, quiet: bool, stop: StopRequest
+) -> dict[str, int]:
+    """Every body the plan uses, read once before anything is sent; selected stations per snapshot."""
+    used = used_snapshots(snapshots, plan)
+    with _progress(len(used), quiet, "Checking") as on_checked:
+        report = check_snapshots(used, plan.wanted, skip_invalid=skip_invalid, on_checked=on_checked, stop=stop)
+    if report.invalid and not quiet:
+        click.echo(f"Skipping {len(report.invalid)} snapshot(s) with an invalid body: {report.invalid[0]}", err=True)
+    return report.stations
+
+
+def _print_schedule(slots: Iterable[Slot], plan: ReplayPlan, counts: dict[str, int]) -> None:
+    """The schedule, with the stations each snapshot sends (``counts`` from the check, else read now)."""
     shown = list(slots if not plan.endless else (slot for _, slot in zip(range(100), slots, strict=False)))
+    stations = [_stations_sent(slot.snapshot, plan.wanted, counts) for slot in shown]
+    if not any(isinstance(n, int) and n > 0 for n in stations):
+        all_invalid = all(n == "invalid" for n in stations)
+        raise UserError("nothing to play: " + nothing_to_send(plan.wanted, all_invalid=all_invalid))
     rows = [
         [
             i,
             f"{slot.due / plan.speed:.3f}" if plan.speed else "0",
             slot.snapshot.poll.fetched_text,
-            iso_utc(slot.snapshot_time),
+            _stamp(slot.snapshot_time),
             slot.loop_pass,
-            len(slot.snapshot.stations),
+            count,
         ]
-        for i, slot in enumerate(shown)
+        for i, (slot, count) in enumerate(zip(shown, stations, strict=True))
     ]
     click.echo(table(rows, ["#", "send_at_s", "recorded_at", "snapshot_time", "pass", "stations"]))
     if plan.endless:
         click.echo("... (looping until stopped)")
 
 
+def _stations_sent(snapshot: Snapshot, wanted: frozenset[str] | None, counts: dict[str, int]) -> int | str:
+    """How many stations of ``snapshot`` are sent; ``invalid`` when its body cannot be read (memoised in counts)."""
+    key = snapshot.poll.meta_file
+    if key not in counts:
+        try:
+            counts[key] = len(selected(stations_of(snapshot), wanted))
+            iso_utc(snapshot.snapshot_time)
+        except UNUSABLE:
+            return "invalid"
+    return counts[key]
+
+
+def _stamp(snapshot_time: int) -> str:
+    try:
+        return iso_utc(snapshot_time)
+    except (ValueError, OverflowError):
+        return f"{snapshot_time} (out of range)"
+
+
 @contextlib.contextmanager
-def _progress(total: int | None, quiet: bool) -> Iterator[Callable[[Slot], None] | None]:
+def _progress(total: int | None, quiet: bool, label: str) -> Iterator[Callable[[object], None] | None]:
     """A progress bar with ETA on a terminal; nothing when quiet or piped."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
-    with click.progressbar(length=total, label="Replaying", show_eta=True, show_pos=True, file=sys.stderr) as bar:
+    with click.progressbar(length=total, label=label, show_eta=True, show_pos=True, file=sys.stderr) as bar:
         yield lambda _slot: bar.update(1)
 
 
@@ -146,5 +250,21 @@ def _report(stats: PlayStats, topic: str, quiet: bool, stats_json: Path | None) 
     if not quiet:
         rows = [[name, json.dumps(value) if isinstance(value, dict) else value] for name, value in summary.items()]
         click.echo(f"Sent to {topic}:\n" + table(rows, ["statistic", "value"]))
+
+
+def _verdict(stats: PlayStats, plan: ReplayPlan) -> None:
+    """The exit status after the statistics: 130/143 when interrupted, 1 when anything went wrong, else 0."""
+    problem = None
     if stats.undelivered:
-        raise UserError(f"{stats.undelivered} of {stats.messages} messages were not delivered: {stats.first_error}")
+        problem = f"{stats.undelivered} of {stats.messages} messages were not delivered: {stats.first_error}"
+    elif stats.aborted:
+        problem = f"{stats.aborted}; stopped after {stats.snapshots} snapshots"
+    elif stats.messages == 0 and not stats.interrupted:
+        problem = "nothing was sent: " + nothing_to_send(plan.wanted, all_invalid=stats.skipped_invalid > 0)
+    if stats.interrupted:
+        if problem:
+            click.echo(f"Error: {problem}", err=True)
+        click.echo(f"Interrupted by {stats.interrupted} after {stats.snapshots} snapshots", err=True)
+        raise click.exceptions.Exit(_exit_status(stats.interrupted))
+    if problem:
+        raise UserError(problem)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from kafka import KafkaProducer
@@ -41,13 +42,15 @@ class KafkaPythonPublisher(DeliveryCounter):
             raise kafka_unreachable(bootstrap_servers) from None
 
     def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
-        """Queue messages for delivery; returns how many were queued."""
-        count = 0
+        """Queue messages for delivery; returns how many were queued. The batch's last message times it."""
+        sent_at, count, future = time.monotonic(), 0, None
         for message in messages:
             future = self._producer.send(self.topic, key=message.key, value=message.value, headers=headers)
             future.add_callback(self._delivered).add_errback(self._failed)
             self._count_sent(message)
             count += 1
+        if future is not None:
+            future.add_callback(lambda _metadata: self._batch_acknowledged(sent_at))
         return count
 
     def flush(self, timeout_s: float | None = None) -> DeliveryStats:

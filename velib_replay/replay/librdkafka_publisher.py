@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import time
+from collections.abc import Iterable, Sequence
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
 from velib_replay.errors import UserError, kafka_unreachable
@@ -41,13 +43,15 @@ class LibrdkafkaPublisher(DeliveryCounter):
             raise kafka_unreachable(bootstrap_servers) from None
 
     def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
-        count = 0
-        for message in messages:
-            self._produce(message, headers)
+        """Queue messages for delivery; returns how many were queued. The batch's last message times it."""
+        batch: Sequence[Message] = messages if isinstance(messages, Sequence) else list(messages)
+        last = len(batch) - 1
+        timed = functools.partial(self._report_last, time.monotonic())
+        for i, message in enumerate(batch):
+            self._produce(message, headers, timed if i == last else self._report)
             self._count_sent(message)
-            count += 1
         self._producer.poll(0)
-        return count
+        return len(batch)
 
     def flush(self, timeout_s: float | None = None) -> DeliveryStats:
         self._producer.flush(-1 if timeout_s is None else timeout_s)
@@ -56,12 +60,10 @@ class LibrdkafkaPublisher(DeliveryCounter):
     def close(self) -> None:
         self._producer.flush(5)
 
-    def _produce(self, message: Message, headers: list[tuple[str, bytes]] | None) -> None:
+    def _produce(self, message: Message, headers: list[tuple[str, bytes]] | None, on_delivery) -> None:
         while True:
             try:
-                self._producer.produce(
-                    self.topic, message.value, message.key, headers=headers, on_delivery=self._report
-                )
+                self._producer.produce(self.topic, message.value, message.key, headers=headers, on_delivery=on_delivery)
                 return
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.05)
@@ -71,3 +73,8 @@ class LibrdkafkaPublisher(DeliveryCounter):
             self._delivered()
         else:
             self._failed(error)
+
+    def _report_last(self, sent_at: float, error, message) -> None:
+        self._report(error, message)
+        if error is None:
+            self._batch_acknowledged(sent_at)

@@ -47,13 +47,7 @@ def schedule(
 
     ``start`` and ``end`` are offsets from the first snapshot's fetch time, or times.
     """
-    if not snapshots:
-        return
-    first = snapshots[0].fetched_at
-    since, until = at_time(start, first), at_time(end, first)
-    chosen = [
-        s for s in snapshots if (since is None or s.fetched_at >= since) and (until is None or s.fetched_at <= until)
-    ]
+    chosen = window(snapshots, start, end)
     if not chosen:
         return
     origin = chosen[0].fetched_at
@@ -70,6 +64,37 @@ def schedule(
         for snapshot in chosen
     )
     yield from itertools.islice(slots, limit)
+
+
+def window(snapshots: Sequence[Snapshot], start: Offset | None, end: Offset | None) -> list[Snapshot]:
+    """The snapshots fetched between ``start`` and ``end`` (offsets from the first snapshot, or times)."""
+    if not snapshots:
+        return []
+    first = snapshots[0].fetched_at
+    since, until = at_time(start, first), at_time(end, first)
+    return [
+        s for s in snapshots if (since is None or s.fetched_at >= since) and (until is None or s.fetched_at <= until)
+    ]
+
+
+def empty_window_reason(snapshots: Sequence[Snapshot], start: Offset | None, end: Offset | None) -> str:
+    """Why ``window`` selected nothing, in the options' own terms."""
+    if not snapshots:
+        return "the recording has no valid station_status snapshot"
+    first, last = snapshots[0].fetched_at, snapshots[-1].fetched_at
+    since, until = at_time(start, first), at_time(end, first)
+    span = f"the recording runs from {_shown(first)} to {_shown(last)}"
+    if since is not None and until is not None and until < since:
+        return f"--end ({_shown(until)}) is before --start ({_shown(since)})"
+    if since is not None and since > last:
+        return f"--start ({_shown(since)}) is after the last snapshot: {span}"
+    if until is not None and until < first:
+        return f"--end ({_shown(until)}) is before the first snapshot: {span}"
+    return f"no snapshot between --start and --end: {span}"
+
+
+def _shown(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def at_time(offset: Offset | None, first: datetime) -> datetime | None:

@@ -2,24 +2,68 @@
 
 Each slot's messages are built before the slot is due, then sent together when
 it is, so message encoding does not eat into the pacing; the pacing error
-(actual minus scheduled send time) is measured for every snapshot.
+(actual minus scheduled send time) is measured for every snapshot, and the
+delivery latency (send to acknowledgement) for every snapshot's batch.
+
+A replay never says success for nothing: the selection is refused when empty, the
+recording's bodies are checked before the first message is sent (unless told not
+to), and a replay stopped by a signal or a bad body still ends with its statistics.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from kafka.errors import KafkaError
 
 from velib_replay.config import DELIVERY_WAIT_S
 from velib_replay.errors import UserError
 from velib_replay.kafka.topics import ensure_topics, status_topic
-from velib_replay.recording import Recording
-from velib_replay.replay.messages import snapshot_messages
-from velib_replay.replay.pacing import Offset, Slot, rebase_shift, schedule
-from velib_replay.replay.publisher import Publisher, open_publisher
+from velib_replay.recording import Recording, RecordingError, Snapshot
+from velib_replay.recording.feed import Station, iso_utc
+from velib_replay.replay.messages import selected, snapshot_messages
+from velib_replay.replay.pacing import Offset, Slot, empty_window_reason, rebase_shift, schedule, window
+from velib_replay.replay.publisher import Publisher, open_publisher, percentiles_ms
+
+UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
+
+
+def unusable(snapshot: Snapshot, error: Exception) -> str:
+    """One line naming the file, whatever made the snapshot unusable."""
+    if isinstance(error, RecordingError):
+        return str(error)
+    return f"{snapshot.recording.path / snapshot.poll.meta_file}: unusable snapshot ({error})"
+
+
+def stations_of(snapshot: Snapshot) -> list[Station]:
+    """The snapshot's stations; a RecordingError naming the file when one is not a JSON object."""
+    stations = snapshot.stations
+    if not all(isinstance(station, dict) for station in stations):
+        raise RecordingError(f"{snapshot.recording.path / snapshot.poll.body_file}: a station is not a JSON object")
+    return stations
+
+
+class StopRequest:
+    """Set from a signal handler (a plain flag: nothing there may block); the player stops at a snapshot boundary."""
+
+    def __init__(self, tick_s: float = 0.1):
+        self.reason: str | None = None
+        self.tick_s = tick_s
+
+    def set(self, reason: str) -> None:
+        self.reason = self.reason or reason
+
+    def __bool__(self) -> bool:
+        return self.reason is not None
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, waking within a tick once a stop is requested."""
+        deadline = time.monotonic() + seconds
+        while not self and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(self.tick_s, left))
 
 
 @dataclass
@@ -31,10 +75,14 @@ class PlayStats:
     bytes: int = 0
     delivered: int = 0
     failed: int = 0
+    skipped_invalid: int = 0  # snapshots not sent because their body could not be read or parsed
     first_error: str | None = None
+    interrupted: str | None = None  # the signal that stopped sending early (SIGINT, SIGTERM)
+    aborted: str | None = None  # what stopped sending early: an unreadable body, a client that gave up
     wall_s: float = 0.0
     replayed_span_s: float = 0.0
     pacing_errors_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
 
     @property
     def undelivered(self) -> int:
@@ -42,11 +90,11 @@ class PlayStats:
 
     def pacing(self) -> dict[str, float]:
         """p50 / p99 / max of the pacing error in ms (empty at max speed, where nothing is scheduled)."""
-        errors = sorted(self.pacing_errors_ms)
-        if not errors:
-            return {}
-        p99 = statistics.quantiles(errors, n=100, method="inclusive")[98] if len(errors) > 1 else errors[0]
-        return {"p50_ms": statistics.median(errors), "p99_ms": p99, "max_ms": errors[-1]}
+        return percentiles_ms(self.pacing_errors_ms)
+
+    def latency(self) -> dict[str, float]:
+        """p50 / p99 / max of the delivery latency in ms, one sample per snapshot's batch."""
+        return percentiles_ms(self.latencies_ms)
 
     def as_dict(self) -> dict:
         wall = self.wall_s or float("nan")
@@ -57,13 +105,17 @@ class PlayStats:
             "delivered": self.delivered,
             "failed": self.failed,
             "undelivered": self.undelivered,
+            "skipped_invalid": self.skipped_invalid,
             "first_error": self.first_error,
+            "interrupted": self.interrupted,
+            "aborted": self.aborted,
             "wall_s": round(self.wall_s, 3),
             "replayed_span_s": self.replayed_span_s,
             "achieved_speed": round(self.replayed_span_s / wall, 2) if self.replayed_span_s else None,
             "messages_per_s": round(self.messages / wall, 1),
             "mb_per_s": round(self.bytes / wall / 1e6, 3),
             "pacing": {name: round(value, 3) for name, value in self.pacing().items()},
+            "delivery_latency": {name: round(value, 3) for name, value in self.latency().items()},
         }
 
 
@@ -76,22 +128,47 @@ def play(
     on_sent: Callable[[Slot], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    stop: StopRequest | None = None,
+    skip_invalid: bool = False,
 ) -> PlayStats:
-    """Send every slot at its due time (scaled by ``speed``; None = no waiting), then flush."""
+    """Send every slot at its due time (scaled by ``speed``; None = no waiting), then flush.
+
+    Sending stops early, at a snapshot boundary, when ``stop`` is set, at the first unreadable body
+    (unless ``skip_invalid``: then it is counted and skipped), when the client gives up on the broker,
+    and when a whole loop pass sent nothing.
+    Whatever was queued is flushed in every case, so the statistics always account for it.
+    """
     stats = PlayStats()
     started = clock()
     origin: tuple[float, float] | None = None  # (clock, due) of the first slot: the schedule's zero
     try:
         for slot in slots:
-            messages = snapshot_messages(slot.snapshot.stations, slot.snapshot_time, wanted)
+            if stop:
+                break
+            if slot.loop_pass > 0 and stats.messages == 0:
+                break  # an endless loop over nothing to send would never end
+            try:
+                messages = snapshot_messages(stations_of(slot.snapshot), slot.snapshot_time, wanted)
+            except UNUSABLE as error:
+                if not skip_invalid:
+                    stats.aborted = unusable(slot.snapshot, error)
+                    break
+                stats.skipped_invalid += 1
+                continue
             origin = origin or (clock(), slot.due)
             if speed is not None:
                 target = origin[0] + (slot.due - origin[1]) / speed
                 delay = target - clock()
                 if delay > 0:
                     sleep(delay)
+                if stop:
+                    break
                 stats.pacing_errors_ms.append((clock() - target) * 1000)
-            publisher.send(messages)
+            try:
+                publisher.send(messages)  # kafka-python raises once the broker stayed away past --broker-wait
+            except KafkaError as error:
+                stats.aborted = f"Kafka gave up: {type(error).__name__}: {error}"
+                break
             stats.snapshots += 1
             stats.messages += len(messages)
             stats.replayed_span_s = slot.due - origin[1]
@@ -101,7 +178,10 @@ def play(
         delivery = publisher.flush()
         stats.wall_s = clock() - started
         stats.bytes, stats.delivered, stats.failed = delivery.bytes, delivery.delivered, delivery.failed
+        stats.messages = max(stats.messages, delivery.sent)  # a send that raised may have queued part of its batch
         stats.first_error = delivery.first_error
+        stats.latencies_ms = list(delivery.latencies_ms)
+        stats.interrupted = stop.reason if stop is not None else None
     return stats
 
 
@@ -122,13 +202,73 @@ class ReplayPlan:
         return self.passes == 0 and self.limit is None
 
 
-def plan_slots(recording: Recording, plan: ReplayPlan) -> Iterator[Slot]:
-    """The slots ``plan`` selects from ``recording``, in send order (lazily: a loop may be endless)."""
+def select_snapshots(recording: Recording, plan: ReplayPlan) -> list[Snapshot]:
+    """The snapshots in the plan's window, in fetch order; a UserError saying why when there are none."""
     snapshots = list(recording.snapshots())
-    if not snapshots:
-        raise UserError(f"{recording.path}: no valid station_status snapshot to play")
-    shift = rebase_shift(snapshots[0].snapshot_time, plan.rebase_to) if plan.rebase_to else 0
-    return schedule(snapshots, passes=plan.passes, start=plan.start, end=plan.end, limit=plan.limit, time_shift=shift)
+    chosen = window(snapshots, plan.start, plan.end)
+    if not chosen:
+        raise UserError(f"{recording.path}: nothing to play: {empty_window_reason(snapshots, plan.start, plan.end)}")
+    return chosen
+
+
+def used_snapshots(snapshots: Sequence[Snapshot], plan: ReplayPlan) -> Sequence[Snapshot]:
+    """The snapshots the plan will really send at least once: ``--limit`` may cut the first pass short."""
+    return snapshots[: plan.limit] if plan.limit is not None else snapshots
+
+
+@dataclass
+class CheckReport:
+    """What reading every body once found: stations each snapshot will send, and the unusable bodies."""
+
+    stations: dict[str, int] = field(default_factory=dict)  # meta file → selected stations
+    invalid: list[str] = field(default_factory=list)  # one line each, naming the file
+
+
+def check_snapshots(
+    snapshots: Sequence[Snapshot],
+    wanted: frozenset[str] | None,
+    *,
+    skip_invalid: bool = False,
+    on_checked: Callable[[Snapshot], None] | None = None,
+    stop: StopRequest | None = None,
+) -> CheckReport:
+    """Read and parse every body before anything is sent, so a bad one cannot stop a replay half-way.
+
+    A UserError when a body is bad (unless ``skip_invalid``) or when nothing selected has a station to send.
+    """
+    report = CheckReport()
+    for snapshot in snapshots:
+        if stop:
+            return report
+        try:
+            iso_utc(snapshot.snapshot_time)  # a feed clock out of range could not be stamped on its messages
+            report.stations[snapshot.poll.meta_file] = len(selected(stations_of(snapshot), wanted))
+        except UNUSABLE as error:
+            report.invalid.append(unusable(snapshot, error))
+        if on_checked:
+            on_checked(snapshot)
+    if report.invalid and not skip_invalid:
+        more = f" (and {len(report.invalid) - 1} more)" if len(report.invalid) > 1 else ""
+        raise UserError(f"{report.invalid[0]}{more}; nothing was sent (--skip-invalid skips bad bodies)")
+    if not any(report.stations.values()):
+        raise UserError(f"nothing to play: {nothing_to_send(wanted, all_invalid=not report.stations)}")
+    return report
+
+
+def nothing_to_send(wanted: frozenset[str] | None, *, all_invalid: bool) -> str:
+    """Why a selection sends no message, in the options' own terms."""
+    if all_invalid:
+        return "every selected snapshot has an invalid body"
+    if wanted is not None:
+        return f"--stations {','.join(sorted(wanted))} matches no station of the selected snapshots"
+    return "the selected snapshots hold no station"
+
+
+def plan_slots(recording: Recording, plan: ReplayPlan, snapshots: Sequence[Snapshot] | None = None) -> Iterator[Slot]:
+    """The slots ``plan`` selects from ``recording`` (or from ``snapshots``, its already-selected window)."""
+    chosen = select_snapshots(recording, plan) if snapshots is None else snapshots
+    shift = rebase_shift(chosen[0].snapshot_time, plan.rebase_to) if plan.rebase_to else 0
+    return schedule(chosen, passes=plan.passes, limit=plan.limit, time_shift=shift)
 
 
 def replay_to_topic(
@@ -142,17 +282,23 @@ def replay_to_topic(
     delivery_timeout_s: float = DELIVERY_WAIT_S,
     slots: Iterable[Slot] | None = None,
     on_sent: Callable[[Slot], None] | None = None,
+    stop: StopRequest | None = None,
+    skip_invalid: bool = False,
 ) -> PlayStats:
     """Replay ``recording`` to ``topic`` (created if absent) as ``plan`` says; every message accounted for.
 
     ``slots`` replaces the plan's own selection when the caller already computed it (to count it).
     """
+    chosen = slots if slots is not None else plan_slots(recording, plan)
     ensure_topics(bootstrap_servers, [status_topic(topic, partitions)])
     with open_publisher(bootstrap_servers, topic, client=client, delivery_timeout_s=delivery_timeout_s) as publisher:
         return play(
-            slots if slots is not None else plan_slots(recording, plan),
+            chosen,
             publisher,
             speed=plan.speed,
             wanted=plan.wanted,
             on_sent=on_sent,
+            sleep=stop.sleep if stop is not None else time.sleep,
+            stop=stop,
+            skip_invalid=skip_invalid,
         )

@@ -11,14 +11,25 @@ librdkafka, which builds batches in C and replays about 3x faster (bench/README.
 
 from __future__ import annotations
 
+import statistics
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from velib_replay.config import DELIVERY_WAIT_S
 from velib_replay.errors import UserError
 from velib_replay.replay.messages import Message
+
+
+def percentiles_ms(values: Sequence[float]) -> dict[str, float]:
+    """p50 / p99 / max of durations in ms; empty when there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    p99 = statistics.quantiles(ordered, n=100, method="inclusive")[98] if len(ordered) > 1 else ordered[0]
+    return {"p50_ms": statistics.median(ordered), "p99_ms": p99, "max_ms": ordered[-1]}
 
 
 @dataclass
@@ -28,6 +39,9 @@ class DeliveryStats:
     failed: int = 0
     bytes: int = 0
     first_error: str | None = None
+    # send-to-acknowledgement time of each batch's last message: one sample per send() call, so the
+    # per-message path stays untouched, yet a broker outage shows as the time its batches waited
+    latencies_ms: list[float] = field(default_factory=list)
 
     @property
     def pending(self) -> int:
@@ -96,6 +110,12 @@ class DeliveryCounter:
     def _delivered(self, _metadata=None) -> None:
         with self._lock:
             self.stats.delivered += 1
+
+    def _batch_acknowledged(self, sent_at: float) -> None:
+        """The last message of a batch sent at ``sent_at`` (``time.monotonic``) is acknowledged."""
+        latency_ms = (time.monotonic() - sent_at) * 1000
+        with self._lock:
+            self.stats.latencies_ms.append(latency_ms)
 
     def _failed(self, error: object) -> None:
         with self._lock:
