@@ -25,6 +25,9 @@ from velib_replay.cli import main
 from velib_replay.recording import INDEX, MANIFEST, STATUS_FEED, Poll, RecordingWriter, parse_time
 from velib_replay.recording.feed import minified
 
+SMALL = (
+    "<a small valid recording>"  # three one-station polls: option fuzzing costs milliseconds, not the sample's seconds
+)
 CLOSED_PORT_URL = "http://127.0.0.1:9/station_status.json"  # discard port: nothing listens on loopback here
 HOSTILE_VALUES = [
     "", " ", "-1", "0", "nan", "inf", "-inf", "1e-300", "1e308", "99999999999999999999999", "x", "é", "∞",
@@ -159,8 +162,8 @@ def test_verify_against_corrupt_recordings_with_no_broker(recordings, outcomes):
 
 
 OPTION_CASES = [
-    ("play", [str(SAMPLE), "--dry-run"], ["--speed", "--start", "--end", "--limit", "--loop", "--stations"]),
-    ("play", [str(SAMPLE), "--dry-run"], ["--broker-wait", "--partitions", "--client", "--rebase-time"]),
+    ("play", [SMALL, "--dry-run"], ["--speed", "--start", "--end", "--limit", "--loop", "--stations"]),
+    ("play", [SMALL, "--dry-run"], ["--broker-wait", "--partitions", "--client", "--rebase-time"]),
     ("record", ["--url", CLOSED_PORT_URL, "--info-url", "none", "--count", "1", "--retries", "0"],
      ["--interval", "--duration", "--timeout", "--connect-timeout", "--compression", "--header", "--info-every"]),
     ("live", ["--url", CLOSED_PORT_URL, "--count", "1", "--retries", "0", "--bootstrap-servers", "127.0.0.1:9"],
@@ -173,7 +176,8 @@ OPTION_CASES = [
 
 
 @pytest.mark.parametrize(("verb", "base", "names"), OPTION_CASES, ids=[f"{c[0]}-{c[2][0]}" for c in OPTION_CASES])
-def test_hostile_option_values(verb, base, names, tmp_path, outcomes):
+def test_hostile_option_values(verb, base, names, tmp_path, outcomes, recordings):
+    base = [str(recordings["good"]) if arg == SMALL else arg for arg in base]
     for name in names:
         for value in HOSTILE_VALUES:
             extra = ["--out", str(tmp_path / "out")] if verb in ("record", "simulate") else []
@@ -194,7 +198,13 @@ def test_paths_under_a_regular_file(tmp_path, outcomes):
         "record", "--url", CLOSED_PORT_URL, "--info-url", "none", "--count", "1", "--retries", "0", "--out", under
     )
     outcomes.run("simulate", "--snapshots", "2", "--stations", "3", "--quiet", "--out", under)
-    outcomes.run("play", str(SAMPLE), "--dry-run", "--stats-json", under)
+    outcomes.run(
+        "play",
+        str(small_recording(tmp_path / "small", [station_body([GOOD_STATION])])),
+        "--dry-run",
+        "--stats-json",
+        under,
+    )
     outcomes.run("kafka", "status", "--data-dir", under)
     outcomes.run("kafka", "stop", "--data-dir", under)
 
@@ -213,10 +223,10 @@ def test_unknown_verbs_options_and_help(outcomes):
     stations=st.text(max_size=20),
     limit=st.integers(min_value=-5, max_value=10**12).map(str),
 )
-def test_random_play_options_on_the_sample(speed, start, stations, limit):
-    outcomes = Outcomes()
+def test_random_play_options(recordings, speed, start, stations, limit):
+    outcomes, small = Outcomes(), str(recordings["good"])
     outcomes.run(
-        "play", str(SAMPLE), "--dry-run", "--speed", speed, "--start", start, "--limit", limit, "--stations", stations
+        "play", small, "--dry-run", "--speed", speed, "--start", start, "--limit", limit, "--stations", stations
     )
     outcomes.check()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -128,10 +129,10 @@ def command(
             click.echo(f"Error: interrupted by {stop.reason} while checking the recording; nothing was sent", err=True)
             raise click.exceptions.Exit(_exit_status(stop.reason))
         slots: Iterable[Slot] = plan_slots(source, plan, snapshots)
+        total = plan.slot_count(len(snapshots))
         if dry_run:
-            _print_schedule(slots, plan, counts or {})
+            _print_schedule(slots, plan, counts or {}, total)
             return
-        total = None if plan.endless else len(slots := list(slots))
         with _progress(total, quiet, "Replaying") as on_sent:
             stats = replay_to_topic(
                 source,
@@ -191,9 +192,12 @@ def _check(
     return report.stations
 
 
-def _print_schedule(slots: Iterable[Slot], plan: ReplayPlan, counts: dict[str, int]) -> None:
+DRY_RUN_ROWS = 1000  # a schedule longer than this is previewed: --loop can ask for more slots than memory holds
+
+
+def _print_schedule(slots: Iterable[Slot], plan: ReplayPlan, counts: dict[str, int], total: int | None) -> None:
     """The schedule, with the stations each snapshot sends (``counts`` from the check, else read now)."""
-    shown = list(slots if not plan.endless else (slot for _, slot in zip(range(100), slots, strict=False)))
+    shown = list(itertools.islice(slots, DRY_RUN_ROWS))
     stations = [_stations_sent(slot.snapshot, plan.wanted, counts) for slot in shown]
     if not any(isinstance(n, int) and n > 0 for n in stations):
         all_invalid = all(n == "invalid" for n in stations)
@@ -210,8 +214,10 @@ def _print_schedule(slots: Iterable[Slot], plan: ReplayPlan, counts: dict[str, i
         for i, (slot, count) in enumerate(zip(shown, stations, strict=True))
     ]
     click.echo(table(rows, ["#", "send_at_s", "recorded_at", "snapshot_time", "pass", "stations"]))
-    if plan.endless:
+    if total is None:
         click.echo("... (looping until stopped)")
+    elif total > len(shown):
+        click.echo(f"... and {total - len(shown):,} more slots ({total:,} in all)")
 
 
 def _stations_sent(snapshot: Snapshot, wanted: frozenset[str] | None, counts: dict[str, int]) -> int | str:

@@ -201,6 +201,14 @@ class ReplayPlan:
     def endless(self) -> bool:
         return self.passes == 0 and self.limit is None
 
+    def slot_count(self, snapshots: int) -> int | None:
+        """How many slots the plan sends from ``snapshots`` in its window (None: endless), without listing them:
+        ``--loop`` may ask for more passes than memory holds."""
+        if self.endless:
+            return None
+        total = snapshots * self.passes if self.passes else self.limit
+        return min(total, self.limit) if self.limit is not None else total
+
 
 def select_snapshots(recording: Recording, plan: ReplayPlan) -> list[Snapshot]:
     """The snapshots in the plan's window, in fetch order; a UserError saying why when there are none."""
