@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/demo and scripts/test (sourced, not run): make a fresh machine ready with Python 3.10+ and
 # Java 17+ as the only prerequisites. Installs what is missing through the system's package manager when it
 # may (root, or sudo), otherwise stops with the exact command to run.
@@ -23,9 +24,9 @@ as_root() {
 }
 
 # Installs system packages with the package manager found, or stops with the command to run by hand.
-# Arguments: the apt, dnf and brew package names.
+# Arguments: what is missing (for the message), then the apt, dnf and brew package names.
 system_install() {
-    local apt_pkg=$1 dnf_pkg=$2 brew_pkg=$3 sudo command
+    local what=$1 apt_pkg=$2 dnf_pkg=$3 brew_pkg=$4 sudo command
     if command -v apt-get >/dev/null; then
         command="apt-get install -y $apt_pkg"
     elif command -v dnf >/dev/null; then
@@ -37,7 +38,7 @@ system_install() {
     else
         die "no apt-get, dnf or brew here: install $apt_pkg (or your system's equivalent) by hand"
     fi
-    sudo=$(as_root) || die "$apt_pkg is missing: run \`sudo $command\`, then run this command again"
+    sudo=$(as_root) || die "$what not found: run \`sudo $command\` (as root), then run this command again"
     echo "Installing ${command##* } with ${command%% *} (once)..." >&2
     if [[ $command == apt-get* ]]; then
         # a fresh machine (or container) may have no package lists yet
@@ -45,7 +46,7 @@ system_install() {
             { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$apt_pkg" >/dev/null; } ||
             die "could not install $apt_pkg: run \`sudo $command\`"
     else
-        $sudo $command >/dev/null || die "could not install $dnf_pkg: run \`sudo $command\`"
+        $sudo dnf install -y -q "$dnf_pkg" >/dev/null || die "could not install $dnf_pkg: run \`sudo $command\`"
     fi
 }
 
@@ -83,7 +84,7 @@ create_venv() {
         die "Python $version ($base) is too old: velib-replay needs Python $MIN_PYTHON or newer first on PATH"
     # Debian and Ubuntu split venv's pip bootstrap (ensurepip) into the python3-venv package
     if ! "$base" -c 'import ensurepip' 2>/dev/null; then
-        system_install python3-venv python3 python@"$version"
+        system_install "venv's pip bootstrap (ensurepip)" python3-venv python3 python@"$version"
         "$base" -c 'import ensurepip' 2>/dev/null ||
             die "$base has no ensurepip (venv's pip bootstrap): install python$version-venv, or put another Python first on PATH"
     fi
@@ -122,12 +123,14 @@ ensure_java() {
             package=$(apt_jre_package)
         fi
     fi
-    system_install "${package:-openjdk-17-jre-headless}" java-17-openjdk-headless openjdk@17
+    system_install "Java $MIN_JAVA+" "${package:-openjdk-17-jre-headless}" java-17-openjdk-headless openjdk@17
     # Homebrew's openjdk@17 is keg-only: not on PATH by itself
     if command -v brew >/dev/null && [ -d "$(brew --prefix openjdk@17 2>/dev/null)/bin" ]; then
-        export PATH="$(brew --prefix openjdk@17)/bin:$PATH"
+        PATH="$(brew --prefix openjdk@17)/bin:$PATH"
+        export PATH
     fi
     major=$(java_major)
-    [ -n "$major" ] && [ "$major" -ge $MIN_JAVA ] ||
+    if [ -z "$major" ] || [ "$major" -lt $MIN_JAVA ]; then
         die "Java $MIN_JAVA+ was installed but \`java\` on PATH is ${major:+Java }${major:-missing}: put the new one first on PATH"
+    fi
 }
