@@ -1,4 +1,4 @@
-"""``velib-replay setup``: check Java and resolve the jars once, so later runs need no network."""
+"""``velib-replay setup``: check Java and resolve the jars once with pyspark's Ivy, so later runs need no network."""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from pyspark.sql import SparkSession
 
 from velib_replay import config
@@ -12,7 +15,9 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4
     """A session with the Kafka connector from the local jar cache (no --packages at start)."""
     jars = ",".join(str(path) for path in jvm.jars("spark-kafka"))
     logging = f"-Dlog4j2.configurationFile={jvm.POM_DIR / 'spark-log4j2.properties'}"
-    builder = SparkSession.builder.master(master)
+    python = worker_python()
+    os.environ["PYSPARK_PYTHON"] = python  # pyspark's SparkContext reads only this for its local workers
+    builder = SparkSession.builder.master(master).config("spark.pyspark.python", python)
     if master.startswith("local"):
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
     session = (
@@ -28,6 +33,12 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4
     )
     session.sparkContext.setLogLevel("WARN")
     return session
+
+
+def worker_python() -> str:
+    """The Python for Spark's workers: this very interpreter (another minor version fails the job), unless
+    the user set PYSPARK_PYTHON (a cluster whose workers have Python elsewhere)."""
+    return os.environ.get("PYSPARK_PYTHON") or sys.executable
 
 
 _ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"

@@ -1,14 +1,17 @@
-"""JVM dependencies: Java and Maven checks, and jar sets resolved once from Maven Central.
+"""JVM dependencies: the Java check, and jar sets resolved once from Maven Central by Apache Ivy.
 
-Each jar set is declared by a POM in ``velib_replay/jvm/`` and copied by Maven (through
-its usual local repository, ``~/.m2``) into ``<cache>/jars/<set>/``; a stamp holding
-the POM's hash marks it complete, so later runs need no network and a changed POM is
-resolved again.
+Each jar set is declared by an Ivy file in ``resources/`` and resolved by the Ivy that pyspark
+ships (``pyspark/jars/ivy-*.jar``, the resolver behind Spark's own ``--packages``), so neither
+Maven nor any other build tool is needed. Ivy's downloads are cached in ``<cache>/ivy`` and the
+jars copied into ``<cache>/jars/<set>/``; a stamp holding a hash of the set's inputs marks it
+complete, so later runs need no network and a changed dependency list is resolved again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -18,10 +21,19 @@ from pathlib import Path
 from velib_replay import config
 from velib_replay.errors import UserError
 
-POM_DIR = Path(__file__).parent / "resources"
-JAR_SETS = {"broker": "broker.pom.xml", "spark-kafka": "spark-kafka.pom.xml"}
+RESOURCES = Path(__file__).parent / "resources"
+POM_DIR = RESOURCES  # kept for callers that read other resources (spark-log4j2.properties) through it
+IVY_SETTINGS = RESOURCES / "ivysettings.xml"
+JAR_SETS = {"broker": "broker.ivy.xml", "spark-kafka": "spark-kafka.ivy.xml"}
+# Sets loaded into pyspark's own JVM: a jar whose artifact pyspark already ships is left out.
+BESIDE_PYSPARK = {"spark-kafka"}
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2/"
 MIN_JAVA = 17
 _STAMP = ".resolved"
+_RETRIEVE_PATTERN = "[artifact]-[revision](-[classifier]).[ext]"
+# name-1.2.3.jar, name_2.13-4.2.0.jar, zstd-jni-1.5.7-7.jar, javassist-3.30.2-GA.jar: the version starts at
+# the first "-<digits>.<digits>"; names such as spark-sql-kafka-0-10_2.13 keep their "-0-10".
+_VERSIONED_JAR = re.compile(r"^(?P<name>.+?)-\d+(?:\.\d+)+[^/]*\.jar$")
 
 
 def java_executable() -> str:
@@ -52,36 +64,100 @@ def jar_dir(jar_set: str) -> Path:
     return config.cache_dir() / "jars" / jar_set
 
 
-def _pom_hash(jar_set: str) -> str:
-    return hashlib.sha256((POM_DIR / JAR_SETS[jar_set]).read_bytes()).hexdigest()
+def maven_repository() -> str:
+    """Maven Central, or the mirror in $VELIB_REPLAY_MAVEN_REPO (a company proxy, an offline copy)."""
+    return os.environ.get(f"{config.ENV_PREFIX}_MAVEN_REPO") or MAVEN_CENTRAL
+
+
+def artifact_name(jar: str) -> str:
+    """The artifact a jar file holds, without its version: what tells two versions of one library apart."""
+    match = _VERSIONED_JAR.match(jar)
+    return match.group("name") if match else jar.removesuffix(".jar")
+
+
+def pyspark_jars_dir() -> Path:
+    """pyspark's own jars (Spark, its dependencies, and Ivy), found without importing pyspark."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or spec.origin is None:
+        raise UserError("pyspark is not installed: run `pip install -e .` in the project")
+    return Path(spec.origin).parent / "jars"
+
+
+def pyspark_artifacts() -> set[str]:
+    return {artifact_name(jar.name) for jar in pyspark_jars_dir().glob("*.jar")}
+
+
+def ivy_jar() -> Path:
+    found = sorted(pyspark_jars_dir().glob("ivy-*.jar"))
+    if not found:
+        raise UserError(f"Apache Ivy not found in {pyspark_jars_dir()}: reinstall pyspark (`pip install -e .`)")
+    return found[-1]
+
+
+def stamp_value(jar_set: str) -> str:
+    """A hash of everything the set's content depends on: its Ivy file, and pyspark's jars when it sits beside them."""
+    digest = hashlib.sha256((RESOURCES / JAR_SETS[jar_set]).read_bytes())
+    if jar_set in BESIDE_PYSPARK:
+        digest.update("\n".join(sorted(pyspark_artifacts())).encode())
+    return digest.hexdigest()
 
 
 def is_resolved(jar_set: str) -> bool:
     stamp = jar_dir(jar_set) / _STAMP
-    return stamp.exists() and stamp.read_text().strip() == _pom_hash(jar_set)
+    return stamp.exists() and stamp.read_text().strip() == stamp_value(jar_set)
+
+
+def ivy_command(java: str, jar_set: str, target: Path) -> list[str]:
+    """Ivy's standalone resolve + retrieve of one set's runtime jars into ``target``."""
+    return [
+        java, f"-Dvelib.repo={maven_repository()}", "-jar", str(ivy_jar()),
+        "-settings", str(IVY_SETTINGS), "-cache", str(config.cache_dir() / "ivy"),
+        "-ivy", str(RESOURCES / JAR_SETS[jar_set]), "-confs", "default", "-types", "jar", "bundle",
+        "-retrieve", f"{target}/{_RETRIEVE_PATTERN}", "-sync",
+    ]  # fmt: skip
+
+
+def ivy_failure(output: str) -> str:
+    """The one line that says why Ivy failed: the unreachable server first, else the missing module."""
+    access = re.search(r"Server access error at url (\S+) \(([^)]*)\)", output)
+    if access:
+        return f"cannot download {access.group(1)} ({access.group(2)}; no network, or set VELIB_REPLAY_MAVEN_REPO)"
+    missing = re.search(r"::\s+(\S+#\S+): not found", output)
+    if missing:
+        return f"{missing.group(1)} not found in {maven_repository()}"
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1] if lines else "Ivy failed without a message"
+
+
+def drop_shipped_by_pyspark(folder: Path) -> list[str]:
+    """Remove the jars whose artifact pyspark already ships; the names removed, for the record."""
+    shipped = pyspark_artifacts()
+    dropped = sorted(jar.name for jar in folder.glob("*.jar") if artifact_name(jar.name) in shipped)
+    for name in dropped:
+        (folder / name).unlink()
+    return dropped
 
 
 def resolve(jar_set: str, *, quiet: bool = False) -> Path:
-    """The folder of the set's jars, resolving it with Maven first if needed."""
+    """The folder of the set's jars, resolving it with Ivy first if needed."""
     target = jar_dir(jar_set)
     if is_resolved(jar_set):
         return target
-    maven = shutil.which("mvn")
-    if maven is None:
-        raise UserError("Maven not found: install Maven (`mvn`) to fetch the Kafka and Spark-Kafka jars once")
+    java = require_java()
     if not quiet:
-        print(f"Resolving the {jar_set} jars from Maven Central into {target} (once)...", file=sys.stderr)
-    shutil.rmtree(target, ignore_errors=True)
-    command = [
-        maven, "-B", "-q", "-f", str(POM_DIR / JAR_SETS[jar_set]),
-        f"-Djars.dir={target}",
-        "dependency:copy-dependencies",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+        print(f"Resolving the {jar_set} jars from {maven_repository()} into {target} (once)...", file=sys.stderr)
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    result = subprocess.run(ivy_command(java, jar_set, staging), capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        detail = next((line for line in result.stdout.splitlines() if "[ERROR]" in line), result.stdout[-300:])
-        raise UserError(f"Maven could not resolve the {jar_set} jars: {detail.strip()}")
-    (target / _STAMP).write_text(_pom_hash(jar_set) + "\n")
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UserError(f"could not resolve the {jar_set} jars: {ivy_failure(result.stdout + result.stderr)}")
+    if jar_set in BESIDE_PYSPARK:
+        drop_shipped_by_pyspark(staging)
+    (staging / _STAMP).write_text(stamp_value(jar_set) + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
     return target
 
 
