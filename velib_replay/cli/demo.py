@@ -34,6 +34,9 @@ def command(recording: Path, port: int, data_dir: Path) -> None:
     )
     click.echo("\nNetwork totals per snapshot:\n" + totals_by_snapshot(result.contents.latest))
     click.echo("\nLatest snapshot by postcode:\n" + latest_by_postcode(result.contents.latest))
+    doubt = result.contents.doubt()
+    if doubt:
+        raise UserError(f"the indicators cannot be verified: {doubt}")
     if not result.difference.equal:
         click.echo(describe(result.difference))
         raise UserError(f"the indicators differ from {recording / demo.GOLDEN_NAME}")
