@@ -1,1 +1,2 @@
-"""replay"""
+"""The transport side: what goes on the topic (``messages``), when (``pacing``), the replay loop and its
+entry point ``replay_to_topic`` (``player``), and delivery through one publisher per client library."""
