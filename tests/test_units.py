@@ -40,3 +40,8 @@ def test_offsets_are_durations_or_times():
 def test_formats():
     assert format_duration(3725) == "1h02m05s" and format_duration(61) == "1m01s" and format_duration(2.5) == "2.5s"
     assert format_bytes(999) == "999 B" and format_bytes(25_500) == "25.5 KB" and format_bytes(3e9) == "3.0 GB"
+
+
+def test_an_offset_too_large_for_any_recording_is_refused():
+    with pytest.raises(ValueError, match="longer than any recording"):
+        parse_offset("99999999999999999999999")

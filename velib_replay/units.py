@@ -42,6 +42,8 @@ def parse_offset(text: str) -> timedelta | datetime:
     """An offset into a recording: a duration from its start (``90m``), or an ISO time (``…T09:15:00Z``)."""
     try:
         return timedelta(seconds=parse_duration(text))
+    except OverflowError:
+        raise ValueError(f"offset {text!r}: longer than any recording can be") from None
     except ValueError:
         pass
     try:
