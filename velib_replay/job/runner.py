@@ -107,10 +107,13 @@ def run(
             _stop_all(queries, cfg.checkpoint, quietly=True)
             raise
         _stop_all(queries, cfg.checkpoint)
-        for query in queries:
-            if failure := query.exception():
-                raise UserError(_failure_message(f"the {query.name} query failed", failure, cfg.checkpoint))
-        return _summary(queries[0], publish, set_aside)
+        with _spark_errors("cannot read how the job ended", cfg.checkpoint):
+            failures = [(query.name, query.exception()) for query in queries]
+            summary = _summary(queries[0], publish, set_aside)
+        for name, failure in failures:
+            if failure:
+                raise UserError(_failure_message(f"the {name} query failed", failure, cfg.checkpoint))
+        return summary
 
 
 @contextmanager
