@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -26,6 +28,7 @@ from velib_replay.cli import options
 )
 @click.option(
     "--master",
+    type=options.SPARK_MASTER,
     default=config.SPARK_MASTER,
     envvar=options.env("SPARK_MASTER"),
     show_envvar=True,
@@ -38,8 +41,10 @@ from velib_replay.cli import options
 @options.stations_table
 @click.option(
     "--watermark",
+    type=options.SPARK_INTERVAL,
     default=config.WATERMARK,
-    help="How late (in feed time) a message may arrive and still count; older state is dropped.",
+    help="How late (in feed time) a message may arrive and still count; older state is dropped "
+    "(Spark's syntax: '2 hours', '90 minutes').",
 )
 @click.option(
     "--max-future",
@@ -48,7 +53,12 @@ from velib_replay.cli import options
     show_default=True,
     help="A snapshot_time later than the wall clock plus this (1h, 90m) is set aside as from the future.",
 )
-@click.option("--trigger-interval", default=config.TRIGGER_INTERVAL, help="Micro-batch interval when not --once.")
+@click.option(
+    "--trigger-interval",
+    type=options.SPARK_TRIGGER_INTERVAL,
+    default=config.TRIGGER_INTERVAL,
+    help="Micro-batch interval when not --once (Spark's syntax: '5 seconds', '500 milliseconds').",
+)
 @click.option(
     "--max-offsets-per-trigger", type=click.IntRange(min=1), default=None, help="Cap messages per micro-batch."
 )
@@ -74,6 +84,9 @@ def command(
     from velib_replay.job.config import JobConfig
     from velib_replay.job.runner import run
     from velib_replay.job.session import spark_session
+    from velib_replay.job.stations_table import load_postcodes
+
+    load_postcodes(stations_table)  # a table Spark would read as "every station unknown" is refused before it starts
 
     cfg = JobConfig(
         bootstrap_servers=bootstrap_servers,
@@ -89,12 +102,42 @@ def command(
         show_rows=show_rows,
     )
     started = time.monotonic()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    summary = run(spark_session(master), cfg, once=once, stop=stop)
+    with _stop_on_signals() as stop:
+        session = spark_session(master)
+        stop.install()  # pyspark's SparkContext put its own SIGINT handler in place of ours
+        summary = run(session, cfg, once=once, stop=stop)
     click.echo(
         f"Processed {summary.input_rows} messages in {summary.batches} batch(es), {time.monotonic() - started:.1f} s: "
         f"{summary.indicator_rows} indicator rows written to {indicators_topic}, "
         f"{summary.quarantined} message(s) set aside in {quarantine_topic}, {summary.dropped_late} dropped as too late."
     )
+    if stop.signum is not None:
+        click.get_current_context().exit(128 + stop.signum)  # 130 after SIGINT, 143 after SIGTERM, as shells expect
+
+
+class _StopSignal(threading.Event):
+    """Set by SIGINT or SIGTERM, remembering which, so the job stops cleanly and exits as the signal asks."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    signum: int | None = None
+
+    def install(self) -> None:
+        for signum in self.SIGNALS:
+            signal.signal(signum, self._received)
+
+    def _received(self, signum: int, _frame: object) -> None:
+        self.signum = signum
+        self.set()
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_StopSignal]:
+    """Our handlers from before the Spark session starts (Ctrl-C during start-up) to the end; then the old ones."""
+    previous = {signum: signal.getsignal(signum) for signum in _StopSignal.SIGNALS}
+    stop = _StopSignal()
+    stop.install()
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from velib_replay import config
+from velib_replay.errors import UserError
 from velib_replay.kafka import jvm
 
 
@@ -20,7 +23,7 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4
     builder = SparkSession.builder.master(master).config("spark.pyspark.python", python)
     if master.startswith("local"):
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-    session = (
+    builder = (
         builder.appName("velib-replay")
         .config("spark.jars", jars)
         .config("spark.driver.extraJavaOptions", logging)
@@ -29,8 +32,11 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.streaming.stateStore.providerClass", _ROCKSDB)
         .config("spark.log.structuredLogging.enabled", "false")
-        .getOrCreate()
     )
+    try:
+        session = builder.getOrCreate()
+    except SPARK_ERRORS as error:
+        raise UserError(f"cannot start Spark on master {master}: {spark_error_message(error)}") from None
     session.sparkContext.setLogLevel("WARN")
     return session
 
@@ -42,3 +48,13 @@ def worker_python() -> str:
 
 
 _ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+
+SPARK_ERRORS = (PySparkException, Py4JError)
+"""What pyspark raises: Java exceptions it converts, those it does not, and a lost or failed JVM."""
+
+
+def spark_error_message(error: BaseException) -> str:
+    """The first meaningful line of a Spark error, without the Java or Py4J stack trace around it."""
+    java = getattr(error, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(error)
+    return next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
