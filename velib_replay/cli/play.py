@@ -33,7 +33,6 @@ from velib_replay.replay.player import (
     plan_slots,
     replay_to_topic,
     select_snapshots,
-    stations_of,
     used_snapshots,
 )
 from velib_replay.replay.publisher import CLIENTS
@@ -225,7 +224,7 @@ def _stations_sent(snapshot: Snapshot, wanted: frozenset[str] | None, counts: di
     key = snapshot.poll.meta_file
     if key not in counts:
         try:
-            counts[key] = len(selected(stations_of(snapshot), wanted))
+            counts[key] = len(selected(snapshot.stations, wanted))
             iso_utc(snapshot.snapshot_time)
         except UNUSABLE:
             return "invalid"

@@ -23,7 +23,7 @@ from velib_replay.config import DELIVERY_WAIT_S
 from velib_replay.errors import UserError
 from velib_replay.kafka.topics import ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
-from velib_replay.recording.feed import Station, iso_utc
+from velib_replay.recording.feed import iso_utc
 from velib_replay.replay.messages import selected, snapshot_messages
 from velib_replay.replay.pacing import Offset, Slot, empty_window_reason, rebase_shift, schedule, window
 from velib_replay.replay.publisher import Publisher, open_publisher, percentiles_ms
@@ -36,14 +36,6 @@ def unusable(snapshot: Snapshot, error: Exception) -> str:
     if isinstance(error, RecordingError):
         return str(error)
     return f"{snapshot.recording.path / snapshot.poll.meta_file}: unusable snapshot ({error})"
-
-
-def stations_of(snapshot: Snapshot) -> list[Station]:
-    """The snapshot's stations; a RecordingError naming the file when one is not a JSON object."""
-    stations = snapshot.stations
-    if not all(isinstance(station, dict) for station in stations):
-        raise RecordingError(f"{snapshot.recording.path / snapshot.poll.body_file}: a station is not a JSON object")
-    return stations
 
 
 class StopRequest:
@@ -148,7 +140,7 @@ def play(
             if slot.loop_pass > 0 and stats.messages == 0:
                 break  # an endless loop over nothing to send would never end
             try:
-                messages = snapshot_messages(stations_of(slot.snapshot), slot.snapshot_time, wanted)
+                messages = snapshot_messages(slot.snapshot.stations, slot.snapshot_time, wanted)
             except UNUSABLE as error:
                 if not skip_invalid:
                     stats.aborted = unusable(slot.snapshot, error)
@@ -250,7 +242,7 @@ def check_snapshots(
             return report
         try:
             iso_utc(snapshot.snapshot_time)  # a feed clock out of range could not be stamped on its messages
-            report.stations[snapshot.poll.meta_file] = len(selected(stations_of(snapshot), wanted))
+            report.stations[snapshot.poll.meta_file] = len(selected(snapshot.stations, wanted))
         except UNUSABLE as error:
             report.invalid.append(unusable(snapshot, error))
         if on_checked:
