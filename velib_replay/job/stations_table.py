@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from velib_replay.errors import UserError
+from velib_replay.errors import UserError, read_user_text
 
 REQUIRED_COLUMNS = ("stationCode", "postcode")
 _OTHER_DELIMITERS = (";", "\t", "|")
@@ -23,28 +23,13 @@ def load_postcodes(table: Path) -> dict[str, str]:
     Raises UserError when the file is not UTF-8 (a BOM is fine), empty, not comma-separated, lacks the
     required columns, or gives one code two different postcodes (exact duplicate rows are fine).
     """
-    rows = csv.reader(io.StringIO(_text(table), newline=""))
+    rows = csv.reader(io.StringIO(read_user_text(table, "stations table"), newline=""))
     header = next(rows, None)
     if not header or not any(cell.strip() for cell in header):
         raise UserError(f"stations table {table} is empty: it needs a header with {_required()}")
     columns = [cell.strip() for cell in header]
     _check_header(table, columns)
     return _postcodes(table, columns, rows)
-
-
-def _text(table: Path) -> str:
-    """The file decoded as UTF-8 (BOM stripped); a decoding error names the line it is on."""
-    try:
-        data = table.read_bytes()
-    except OSError as error:
-        raise UserError(f"cannot read stations table {table}: {error.strerror or error}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise UserError(
-            f"stations table {table}, line {line}: byte 0x{data[error.start]:02x} is not UTF-8 (save the file as UTF-8)"
-        ) from None
 
 
 def _check_header(table: Path, columns: list[str]) -> None:

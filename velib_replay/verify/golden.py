@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from velib_replay.errors import UserError
+from velib_replay.errors import UserError, read_user_text
 from velib_replay.job.contract import Indicator, indicator_key
 
 KEY_FIELDS = ("snapshot_time", "postcode")
@@ -40,7 +40,7 @@ def read_golden(path: Path) -> dict[str, Indicator]:
     """The rows of a golden file by key; a malformed line is a UserError naming the file and line."""
     rows: dict[str, Indicator] = {}
     first_line: dict[str, int] = {}
-    for number, line in enumerate(_text(path).split("\n"), start=1):
+    for number, line in enumerate(read_user_text(path, "golden file").split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -53,18 +53,6 @@ def read_golden(path: Path) -> dict[str, Indicator]:
             raise UserError(f"golden file {path}, line {number}: {repeat}")
         rows[key], first_line[key] = row, number
     return rows
-
-
-def _text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise UserError(f"cannot read golden file {path}: {error.strerror or error}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise UserError(f"golden file {path}, line {line}: not UTF-8") from None
 
 
 def _parse_row(line: str) -> Indicator:
