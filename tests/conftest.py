@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fake_api import loopback_server, scripted_api  # noqa: F401  (fixtures: api_server, api)
+from hypothesis import settings
 
 from velib_replay import config
 from velib_replay.job.stations_table import load_postcodes
@@ -22,6 +23,10 @@ from velib_replay.kafka import broker, topics
 from velib_replay.recording import Recording
 
 SAMPLE = config.sample_recording()
+
+# Property tests draw the same cases on every run, so CI is no lottery; raise max_examples locally to explore more.
+settings.register_profile("velib-replay", derandomize=True, deadline=None)
+settings.load_profile("velib-replay")
 
 
 @pytest.fixture(scope="session")
