@@ -17,7 +17,7 @@ from velib_replay.kafka import jvm
 def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4) -> SparkSession:
     """A session with the Kafka connector from the local jar cache (no --packages at start)."""
     jars = ",".join(str(path) for path in jvm.jars("spark-kafka"))
-    logging = f"-Dlog4j2.configurationFile={jvm.POM_DIR / 'spark-log4j2.properties'}"
+    logging = f"-Dlog4j2.configurationFile={jvm.RESOURCES / 'spark-log4j2.properties'}"
     python = worker_python()
     os.environ["PYSPARK_PYTHON"] = python  # pyspark's SparkContext reads only this for its local workers
     builder = SparkSession.builder.master(master).config("spark.pyspark.python", python)

@@ -22,7 +22,6 @@ from velib_replay import config
 from velib_replay.errors import UserError
 
 RESOURCES = Path(__file__).parent / "resources"
-POM_DIR = RESOURCES  # kept for callers that read other resources (spark-log4j2.properties) through it
 IVY_SETTINGS = RESOURCES / "ivysettings.xml"
 JAR_SETS = {"broker": "broker.ivy.xml", "spark-kafka": "spark-kafka.ivy.xml"}
 # Sets loaded into pyspark's own JVM: a jar whose artifact pyspark already ships is left out.
