@@ -47,7 +47,7 @@ from velib_replay.replay.publisher import CLIENTS
 @click.option("--partitions", type=click.IntRange(min=1), default=1, help="Partitions if the topic is created now.")
 @click.option(
     "--loop",
-    type=click.IntRange(0, sys.maxsize),
+    type=click.IntRange(0, 10**9),
     is_flag=False,
     flag_value=0,
     default=1,
@@ -56,7 +56,7 @@ from velib_replay.replay.publisher import CLIENTS
 )
 @click.option("--start", "start_at", type=options.OFFSET, help="Skip what comes before this offset (90m) or ISO time.")
 @click.option("--end", "end_at", type=options.OFFSET, help="Stop after this offset (90m) or ISO time.")
-@click.option("--limit", type=click.IntRange(1, sys.maxsize), default=None, help="Send at most N snapshots.")
+@click.option("--limit", type=click.IntRange(1, 10**12), default=None, help="Send at most N snapshots.")
 @click.option(
     "--rebase-time", type=click.Choice(["now"]), default=None, help="Shift snapshot times so the first is now."
 )
