@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -45,5 +49,13 @@ def command(recording: Path, port: int, data_dir: Path) -> None:
     )
     click.echo(
         f"\nThe embedded Kafka broker is still running on {result.bootstrap_servers} "
-        f"(stop it with `velib-replay kafka stop --data-dir {data_dir}`)."
+        f"(stop it with `{_this_command()} kafka stop --data-dir {data_dir}`)."
     )
+
+
+def _this_command() -> str:
+    """How the user reached this CLI (``.venv/bin/velib-replay`` after README's first command), to say it back."""
+    invoked = Path(sys.argv[0])
+    if invoked.name != "velib-replay" or shutil.which("velib-replay") == str(invoked):
+        return "velib-replay"
+    return shlex.quote(os.path.relpath(invoked))
