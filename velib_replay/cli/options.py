@@ -58,14 +58,10 @@ def _positive_duration(text: str) -> float:
     return seconds
 
 
-def _stations(text: str) -> frozenset[str] | None:
-    return parse_station_filter(text)
-
-
 SPEED = _Parsed("speed", units.parse_speed)  # float, or None for max
 DURATION = _Parsed("duration", _positive_duration)  # seconds
 OFFSET = _Parsed("offset", units.parse_offset)  # timedelta from the start, or datetime
-STATIONS = _Parsed("stations", _stations)  # frozenset of codes, or None for all
+STATIONS = _Parsed("stations", parse_station_filter)  # frozenset of codes, or None for all
 
 
 class PositiveSeconds(click.ParamType):
