@@ -24,6 +24,10 @@ SPARK_MASTER = "local[*]"
 WATERMARK = "2 hours"  # how late, in feed time, a station message may arrive and still count
 TRIGGER_INTERVAL = "5 seconds"
 
+METRICS_HOST = "127.0.0.1"  # /metrics and /healthz stay on loopback unless --metrics-host says otherwise
+STALE_AFTER_S = 300.0  # /healthz: no new snapshot for five real-feed polls means the feed (or the poller) is stuck
+MAX_LAG_MESSAGES = 15_000  # /healthz: about ten full-network snapshots not yet processed by the job
+
 STATUS_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_status.json"
 INFO_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_information.json"
 

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kafka.errors import KafkaError
 
@@ -45,6 +46,9 @@ from velib_replay.recording.feed import parse_status
 from velib_replay.replay.messages import Message, snapshot_messages
 from velib_replay.replay.publisher import Publisher, open_publisher
 from velib_replay.units import format_duration
+
+if TYPE_CHECKING:
+    from velib_replay.observe.capture_metrics import CaptureObserver
 
 DEFAULT_MAX_BACKLOG = 120  # snapshots (two hours at one a minute, ~1 MB of messages each)
 DELIVERY_TIMEOUT = 30.0  # s: how long a snapshot may wait on Kafka before the outage is reported
@@ -157,6 +161,11 @@ class Delivery:
             self.status.note(f"Kafka reachable again (down since {self._down_since}); delivering the backlog")
             self._down_since = None
 
+    @property
+    def kafka_down(self) -> bool:
+        """Kafka failed the last delivery attempt and has not taken one since."""
+        return self._down_since is not None
+
     def line(self) -> str:
         waiting = f" | waiting {len(self.backlog)}" if self.backlog else ""
         down = " | KAFKA DOWN" if self._down_since else ""
@@ -216,6 +225,7 @@ def live(
     *,
     stopper: Stopper | None = None,
     status: StatusLine | None = None,
+    observer: CaptureObserver | None = None,
 ) -> LiveResult:
     """Poll and publish until the plan's limits or a stop; a last delivery attempt is made at the end."""
     settings, stopper, status = settings or ClientSettings(), stopper or Stopper(), status or StatusLine()
@@ -229,7 +239,11 @@ def live(
     delivery = Delivery(connect, status, wanted=plan.wanted, max_backlog=plan.max_backlog, kept_in=plan.record)
     schedule = Schedule(plan.interval)
     with ApiClient(settings) as client:
-        poller = Poller(sources, client, writer, stopper, status, on_status=delivery.accept, suffix=delivery.line)
+        poller = Poller(
+            sources, client, writer, stopper, status, on_status=delivery.accept, suffix=delivery.line, observer=observer
+        )
+        if observer:
+            observer.watch(poller, delivery)
         try:
             run_loop(schedule, plan.limits, stopper, poller.step)
             delivery.deliver()

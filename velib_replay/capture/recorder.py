@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from velib_replay import config
@@ -37,6 +37,9 @@ from velib_replay.errors import UserError
 from velib_replay.recording import INFO_FEED, MANIFEST, STATUS_FEED, Poll, Recording, RecordingWriter, checked
 from velib_replay.recording.feed import iso_utc
 from velib_replay.units import format_bytes, format_duration
+
+if TYPE_CHECKING:
+    from velib_replay.observe.capture_metrics import CaptureObserver
 
 log = logging.getLogger(__name__)
 
@@ -311,9 +314,10 @@ class Poller:
         on_status: Callable[[Poll, bytes | None], None] | None = None,
         suffix: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        observer: CaptureObserver | None = None,
     ):
         self.sources, self.client, self.writer, self.stopper, self.status = sources, client, writer, stopper, status
-        self.on_status, self.suffix, self.clock = on_status, suffix, clock
+        self.on_status, self.suffix, self.clock, self.observer = on_status, suffix, clock, observer
         self.counts = PollCounts()
         self.info = InfoCounts()
         self._info_due = clock()
@@ -330,6 +334,8 @@ class Poller:
             fetch = self.client.fetch(self.sources.status_url)
         poll = self.writer.write(fetch.to_poll(STATUS_FEED), fetch.body)
         self.counts.count(poll)
+        if self.observer:
+            self.observer.seen(poll)
         if self.on_status:
             self.on_status(poll, fetch.body)
         self._report(poll)
@@ -433,6 +439,7 @@ def record(
     *,
     stopper: Stopper | None = None,
     status: StatusLine | None = None,
+    observer: CaptureObserver | None = None,
 ) -> RecordResult:
     """Record until the plan's limits or a stop; the CLI wraps this in ``stopper.signals_handled()``."""
     settings = settings or ClientSettings()
@@ -441,7 +448,9 @@ def record(
     writer = open_writer(plan.out, plan.compression, source_of(plan, settings))
     schedule = Schedule(plan.interval)
     with ApiClient(settings) as client:
-        poller = Poller(plan.sources, client, writer, stopper, status)
+        poller = Poller(plan.sources, client, writer, stopper, status, observer=observer)
+        if observer:
+            observer.watch(poller)
         try:
             run_loop(schedule, plan.limits, stopper, poller.step)
         finally:

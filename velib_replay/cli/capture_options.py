@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import click
 
@@ -12,6 +11,7 @@ from velib_replay.capture.recorder import DEFAULT_COMPRESSION, DEFAULT_INFO_EVER
 from velib_replay.cli import options
 from velib_replay.cli.options import compose, env
 from velib_replay.errors import UserError
+from velib_replay.observe import logs
 from velib_replay.recording import COMPRESSIONS
 
 feed_options = compose(
@@ -129,11 +129,11 @@ def limits(count: int | None, duration: float | None) -> Limits:
     return Limits(count, duration)
 
 
-def log_to_stderr() -> None:
-    """Status lines and warnings go to stderr as log lines when it is not a terminal.
+def log_to_stderr(log_format: str = "text") -> None:
+    """Status lines and warnings go to stderr as log lines (text or JSON) when it is not a terminal.
 
     urllib3's own retry warnings are silenced: they repeat what the gap notes say, and
     they print request paths with their query strings, where API keys may be.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, handlers=[logs.handler(log_format)])
     logging.getLogger("urllib3").setLevel(logging.ERROR)

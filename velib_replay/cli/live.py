@@ -9,7 +9,7 @@ import click
 
 from velib_replay.capture.client import redact_url
 from velib_replay.capture.live import DEFAULT_MAX_BACKLOG, DELIVERY_TIMEOUT, LivePlan, kafka_connector, live
-from velib_replay.capture.recorder import StatusLine, Stopper, resolve_sources
+from velib_replay.capture.recorder import Stopper, resolve_sources
 from velib_replay.cli import options
 from velib_replay.cli.capture_options import (
     client_options,
@@ -21,6 +21,8 @@ from velib_replay.cli.capture_options import (
     schedule_options,
 )
 from velib_replay.errors import UserError
+from velib_replay.observe import logs, metrics
+from velib_replay.observe.capture_metrics import CaptureObserver
 
 
 @click.command("live")
@@ -49,6 +51,8 @@ from velib_replay.errors import UserError
 )
 @compression_option
 @client_options
+@options.metrics_options
+@options.stale_after
 def command(
     status_url: str | None,
     info_url: str | None,
@@ -64,6 +68,10 @@ def command(
     max_backlog: int,
     delivery_timeout: float,
     compression: str,
+    metrics_port: int | None,
+    metrics_host: str,
+    log_format: str,
+    stale_after: float,
     **client: Any,
 ) -> None:
     """Poll the API and publish each snapshot to Kafka, exactly as `play` would.
@@ -73,15 +81,18 @@ def command(
     after --count, --duration, or on Ctrl-C / SIGTERM like `record` (summary; exit
     status 0), but exit status 1 if any snapshot was not delivered.
     """
-    log_to_stderr()
+    log_to_stderr(log_format)
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
     plan = LivePlan(sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog)
     connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout)
     banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"
     click.echo(banner, err=True)
-    with Stopper().signals_handled() as stopper:
-        result = live(plan, connect, settings, stopper=stopper, status=StatusLine())
+    observer = CaptureObserver()
+    status = logs.status_line(log_format, observer.facts)
+    observed = observer.serving_health(stale_after)
+    with Stopper().signals_handled() as stopper, metrics.serving(observed, metrics_port, metrics_host):
+        result = live(plan, connect, settings, stopper=stopper, status=status, observer=observer)
     click.echo(result.summary())
     if result.failure:
         raise UserError(result.failure)

@@ -17,6 +17,7 @@ import click
 
 from velib_replay import config, units
 from velib_replay.kafka import broker
+from velib_replay.observe.logs import LOG_FORMATS
 from velib_replay.replay.messages import parse_station_filter
 
 
@@ -151,6 +152,48 @@ kafka_data_dir = click.option(
     show_envvar=True,
     show_default="<cache>/kafka",
     help="Folder of the broker's storage, configuration, pid file and log.",
+)
+metrics_options = compose(
+    click.option(
+        "--metrics-port",
+        type=click.IntRange(0, 65535),
+        default=None,
+        envvar=env("METRICS_PORT"),
+        show_envvar=True,
+        show_default="no metrics",
+        help="Serve Prometheus metrics at /metrics and a health check at /healthz on this port (0: any free port).",
+    ),
+    click.option(
+        "--metrics-host",
+        default=config.METRICS_HOST,
+        envvar=env("METRICS_HOST"),
+        show_envvar=True,
+        help="Address the metrics port listens on (loopback; 0.0.0.0 exposes it to the network).",
+    ),
+    click.option(
+        "--log-format",
+        type=click.Choice(LOG_FORMATS),
+        default="text",
+        envvar=env("LOG_FORMAT"),
+        show_envvar=True,
+        help="Log lines on stderr: text, or json (one event per line, the status line's facts as fields).",
+    ),
+)
+stale_after = click.option(
+    "--stale-after",
+    type=SECONDS,
+    default=config.STALE_AFTER_S,
+    envvar=env("STALE_AFTER"),
+    show_envvar=True,
+    help="/healthz answers 503 once the feed has had no new snapshot for this many seconds.",
+)
+max_lag = click.option(
+    "--max-lag",
+    type=click.IntRange(min=0),
+    default=config.MAX_LAG_MESSAGES,
+    envvar=env("MAX_LAG"),
+    show_envvar=True,
+    help="/healthz answers 503 once the job is more than this many messages behind its input topic.",
 )
 recording_argument = click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -13,6 +14,7 @@ import click
 
 from velib_replay import config
 from velib_replay.cli import options
+from velib_replay.observe import logs, metrics
 
 
 @click.command("process")
@@ -65,6 +67,8 @@ from velib_replay.cli import options
 @click.option(
     "--show", "show_rows", type=click.IntRange(min=0), default=20, help="Indicator rows printed per micro-batch."
 )
+@options.metrics_options
+@options.max_lag
 def command(
     once: bool,
     checkpoint: Path,
@@ -79,12 +83,17 @@ def command(
     trigger_interval: str,
     max_offsets_per_trigger: int | None,
     show_rows: int,
+    metrics_port: int | None,
+    metrics_host: str,
+    log_format: str,
+    max_lag: int,
 ) -> None:
     """Run the Spark Structured Streaming job: station messages in, indicators per postcode out."""
     from velib_replay.job.config import JobConfig
     from velib_replay.job.runner import run
     from velib_replay.job.session import spark_session
     from velib_replay.job.stations_table import load_postcodes
+    from velib_replay.observe.job_listener import JobObserver, kafka_end_offsets
 
     load_postcodes(stations_table)  # a table Spark would read as "every station unknown" is refused before it starts
 
@@ -101,11 +110,14 @@ def command(
         max_offsets_per_trigger=max_offsets_per_trigger,
         show_rows=show_rows,
     )
+    if log_format == "json":  # one event per micro-batch, from the listener; text mode keeps stderr as it was
+        logging.basicConfig(level=logging.INFO, handlers=[logs.handler(log_format)])
+    observer = JobObserver(status_topic, kafka_end_offsets(bootstrap_servers))
     started = time.monotonic()
-    with _stop_on_signals() as stop:
+    with _stop_on_signals() as stop, metrics.serving(observer.serving_health(max_lag), metrics_port, metrics_host):
         session = spark_session(master)
         stop.install()  # pyspark's SparkContext put its own SIGINT handler in place of ours
-        summary = run(session, cfg, once=once, stop=stop)
+        summary = run(session, cfg, once=once, stop=stop, observer=observer)
     click.echo(
         f"Processed {summary.input_rows} messages in {summary.batches} batch(es), {time.monotonic() - started:.1f} s: "
         f"{summary.indicator_rows} indicator rows written to {indicators_topic}, "

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from velib_replay.capture.recorder import RecordPlan, StatusLine, Stopper, default_out_dir, record, resolve_sources
+from velib_replay.capture.recorder import RecordPlan, Stopper, default_out_dir, record, resolve_sources
+from velib_replay.cli import options
 from velib_replay.cli.capture_options import (
     client_options,
     client_settings,
@@ -19,6 +20,8 @@ from velib_replay.cli.capture_options import (
 )
 from velib_replay.cli.options import env
 from velib_replay.errors import UserError
+from velib_replay.observe import logs, metrics
+from velib_replay.observe.capture_metrics import CaptureObserver
 
 
 @click.command("record")
@@ -34,6 +37,8 @@ from velib_replay.errors import UserError
 @schedule_options
 @compression_option
 @client_options
+@options.metrics_options
+@options.stale_after
 def command(
     status_url: str | None,
     info_url: str | None,
@@ -44,6 +49,10 @@ def command(
     count: int | None,
     duration: float | None,
     compression: str,
+    metrics_port: int | None,
+    metrics_host: str,
+    log_format: str,
+    stale_after: float,
     **client: Any,
 ) -> None:
     """Poll the Vélib' API and store every response byte-for-byte, gaps and faults included.
@@ -51,13 +60,16 @@ def command(
     Stops after --count polls, after --duration, or on Ctrl-C / SIGTERM (the write in
     progress is finished; the summary is printed; exit status 0).
     """
-    log_to_stderr()
+    log_to_stderr(log_format)
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
     plan = RecordPlan(out or default_out_dir(), sources, interval, limits(count, duration), compression)
     click.echo(f"Recording {plan.out} every {interval:g} s (Ctrl-C to stop)", err=True)
-    with Stopper().signals_handled() as stopper:
-        result = record(plan, settings, stopper=stopper, status=StatusLine())
+    observer = CaptureObserver()
+    status = logs.status_line(log_format, observer.facts)
+    observed = observer.serving_health(stale_after)
+    with Stopper().signals_handled() as stopper, metrics.serving(observed, metrics_port, metrics_host):
+        result = record(plan, settings, stopper=stopper, status=status, observer=observer)
     click.echo(result.summary())
     if result.failure:
         raise UserError(result.failure)

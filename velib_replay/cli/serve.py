@@ -11,6 +11,8 @@ from velib_replay.capture.server import DEFAULT_PORT, serve
 from velib_replay.cli import options
 from velib_replay.cli.capture_options import log_to_stderr
 from velib_replay.cli.options import env, recording_argument
+from velib_replay.observe import metrics
+from velib_replay.observe.capture_metrics import ServerObserver
 from velib_replay.recording import Recording
 
 
@@ -35,17 +37,29 @@ from velib_replay.recording import Recording
     "--loop", is_flag=True, help="Start over at the end of the recording instead of staying on its last body."
 )
 @click.option("--gaps", is_flag=True, help="Answer 503 where the recording has a gap (reproduce outages).")
-def command(recording: Path, speed: float | None, host: str, port: int, loop: bool, gaps: bool) -> None:
+@options.metrics_options
+def command(
+    recording: Path,
+    speed: float | None,
+    host: str,
+    port: int,
+    loop: bool,
+    gaps: bool,
+    metrics_port: int | None,
+    metrics_host: str,
+    log_format: str,
+) -> None:
     """Replay RECORDING as the Vélib' API over HTTP, bodies byte-for-byte.
 
     GET /station_status.json, /station_information.json (any path ending so) and
     /gbfs.json. Point `record --url` or `live --url`, or your own consumer, at it.
     """
-    log_to_stderr()
+    log_to_stderr(log_format)
     server = serve(Recording(recording), speed=speed, host=host, port=port, loop=loop, gaps=gaps)
     feeds = " ".join(f"{server.url}/{feed}.json" for feed in ["gbfs", *server.replay.feeds])
     click.echo(f"Serving {recording} at {f'{speed:g}x' if speed else 'max'} (Ctrl-C to stop): {feeds}", err=True)
-    with Stopper().signals_handled() as stopper, server.start():
+    observed = ServerObserver(server).observed
+    with Stopper().signals_handled() as stopper, server.start(), metrics.serving(observed, metrics_port, metrics_host):
         while not stopper.wait(0.5):
             pass
     click.echo(f"Stopped by {stopper.reason}: {server.summary()}")

@@ -10,8 +10,9 @@ import fcntl
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
@@ -30,6 +31,9 @@ from velib_replay.job.transformations import (
     read_messages,
 )
 from velib_replay.kafka import topics
+
+if TYPE_CHECKING:
+    from velib_replay.observe.job_listener import JobObserver
 
 
 class _BatchWriter:
@@ -78,22 +82,31 @@ def _start(frame: DataFrame, name: str, sink: _BatchWriter, cfg: JobConfig, once
 
 
 def run(
-    spark: SparkSession, cfg: JobConfig, *, once: bool, out=sys.stdout, stop: threading.Event | None = None
+    spark: SparkSession,
+    cfg: JobConfig,
+    *,
+    once: bool,
+    out=sys.stdout,
+    stop: threading.Event | None = None,
+    observer: JobObserver | None = None,
 ) -> JobSummary:
     """Start both queries; with ``once``, process everything available and return.
 
     Without ``once`` it runs until ``stop`` is set (the CLI sets it on Ctrl-C or SIGTERM), then returns its
     summary. Waiting in short slices rather than one blocking call keeps signals out of Py4J's calls.
     Whatever Spark raises (at start, while waiting or on stop) comes out as a one-line UserError.
+    ``observer`` (metrics, /healthz) listens to the queries' progress while they run.
     """
     stop = stop or threading.Event()
-    with claim_checkpoint(cfg.checkpoint):
+    with claim_checkpoint(cfg.checkpoint), ExitStack() as observing:
         topics.ensure_topics(
             cfg.bootstrap_servers, topics.pipeline_topics(cfg.status_topic, cfg.indicators_topic, cfg.quarantine_topic)
         )
         publish = _BatchWriter(cfg, cfg.indicators_topic, as_kafka_records, cfg.show_rows, out)
         set_aside = _BatchWriter(cfg, cfg.quarantine_topic, lambda records: records)
         queries: list[StreamingQuery] = []
+        if observer:
+            observing.enter_context(observer.watching(spark, publish, set_aside))
         try:
             with _spark_errors("cannot start the job", cfg.checkpoint):
                 parsed = parse_stations(read_messages(spark, cfg), cfg.max_future)
@@ -196,6 +209,8 @@ def _summary(query: StreamingQuery, publish: _BatchWriter, set_aside: _BatchWrit
     )
 
 
-def run_once(cfg: JobConfig, spark: SparkSession | None = None, *, out=sys.stdout) -> JobSummary:
+def run_once(
+    cfg: JobConfig, spark: SparkSession | None = None, *, out=sys.stdout, observer: JobObserver | None = None
+) -> JobSummary:
     """Process all that is available, then return: what CI, ``demo``, the tests and the benchmarks run."""
-    return run(spark or spark_session(), cfg, once=True, out=out)
+    return run(spark or spark_session(), cfg, once=True, out=out, observer=observer)

@@ -1,0 +1,108 @@
+"""Pure logic of metrics, health and JSON logs: no broker, no Spark."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from types import SimpleNamespace
+
+from prometheus_client.exposition import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from velib_replay.capture.live import Delivery
+from velib_replay.capture.recorder import PollCounts
+from velib_replay.observe.capture_metrics import CaptureObserver
+from velib_replay.observe.health import at_most, verdict
+from velib_replay.observe.job_listener import JobListener, processed_offsets, watermark_lag
+from velib_replay.observe.logs import JsonFormatter, JsonStatusLine
+from velib_replay.recording import STATUS_FEED, Poll, parse_time
+
+
+def samples(registry) -> dict[str, float]:
+    """name{labels} → value, parsed back from the exposition text as Prometheus would."""
+    text = generate_latest(registry).decode()
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return found
+
+
+def test_the_first_failing_check_decides_with_a_one_line_json_reason():
+    assert verdict([lambda: None]) == (200, b'{"status": "ok"}\n')
+    status, body = verdict([lambda: None, at_most("lag", lambda: 7, 5, "messages"), lambda: "second"])
+    assert status == 503 and body.count(b"\n") == 1
+    assert json.loads(body) == {"status": "unhealthy", "reason": "lag is 7 messages, above the threshold of 5 messages"}
+    assert verdict([at_most("lag", lambda: None, 5, "messages")])[0] == 200  # unknown is not a failure
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def poll(clock: int, *, valid: bool = True, latency_ms: float = 120.0) -> Poll:
+    fetched = parse_time("2025-10-18T09:00:00.000Z")
+    return Poll(STATUS_FEED, fetched, valid=valid, last_updated=clock, latency_ms=latency_ms, body_file="b.json")
+
+
+def test_capture_metrics_follow_the_counts_and_staleness_is_time_since_the_feed_clock_moved():
+    clock = Clock()
+    observer = CaptureObserver(clock=clock, wall=lambda: 1_000.0)
+    counts = PollCounts()
+    delivery = Delivery(lambda: None, JsonStatusLine(dict))
+    observer.watch(SimpleNamespace(counts=counts), delivery)
+    health = observer.checks(stale_after=2.0)
+    for feed_clock in (990, 990):  # the second repeats the feed clock: not a new snapshot
+        counts.count(poll(feed_clock))
+        observer.seen(poll(feed_clock))
+        clock.now += 1.5
+    counts.count(Poll(STATUS_FEED, parse_time("2025-10-18T09:00:00.000Z"), error="HTTP 500"))
+    found = samples(observer.observed.registry)
+    assert found['velib_replay_polls_total{outcome="snapshot"}'] == 2
+    assert found['velib_replay_polls_total{outcome="gap"}'] == 1
+    assert found["velib_replay_feed_age_seconds"] == 10.0
+    assert found["velib_replay_fetch_seconds_count"] == 2 and found["velib_replay_fetch_seconds_sum"] == 0.24
+    assert found["velib_replay_seconds_since_new_snapshot"] == 3.0
+    assert found["velib_replay_kafka_up"] == 1 and found["velib_replay_backlog_snapshots"] == 0
+    assert json.loads(verdict(health)[1])["reason"].startswith("time since the feed's last new snapshot is 3 s")
+    delivery._lost("broker gone")
+    observer.seen(poll(995))
+    assert json.loads(verdict(health)[1]) == {"status": "unhealthy", "reason": "Kafka is unreachable"}
+    facts = observer.facts()
+    assert facts["kafka_down"] is True and facts["snapshots"] == 2 and facts["gaps"] == 1 and facts["waiting"] == 0
+
+
+def test_json_status_lines_carry_the_status_facts_one_event_per_line():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("velib_replay.status")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        line = JsonStatusLine(lambda: {"polls": 3, "snapshots": 2, "feed_time": 1760778000})
+        line.show("polls 3 | snapshots 2 | feed 2025-10-18T09:00:00Z")
+        line.note('gap: "HTTP 500"\nsecond line')
+    finally:
+        logger.removeHandler(handler)
+    events = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert len(events) == 2
+    assert events[0]["event"] == "status" and events[0]["polls"] == 3 and events[0]["snapshots"] == 2
+    assert events[0]["level"] == "info" and events[0]["time"].endswith("Z")
+    assert events[1]["event"] == "warning" and events[1]["message"] == 'gap: "HTTP 500"\nsecond line'
+
+
+def test_listener_arithmetic_offsets_watermark_and_failure():
+    assert processed_offsets('{"t": {"0": 42, "1": 7}, "other": {"0": 9}}', "t") == {0: 42, 1: 7}
+    assert processed_offsets(None, "t") == {}
+    event_time = {"max": "2025-10-18T09:10:00.000Z", "watermark": "2025-10-18T07:10:00.000Z"}
+    assert watermark_lag(event_time) == 7200.0 and watermark_lag({"watermark": "2025-10-18T07:10:00.000Z"}) is None
+    listener = JobListener("t", None)
+    listener.onQueryTerminated(SimpleNamespace(exception="org.apache.spark.SparkException: boom\n\tat x"))
+    assert listener.failure == "org.apache.spark.SparkException: boom" and listener.terminated == 1

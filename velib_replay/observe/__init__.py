@@ -1,0 +1,1 @@
+"""Watching long-running commands: Prometheus metrics, /healthz, and JSON log lines."""

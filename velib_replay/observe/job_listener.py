@@ -1,0 +1,231 @@
+"""What ``process`` exposes: a StreamingQueryListener's view of every micro-batch, plus the input lag.
+
+Spark reports progress per query (``indicators``, ``quarantine``) after each batch; the listener keeps
+running totals and the latest gauges. Indicator and quarantined rows are the job's own sink counts.
+The input lag (messages on the status topic not yet processed) is Kafka's end offsets, asked at
+scrape time, minus the offsets the indicators query last processed, so a stalled job still shows
+its lag growing; failing to ask is how "Kafka unreachable" is told.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from kafka import KafkaConsumer, TopicPartition
+from prometheus_client import Histogram
+from prometheus_client.registry import Collector
+from pyspark.sql import SparkSession
+from pyspark.sql.streaming import StreamingQueryListener
+
+from velib_replay.observe.health import Check, at_most
+from velib_replay.observe.metrics import PREFIX, Observed, counter, gauge
+
+log = logging.getLogger(__name__)
+
+MAIN_QUERY = "indicators"  # the stateful one: its offsets, state and watermark are the job's
+BATCH_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+class Counted(Protocol):
+    """A sink that counts the rows it wrote (the runner's ``_BatchWriter``)."""
+
+    rows: int
+
+
+@dataclass
+class QueryTotals:
+    batches: int = 0
+    input_rows: int = 0
+    input_rate: float = 0.0
+    dropped_late: int = 0
+    state_rows: int = 0
+    watermark_lag: float | None = None  # s: latest event time minus the watermark
+    processed: dict[int, int] = field(default_factory=dict)  # partition → next offset to process
+
+
+def processed_offsets(end_offset: str | None, topic: str) -> dict[int, int]:
+    """A Kafka source's ``endOffset`` JSON ({"topic": {"0": 42}}) as partition → offset."""
+    if not end_offset:
+        return {}
+    return {int(partition): offset for partition, offset in json.loads(end_offset).get(topic, {}).items()}
+
+
+def watermark_lag(event_time: dict[str, str]) -> float | None:
+    """Seconds from the watermark to the latest event time of the batch (None before both are known)."""
+    latest, watermark = event_time.get("max"), event_time.get("watermark")
+    if not latest or not watermark:
+        return None
+    return (_instant(latest) - _instant(watermark)).total_seconds()
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class JobListener(StreamingQueryListener):
+    """Running totals per query, updated by Spark's listener bus (another thread: hence the lock)."""
+
+    def __init__(self, topic: str, batch_seconds: Histogram):
+        self.topic, self.batch_seconds = topic, batch_seconds
+        self.queries: dict[str, QueryTotals] = {}
+        self.failure: str | None = None
+        self.lock = threading.Lock()
+        self.started = self.terminated = 0
+
+    def onQueryStarted(self, event: Any) -> None:
+        with self.lock:
+            self.started += 1
+
+    def onQueryIdle(self, event: Any) -> None:
+        pass
+
+    def onQueryProgress(self, event: Any) -> None:
+        progress = event.progress
+        name = progress.name or str(progress.id)
+        with self.lock:
+            totals = self.queries.setdefault(name, QueryTotals())
+            totals.batches += 1
+            totals.input_rows += progress.numInputRows
+            totals.input_rate = progress.inputRowsPerSecond or 0.0
+            totals.dropped_late += sum(op.numRowsDroppedByWatermark for op in progress.stateOperators)
+            totals.state_rows = sum(op.numRowsTotal for op in progress.stateOperators)
+            totals.watermark_lag = watermark_lag(progress.eventTime) or totals.watermark_lag
+            for source in progress.sources:
+                totals.processed |= processed_offsets(source.endOffset, self.topic)
+        self.batch_seconds.labels(name).observe(progress.batchDuration / 1000)
+        log.info(
+            "batch %s of %s: %s rows in %.2f s",
+            progress.batchId,
+            name,
+            progress.numInputRows,
+            progress.batchDuration / 1000,
+            extra={"facts": {"event": "batch", "query": name, "batch": progress.batchId, **vars(totals)}},
+        )
+
+    def onQueryTerminated(self, event: Any) -> None:
+        with self.lock:
+            self.terminated += 1
+            if event.exception:
+                self.failure = self.failure or event.exception.strip().splitlines()[0]
+
+    def drain(self, timeout: float) -> None:
+        """Wait until every started query's end has been heard: Spark's listener bus is asynchronous, and
+        events still queued when the listener is removed would be lost (the last batch of a ``--once`` run)."""
+        deadline = time.monotonic() + timeout
+        while self.terminated < self.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def main(self) -> QueryTotals | None:
+        with self.lock:
+            return self.queries.get(MAIN_QUERY)
+
+
+EndOffsets = Callable[[str], dict[int, int]]  # topic → partition → end offset; raises when Kafka is unreachable
+
+DRAIN_TIMEOUT_S = 5.0
+LAG_TIMEOUT_MS = 5_000  # a scrape must answer even when Kafka does not
+
+
+def kafka_end_offsets(bootstrap_servers: str) -> EndOffsets:
+    """Ask Kafka for a topic's end offsets, through one consumer (no group, nothing committed) opened lazily."""
+    consumer: list[KafkaConsumer] = []
+
+    def end_offsets(topic: str) -> dict[int, int]:
+        if not consumer:
+            consumer.append(
+                KafkaConsumer(
+                    bootstrap_servers=bootstrap_servers,
+                    request_timeout_ms=LAG_TIMEOUT_MS,
+                    api_version_auto_timeout_ms=LAG_TIMEOUT_MS,
+                    enable_auto_commit=False,
+                )
+            )
+        partitions = [TopicPartition(topic, p) for p in consumer[0].partitions_for_topic(topic) or ()]
+        return {tp.partition: offset for tp, offset in consumer[0].end_offsets(partitions).items()}
+
+    return end_offsets
+
+
+class JobObserver(Collector):
+    """Metrics and health of one ``process`` run; ``watching`` attaches it to the running queries."""
+
+    def __init__(self, topic: str, end_offsets: EndOffsets):
+        self.topic, self.end_offsets = topic, end_offsets
+        self.observed = Observed()
+        batch_seconds = Histogram(
+            PREFIX + "job_batch_duration_seconds",
+            "Micro-batch duration, per query.",
+            ["query"],
+            buckets=BATCH_BUCKETS,
+            registry=self.observed.registry,
+        )
+        self.listener = JobListener(topic, batch_seconds)
+        self.observed.registry.register(self)
+        self.sinks: dict[str, Counted] = {}
+        self.kafka_error: str | None = None
+
+    @contextlib.contextmanager
+    def watching(self, spark: SparkSession, indicators: Counted, quarantine: Counted) -> Iterator[None]:
+        self.sinks = {"indicator_rows": indicators, "quarantined_rows": quarantine}
+        spark.streams.addListener(self.listener)
+        try:
+            yield
+        finally:
+            self.listener.drain(DRAIN_TIMEOUT_S)
+            spark.streams.removeListener(self.listener)
+
+    def lag(self) -> int | None:
+        """Messages on the status topic the job has not processed yet; None when Kafka cannot be asked."""
+        try:
+            ends = self.end_offsets(self.topic)
+        except Exception as error:  # any client failure means the same thing here: Kafka cannot be asked
+            self.kafka_error = f"{type(error).__name__}: {error}"
+            return None
+        self.kafka_error = None
+        main = self.listener.main()
+        processed = main.processed if main else {}
+        return sum(max(0, end - processed.get(partition, 0)) for partition, end in ends.items())
+
+    def checks(self, max_lag: int) -> list[Check]:
+        """Unhealthy when a query failed, Kafka cannot be asked, or the job is more than ``max_lag`` behind."""
+        lag = at_most("the job's input lag", self.lag, max_lag, "messages")
+        return [
+            lambda: f"a query failed: {self.listener.failure}" if self.listener.failure else None,
+            lambda: lag() or (f"Kafka is unreachable ({self.kafka_error})" if self.kafka_error else None),
+        ]
+
+    def serving_health(self, max_lag: int) -> Observed:
+        self.observed.checks = self.checks(max_lag)
+        return self.observed
+
+    def collect(self) -> Iterator[Any]:
+        with self.listener.lock:
+            queries = {name: vars(totals).copy() for name, totals in self.listener.queries.items()}
+        per_query = [
+            ("job_batches", "Micro-batches run.", "batches", counter),
+            ("job_input_rows", "Rows read from Kafka.", "input_rows", counter),
+            ("job_input_rows_per_second", "Input rate of the latest batch.", "input_rate", gauge),
+        ]
+        for name, documentation, key, family in per_query:
+            for query, totals in queries.items():
+                yield family(name, documentation, totals[key], {"query": query})
+        main = queries.get(MAIN_QUERY, {})
+        yield counter("job_late_rows_dropped", "Rows dropped as later than the watermark.", main.get("dropped_late", 0))
+        yield gauge("job_state_rows", "Rows held in the aggregation's state.", main.get("state_rows", 0))
+        if main.get("watermark_lag") is not None:
+            yield gauge("job_watermark_lag_seconds", "Latest event time minus the watermark.", main["watermark_lag"])
+        for name, sink in self.sinks.items():
+            yield counter(f"job_{name}", f"Rows written by the {name.split('_')[0]} sink.", sink.rows)
+        lag = self.lag()
+        yield gauge("job_kafka_up", "1 when Kafka answered the end-offset request.", 0 if lag is None else 1)
+        if lag is not None:
+            yield gauge("job_input_lag_messages", "Kafka end offsets minus the offsets processed.", lag)
+        yield gauge("job_failed", "1 once a query failed.", 1 if self.listener.failure else 0)

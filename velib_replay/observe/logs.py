@@ -1,0 +1,64 @@
+"""``--log-format json``: one JSON object per line, for log shippers (journald, Loki, Elasticsearch).
+
+The facts a status line shows in text travel as fields (``extra={"facts": {...}}``), so a machine
+reads ``snapshots`` rather than parsing ``| snapshots 12 |``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from velib_replay.capture.recorder import StatusLine
+
+LOG_FORMATS = ("text", "json")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+log = logging.getLogger("velib_replay.status")
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one JSON line: time (UTC, ISO), level, logger, message, then the record's facts."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+        event: dict[str, Any] = {
+            "time": stamp,
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        event.update(getattr(record, "facts", {}))
+        if record.exc_info:
+            event["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(event, default=str)
+
+
+def handler(log_format: str) -> logging.Handler:
+    """A stderr handler writing ``text`` lines (time, level, message) or ``json`` lines."""
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    return stream
+
+
+class JsonStatusLine(StatusLine):
+    """A status line as JSON events: each refresh logs ``event: status`` with ``facts()``, each note a warning."""
+
+    def __init__(self, facts: Callable[[], dict[str, Any]]):
+        super().__init__(sys.stderr, tty=False)
+        self.facts = facts
+
+    def show(self, text: str) -> None:
+        log.info(text, extra={"facts": {"event": "status", **self.facts()}})
+
+    def note(self, text: str) -> None:
+        log.warning(text, extra={"facts": {"event": "warning"}})
+
+
+def status_line(log_format: str, facts: Callable[[], dict[str, Any]]) -> StatusLine:
+    """The status line a command shows: the usual one for ``text``, JSON events for ``json``."""
+    return JsonStatusLine(facts) if log_format == "json" else StatusLine()
