@@ -7,8 +7,8 @@ import json
 import logging
 from types import SimpleNamespace
 
+from observed_process import parse_metrics
 from prometheus_client.exposition import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from velib_replay.capture.live import Delivery
 from velib_replay.capture.recorder import PollCounts
@@ -20,14 +20,7 @@ from velib_replay.recording import STATUS_FEED, Poll, parse_time
 
 
 def samples(registry) -> dict[str, float]:
-    """name{labels} → value, parsed back from the exposition text as Prometheus would."""
-    text = generate_latest(registry).decode()
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return found
+    return parse_metrics(generate_latest(registry).decode())
 
 
 def test_the_first_failing_check_decides_with_a_one_line_json_reason():

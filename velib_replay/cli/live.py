@@ -87,7 +87,7 @@ def command(
     plan = LivePlan(sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog)
     connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout)
     banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"
-    click.echo(banner, err=True)
+    logs.announce(banner, log_format)
     observer = CaptureObserver()
     status = logs.status_line(log_format, observer.facts)
     observed = observer.serving_health(stale_after)

@@ -64,7 +64,7 @@ def command(
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
     plan = RecordPlan(out or default_out_dir(), sources, interval, limits(count, duration), compression)
-    click.echo(f"Recording {plan.out} every {interval:g} s (Ctrl-C to stop)", err=True)
+    logs.announce(f"Recording {plan.out} every {interval:g} s (Ctrl-C to stop)", log_format)
     observer = CaptureObserver()
     status = logs.status_line(log_format, observer.facts)
     observed = observer.serving_health(stale_after)

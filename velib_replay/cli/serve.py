@@ -11,7 +11,7 @@ from velib_replay.capture.server import DEFAULT_PORT, serve
 from velib_replay.cli import options
 from velib_replay.cli.capture_options import log_to_stderr
 from velib_replay.cli.options import env, recording_argument
-from velib_replay.observe import metrics
+from velib_replay.observe import logs, metrics
 from velib_replay.observe.capture_metrics import ServerObserver
 from velib_replay.recording import Recording
 
@@ -57,7 +57,7 @@ def command(
     log_to_stderr(log_format)
     server = serve(Recording(recording), speed=speed, host=host, port=port, loop=loop, gaps=gaps)
     feeds = " ".join(f"{server.url}/{feed}.json" for feed in ["gbfs", *server.replay.feeds])
-    click.echo(f"Serving {recording} at {f'{speed:g}x' if speed else 'max'} (Ctrl-C to stop): {feeds}", err=True)
+    logs.announce(f"Serving {recording} at {f'{speed:g}x' if speed else 'max'} (Ctrl-C to stop): {feeds}", log_format)
     observed = ServerObserver(server).observed
     with Stopper().signals_handled() as stopper, server.start(), metrics.serving(observed, metrics_port, metrics_host):
         while not stopper.wait(0.5):

@@ -45,6 +45,14 @@ def handler(log_format: str) -> logging.Handler:
     return stream
 
 
+def announce(text: str, log_format: str) -> None:
+    """A command's opening line on stderr: echoed as is in text, an ``event: start`` line in JSON."""
+    if log_format == "json":
+        log.info(text, extra={"facts": {"event": "start"}})
+    else:
+        print(text, file=sys.stderr, flush=True)
+
+
 class JsonStatusLine(StatusLine):
     """A status line as JSON events: each refresh logs ``event: status`` with ``facts()``, each note a warning."""
 
