@@ -17,6 +17,11 @@ from prometheus_client.parser import text_string_to_metric_families
 _URL = re.compile(r"metrics at (http://[\d.]+:\d+)/metrics")
 
 
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return answer.read().decode()
+
+
 def parse_metrics(text: str) -> dict[str, float]:
     """Prometheus text as name{label="value"} → value, read with prometheus_client's own parser."""
     found = {}
@@ -58,8 +63,7 @@ class Observed:
         raise AssertionError(f"no {what} within {timeout} s:\n" + "\n".join(self.lines[-20:]))
 
     def metrics(self) -> dict[str, float]:
-        with urllib.request.urlopen(self.base + "/metrics", timeout=10) as answer:
-            return parse_metrics(answer.read().decode())
+        return parse_metrics(get(self.base + "/metrics"))
 
     def health(self) -> tuple[int, dict]:
         try:

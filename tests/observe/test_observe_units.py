@@ -14,7 +14,7 @@ from velib_replay.capture.live import Delivery
 from velib_replay.capture.recorder import PollCounts
 from velib_replay.observe.capture_metrics import CaptureObserver
 from velib_replay.observe.health import at_most, verdict
-from velib_replay.observe.job_listener import JobListener, processed_offsets, watermark_lag
+from velib_replay.observe.job_listener import JobListener, JobObserver, processed_offsets, watermark_lag
 from velib_replay.observe.logs import JsonFormatter, JsonStatusLine
 from velib_replay.recording import STATUS_FEED, Poll, parse_time
 
@@ -99,3 +99,15 @@ def test_listener_arithmetic_offsets_watermark_and_failure():
     listener = JobListener("t", None)
     listener.onQueryTerminated(SimpleNamespace(exception="org.apache.spark.SparkException: boom\n\tat x"))
     assert listener.failure == "org.apache.spark.SparkException: boom" and listener.terminated == 1
+
+
+def test_job_health_names_a_failed_query_then_an_unreachable_kafka():
+    def unreachable(topic: str) -> dict[int, int]:
+        raise OSError("Unable to bootstrap from 127.0.0.1:9")
+
+    observer = JobObserver("t", unreachable)
+    checks = observer.checks(max_lag=10)
+    assert json.loads(verdict(checks)[1])["reason"] == "Kafka is unreachable (Unable to bootstrap from 127.0.0.1:9)"
+    observer.listener.onQueryTerminated(SimpleNamespace(exception="StreamingQueryException: boom\n\tat x"))
+    assert json.loads(verdict(checks)[1])["reason"] == "a query failed: StreamingQueryException: boom"
+    assert samples(observer.observed.registry)["velib_replay_job_failed"] == 1

@@ -144,7 +144,7 @@ def kafka_end_offsets(bootstrap_servers: str) -> EndOffsets:
                 KafkaConsumer(
                     bootstrap_servers=bootstrap_servers,
                     request_timeout_ms=LAG_TIMEOUT_MS,
-                    api_version_auto_timeout_ms=LAG_TIMEOUT_MS,
+                    bootstrap_timeout_ms=LAG_TIMEOUT_MS,
                     enable_auto_commit=False,
                 )
             )
@@ -187,7 +187,7 @@ class JobObserver(Collector):
         try:
             ends = self.end_offsets(self.topic)
         except Exception as error:  # any client failure means the same thing here: Kafka cannot be asked
-            self.kafka_error = f"{type(error).__name__}: {error}"
+            self.kafka_error = str(error) or type(error).__name__
             return None
         self.kafka_error = None
         main = self.listener.main()
