@@ -83,6 +83,7 @@ class JobListener(StreamingQueryListener):
     def onQueryStarted(self, event: Any) -> None:
         with self.lock:
             self.started += 1
+        log.info("query %s started", event.name, extra={"facts": {"event": "started", "query": event.name}})
 
     def onQueryIdle(self, event: Any) -> None:
         pass

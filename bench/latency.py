@@ -1,0 +1,134 @@
+"""End-to-end latency of the live pipeline, and the job's throughput headroom.
+
+``serve`` replays a synthetic full-network recording with one snapshot a second; ``live`` polls it every
+second (1x) and publishes; ``process`` runs continuously with a trigger interval of 1 s, then 5 s. For
+each snapshot, latency = its final indicator rows on the topic minus its publish (broker timestamps,
+see ``live_pipeline``). Target: p99 ≤ trigger + 2 s. Headroom: the same job fed faster (serve at Nx,
+live polling every 1/N s) until p99 misses the target; the highest rate that met it is reported.
+Each phase uses its own simulated day, so the phases never share an indicator key.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from harness import machine_load, main, print_table, say, simulated, workspace
+from live_pipeline import Topics, latencies_s, start_job, start_live, start_serve
+
+from velib_replay.recording import STATUS_FEED, Recording
+from velib_replay.recording.feed import iso_utc
+
+TRIGGERS_S = (1.0, 5.0)
+TARGET_MARGIN_S = 2.0
+DAY_ONE = datetime(2025, 10, 20, 8, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    snapshots: int  # at 1x (the issue asks for at least 100)
+    headroom_snapshots: int
+    rates: tuple[float, ...]  # polls per second tried for the headroom, in order
+
+
+FULL = Sizes(snapshots=120, headroom_snapshots=60, rates=(2, 4, 8, 16))
+QUICK = Sizes(snapshots=30, headroom_snapshots=20, rates=(4,))
+
+
+@dataclass
+class Phase:
+    trigger_s: float
+    rate: float
+    latencies: list[float]
+    missing: int
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 99)
+
+    @property
+    def kept_up(self) -> bool:
+        return not self.missing and bool(self.latencies) and self.p99 <= self.trigger_s + TARGET_MARGIN_S
+
+    def row(self) -> list[object]:
+        found = self.latencies or [float("nan")]
+        return [
+            f"{self.trigger_s:g} s",
+            f"{self.rate:g}/s",
+            len(self.latencies),
+            f"{percentile(found, 50):.2f}",
+            f"{percentile(found, 99):.2f}",
+            f"{max(found):.2f}",
+            self.missing,
+            f"≤ {self.trigger_s + TARGET_MARGIN_S:g}: {'yes' if self.kept_up else 'NO'}",
+        ]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p99 of 100 values is the 99th smallest, no interpolation)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def feed_times(recording: Recording) -> set[str]:
+    return {iso_utc(poll.last_updated) for poll in recording.polls(STATUS_FEED) if poll.last_updated is not None}
+
+
+def phase(
+    bootstrap: str, names: Topics, folder: Path, trigger_s: float, rate: float, snapshots: int, day: int
+) -> Phase:
+    """One run of serve + live at ``rate`` polls a second against the running job."""
+    here = folder / f"rate-{rate:g}"
+    here.mkdir()
+    start = DAY_ONE + timedelta(days=day)
+    recording = simulated(here / "recording", snapshots=snapshots, interval_s=1.0, start=start, stations=None)
+    server, url = start_serve(recording.path, rate, here)
+    try:
+        live = start_live(url, bootstrap, names, 1 / rate, here, count=snapshots)
+        live.process.wait(timeout=snapshots / rate + 120)
+        live.stop()
+    finally:
+        server.stop()
+    found, missing = latencies_s(bootstrap, names, feed_times(recording), catch_up_s=trigger_s + 60)
+    result = Phase(trigger_s, rate, found, missing)
+    say(f"  trigger {trigger_s:g} s, {rate:g} polls/s: {len(found)} snapshots, p99 {result.p99:.2f} s")
+    return result
+
+
+def run(quick: bool, bootstrap: str | None) -> None:
+    sizes = QUICK if quick else FULL
+    rows: list[Phase] = []
+    with workspace(bootstrap) as (folder, servers):
+        for trigger_s in TRIGGERS_S:
+            here = Path(tempfile.mkdtemp(prefix=f"trigger-{trigger_s:g}-", dir=folder))
+            names = Topics.fresh(servers, f"latency-{trigger_s:g}")
+            say(f"trigger {trigger_s:g} s: starting the job")
+            job = start_job(servers, names, here, trigger_s)
+            try:
+                day = 0
+                rows.append(phase(servers, names, here, trigger_s, 1.0, sizes.snapshots, day))
+                for rate in sizes.rates:
+                    day += 1
+                    rows.append(phase(servers, names, here, trigger_s, rate, sizes.headroom_snapshots, day))
+                    if not rows[-1].kept_up:
+                        break
+            finally:
+                job.stop()
+    headers = ["trigger", "polls", "snapshots", "p50 s", "p99 s", "max s", "missing", "target p99"]
+    print_table(
+        "End-to-end latency, publish → final indicator rows (live → Kafka → process)", [r.row() for r in rows], headers
+    )
+    for trigger_s in TRIGGERS_S:
+        kept = [r.rate for r in rows if r.trigger_s == trigger_s and r.kept_up]
+        print(
+            f"trigger {trigger_s:g} s: keeps up with {max(kept):g} polls/s"
+            if kept
+            else f"trigger {trigger_s:g} s: missed the target at 1x"
+        )
+    print(machine_load())
+
+
+if __name__ == "__main__":
+    main(run, __doc__.splitlines()[0])
