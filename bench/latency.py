@@ -105,7 +105,7 @@ def run(quick: bool, bootstrap: str | None) -> None:
             here = Path(tempfile.mkdtemp(prefix=f"trigger-{trigger_s:g}-", dir=folder))
             names = Topics.fresh(servers, f"latency-{trigger_s:g}")
             say(f"trigger {trigger_s:g} s: starting the job")
-            job = start_job(servers, names, here, trigger_s)
+            job, _ = start_job(servers, names, here, trigger_s)
             try:
                 day = 0
                 rows.append(phase(servers, names, here, trigger_s, 1.0, sizes.snapshots, day))

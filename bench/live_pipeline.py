@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from harness import say
 from kafka import KafkaConsumer
+from prometheus_client.parser import text_string_to_metric_families
 
 from velib_replay.kafka import broker, topics
 
@@ -106,17 +108,26 @@ class Topics:
         return names
 
 
-def start_job(bootstrap: str, names: Topics, folder: Path, trigger_s: float) -> Command:
-    """``process`` running continuously; returns once both its queries have started."""
+def start_job(bootstrap: str, names: Topics, folder: Path, trigger_s: float) -> tuple[Command, str]:
+    """``process`` running continuously, and its /metrics URL; returns once both its queries have started."""
+    port = broker.free_port()
     job = Command(
+        *("--metrics-port", str(port)),
         *("process", "--bootstrap-servers", bootstrap, "--topic", names.status),
         *("--indicators-topic", names.indicators, "--quarantine-topic", names.quarantine),
         *("--checkpoint", str(folder / "checkpoint"), "--trigger-interval", f"{trigger_s:g} seconds"),
         *("--master", "local[2]", "--show", "0", "--log-format", "json"),
         log=folder / "process.log",
     )
-    job.wait_for("started", 2, timeout=300)
-    return job
+    job.wait_for("started", 2, timeout=600)
+    return job, f"http://127.0.0.1:{port}/metrics"
+
+
+def scrape(url: str) -> dict[str, float]:
+    """A running command's metrics, unlabelled samples only (name → value)."""
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        families = text_string_to_metric_families(answer.read().decode())
+    return {sample.name: sample.value for family in families for sample in family.samples if not sample.labels}
 
 
 def start_serve(recording: Path, speed: float, folder: Path, *, loop: bool = False) -> tuple[Command, str]:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from harness import machine_load, print_table, say, simulated, workspace
-from live_pipeline import Command, Topics, indicated_at, published_at, start_job, start_live, start_serve
+from live_pipeline import Command, Topics, indicated_at, published_at, scrape, start_job, start_live, start_serve
 
 SPEED = 60.0
 TRIGGER_S = 5.0
@@ -27,9 +27,10 @@ def folder_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-def state_rows(job: Command) -> int | None:
-    batches = [event for event in job.events("batch") if event.get("query") == "indicators"]
-    return batches[-1]["state_rows"] if batches else None
+def job_gauges(url: str) -> list[object]:
+    """State rows and input lag, from the running job's own /metrics."""
+    seen = scrape(url)
+    return [int(seen.get("velib_replay_job_state_rows", 0)), int(seen.get("velib_replay_job_input_lag_messages", -1))]
 
 
 def input_rows(job: Command) -> int:
@@ -44,7 +45,7 @@ def run(minutes: float, every: float, bootstrap: str | None) -> None:
         say(f"simulating {snapshots} snapshots")
         recording = simulated(folder / "recording", snapshots=snapshots, interval_s=60.0)
         names = Topics.fresh(servers, "soak")
-        job = start_job(servers, names, folder, TRIGGER_S)
+        job, metrics_url = start_job(servers, names, folder, TRIGGER_S)
         server, url = start_serve(recording.path, SPEED, folder, loop=True)
         live = start_live(url, servers, names, 1.0, folder, count=None)
         started = time.monotonic()
@@ -58,7 +59,7 @@ def run(minutes: float, every: float, bootstrap: str | None) -> None:
                         f"{live.rss_mb():.0f}",
                         f"{job.rss_mb():.0f}",
                         f"{folder_mb(folder / 'checkpoint'):.1f}",
-                        state_rows(job),
+                        *job_gauges(metrics_url),
                     ]
                 )
                 say("  " + " | ".join(map(str, samples[-1])))
@@ -74,7 +75,7 @@ def run(minutes: float, every: float, bootstrap: str | None) -> None:
         indicated = indicated_at(servers, names)
         job_read = input_rows(job)
         job.stop()
-    headers = ["min", "feed h", "serve MB", "live MB", "process MB", "checkpoint MB", "state rows"]
+    headers = ["min", "feed h", "serve MB", "live MB", "process MB", "checkpoint MB", "state rows", "lag msgs"]
     print_table(
         f"Soak, {minutes:g} min at {SPEED:g}x (watermark reached after {WATERMARK_S / SPEED / 60:g} min)",
         samples,
