@@ -112,8 +112,7 @@ def start_job(bootstrap: str, names: Topics, folder: Path, trigger_s: float) -> 
     """``process`` running continuously, and its /metrics URL; returns once both its queries have started."""
     port = broker.free_port()
     job = Command(
-        *("--metrics-port", str(port)),
-        *("process", "--bootstrap-servers", bootstrap, "--topic", names.status),
+        *("process", "--metrics-port", str(port), "--bootstrap-servers", bootstrap, "--topic", names.status),
         *("--indicators-topic", names.indicators, "--quarantine-topic", names.quarantine),
         *("--checkpoint", str(folder / "checkpoint"), "--trigger-interval", f"{trigger_s:g} seconds"),
         *("--master", "local[2]", "--show", "0", "--log-format", "json"),
