@@ -72,13 +72,15 @@ class Phase:
 
 
 def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p99 of 100 values is the 99th smallest, no interpolation)."""
+    """Nearest-rank percentile (p99 of 100 values is the 99th smallest, no interpolation); nan for none."""
     ordered = sorted(values)
+    if not ordered:
+        return math.nan
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def feed_times(recording: Recording) -> set[str]:
-    return {iso_utc(poll.last_updated) for poll in recording.polls(STATUS_FEED) if poll.last_updated is not None}
+    return {iso_utc(poll.snapshot_time) for poll in recording.polls(STATUS_FEED) if not poll.is_gap}
 
 
 def phase(bootstrap: str, names: Topics, folder: Path, trigger_s: float, rate: float, sizes: Sizes, day: int) -> Phase:
@@ -91,6 +93,7 @@ def phase(bootstrap: str, names: Topics, folder: Path, trigger_s: float, rate: f
     server, url = start_serve(recording.path, rate, here)
     try:
         live = start_live(url, bootstrap, names, 1 / rate, here, count=None)
+        live.wait_for("status", 1, timeout=300)  # a busy machine takes long to start a Python process
         time.sleep(snapshots / rate + 1)  # the recording's length at this speed; then serve repeats its last body
         live.stop()
     finally:
