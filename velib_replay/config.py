@@ -24,6 +24,9 @@ SPARK_MASTER = "local[*]"
 WATERMARK = "2 hours"  # how late, in feed time, a station message may arrive and still count
 TRIGGER_INTERVAL = "5 seconds"
 
+HANG_S = 60.0  # how long `serve --inject timeout=P` holds a request its client has not given up on
+SERVE_SEED = 0  # the `serve --inject` faults drawn when no --seed is given
+
 STATUS_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_status.json"
 INFO_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_information.json"
 

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from velib_replay import config, units
+from velib_replay.capture.faults import parse_http_fault
 from velib_replay.kafka import broker
 from velib_replay.replay.messages import parse_station_filter
 
@@ -62,6 +63,7 @@ SPEED = _Parsed("speed", units.parse_speed)  # float, or None for max
 DURATION = _Parsed("duration", _positive_duration)  # seconds
 OFFSET = _Parsed("offset", units.parse_offset)  # timedelta from the start, or datetime
 STATIONS = _Parsed("stations", parse_station_filter)  # frozenset of codes, or None for all
+HTTP_FAULT = _Parsed("fault", parse_http_fault)  # serve --inject KIND=PARAMS
 
 
 class PositiveSeconds(click.ParamType):
