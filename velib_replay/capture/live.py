@@ -52,12 +52,14 @@ DELIVERY_TIMEOUT = 30.0  # s: how long a snapshot may wait on Kafka before the o
 Connect = Callable[[], Publisher]
 
 
-def kafka_connector(bootstrap_servers: str, topic: str, delivery_timeout_s: float = DELIVERY_TIMEOUT) -> Connect:
+def kafka_connector(
+    bootstrap_servers: str, topic: str, delivery_timeout_s: float = DELIVERY_TIMEOUT, timestamps: str = "feed"
+) -> Connect:
     """A function opening a Publisher on ``topic`` (created if absent), raising when Kafka is unreachable."""
 
     def connect() -> Publisher:
         topics.ensure_topics(bootstrap_servers, [topics.status_topic(topic)])
-        return open_publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s)
+        return open_publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps)
 
     return connect
 

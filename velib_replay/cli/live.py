@@ -47,6 +47,7 @@ from velib_replay.errors import UserError
     default=DELIVERY_TIMEOUT,
     help="Seconds a snapshot may wait on Kafka before the outage is reported and the snapshot retried.",
 )
+@options.timestamps
 @compression_option
 @client_options
 def command(
@@ -63,6 +64,7 @@ def command(
     status_topic: str,
     max_backlog: int,
     delivery_timeout: float,
+    timestamps: str,
     compression: str,
     **client: Any,
 ) -> None:
@@ -77,7 +79,7 @@ def command(
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
     plan = LivePlan(sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog)
-    connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout)
+    connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout, timestamps)
     banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"
     click.echo(banner, err=True)
     with Stopper().signals_handled() as stopper:

@@ -19,6 +19,7 @@ from velib_replay import config, units
 from velib_replay.capture.faults import parse_http_fault
 from velib_replay.kafka import broker
 from velib_replay.replay.messages import parse_station_filter
+from velib_replay.replay.publisher import TIMESTAMPS
 
 
 def env(name: str) -> str:
@@ -127,6 +128,15 @@ stations = click.option(
     envvar=env("STATIONS"),
     show_envvar=True,
     help="Stations to publish: 'all' or comma-separated stationCodes (16107,32017).",
+)
+timestamps = click.option(
+    "--timestamps",
+    type=click.Choice(TIMESTAMPS),
+    default="feed",
+    envvar=env("TIMESTAMPS"),
+    show_envvar=True,
+    help="Each record's Kafka timestamp: its snapshot time (feed), so offsets-for-times and Spark's "
+    "startingOffsetsByTimestamp find feed times, or the time it was sent (send).",
 )
 stations_table = click.option(
     "--stations-table",

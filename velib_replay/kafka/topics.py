@@ -20,8 +20,14 @@ class TopicSpec:
     configs: dict[str, str] = field(default_factory=dict)
 
 
+# Records carry their feed time as Kafka timestamp (``--timestamps feed``): a recording older than the
+# broker's retention (7 days by default) would be deleted at its next retention check, minutes after a replay.
+KEEP_BY_TIME = {"retention.ms": "-1"}
+
+
 def status_topic(name: str, partitions: int = 1, replication: int = 1) -> TopicSpec:
-    return TopicSpec(name, partitions, replication)
+    """Kept whatever the age of its records' timestamps (see KEEP_BY_TIME)."""
+    return TopicSpec(name, partitions, replication, dict(KEEP_BY_TIME))
 
 
 def indicators_topic(name: str, partitions: int = 1, replication: int = 1) -> TopicSpec:
