@@ -21,6 +21,7 @@ recorded body: whatever it misses was never served correctly.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import itertools
 import json
@@ -209,7 +210,7 @@ class ReplayServer(ThreadingHTTPServer):
             return replace(self._recorded(name, self.replay.current(name)), fault=fault)
         if fault.kind == "error":
             body = json.dumps({"error": "injected fault: error"}).encode()
-            return Answer(HTTPStatus.SERVICE_UNAVAILABLE, body, headers=(("X-Velib-Replay-Fault", "error"),))
+            return Answer(HTTPStatus.SERVICE_UNAVAILABLE, body, fault=fault)
         current = self.replay.current(name, advance=False)
         if fault.kind == "stale":  # the body last served correctly; before any, the current one, not used up
             return replace(self._recorded(name, self._last_good.get(name, current), good=False), fault=fault)
@@ -278,9 +279,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply(self, *, send_body: bool) -> None:
         answer = self.server.answer(self.path, self.headers.get("Host"))
         kind = answer.fault.kind if answer.fault else None
-        if kind in ("reset", "timeout"):
-            self.close_connection = True
-            self._reset() if kind == "reset" else self._hang()
+        if kind == "reset":
+            self._reset()
+            return
+        if kind == "timeout":
+            self._hang()
             return
         if kind == "slow":
             time.sleep(answer.fault.delay_s)
@@ -301,16 +304,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reset(self) -> None:
         """Hang up with a TCP reset (SO_LINGER 0), before any answer."""
+        self.close_connection = True
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()
 
     def _hang(self) -> None:
         """Answer nothing until the client gives up (its socket closes), the server stops, or HANG_S pass."""
+        self.close_connection = True
         deadline = time.monotonic() + HANG_S
-        while not self.server.stopping.is_set() and time.monotonic() < deadline:
-            readable, _, _ = select.select([self.connection], [], [], 0.1)
-            if readable and not self.connection.recv(1, socket.MSG_PEEK):
-                return
+        with contextlib.suppress(OSError):  # a client that hangs up with a reset has given up too
+            while not self.server.stopping.is_set() and time.monotonic() < deadline:
+                readable, _, _ = select.select([self.connection], [], [], 0.1)
+                if readable and not self.connection.recv(65536):  # whatever it sends is never answered
+                    return
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.address_string(), format % args)
