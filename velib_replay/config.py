@@ -27,6 +27,8 @@ TRIGGER_INTERVAL = "5 seconds"
 METRICS_HOST = "127.0.0.1"  # /metrics and /healthz stay on loopback unless --metrics-host says otherwise
 STALE_AFTER_S = 300.0  # /healthz: no new snapshot for five real-feed polls means the feed (or the poller) is stuck
 MAX_LAG_MESSAGES = 15_000  # /healthz: about ten full-network snapshots not yet processed by the job
+HANG_S = 60.0  # how long `serve --inject timeout=P` holds a request its client has not given up on
+SERVE_SEED = 0  # the `serve --inject` faults drawn when no --seed is given
 
 STATUS_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_status.json"
 INFO_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_information.json"

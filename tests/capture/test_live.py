@@ -1,4 +1,5 @@
-"""``live``: delivery with Kafka coming and going (fake publishers), then the real broker and Spark job."""
+"""``live``: delivery with Kafka coming and going (fake publishers), then the real broker and Spark job,
+and a bad API day (``serve --inject``) on the real broker."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
 from fake_api import FAST, ok, reset, status, status_body
 from fakes import FakePublisher
-from helpers import expected_from, latest_indicators, process_once, replay, topic_records
+from helpers import expected_from, latest_indicators, process_once, topic_records
 
-from velib_replay.capture.live import Delivery, LivePlan, live
+from velib_replay.capture.faults import Injector, parse_http_fault
+from velib_replay.capture.live import Delivery, LivePlan, kafka_connector, live
+from velib_replay.capture.live_against_serve import live_against_serve
 from velib_replay.capture.recorder import Limits, Sources, StatusLine
 from velib_replay.capture.server import serve
 from velib_replay.cli import main
@@ -63,6 +67,13 @@ def expected(*clocks: int) -> list[Message]:
     return [m for clock in clocks for m in snapshot_messages(parse_status(status_body(clock)).stations, clock, None)]
 
 
+def published_once(recording: Recording, wanted: frozenset[str] | None = None) -> list[Message]:
+    """What live publishes from a recording: play's messages, a snapshot the feed served again only once."""
+    snapshots = list(recording.snapshots())
+    fresh = [s for i, s in enumerate(snapshots) if i == 0 or s.snapshot_time != snapshots[i - 1].snapshot_time]
+    return [m for s in fresh for m in snapshot_messages(s.stations, s.snapshot_time, wanted)]
+
+
 def test_snapshots_wait_while_kafka_is_down_and_go_out_in_order_when_it_is_back():
     kafka, (line, screen) = Kafka(down=2), quiet()
     delivery = Delivery(kafka, line)
@@ -97,6 +108,14 @@ def test_a_full_backlog_drops_the_oldest_and_says_where_it_is_kept(tmp_path):
     )
 
 
+def test_a_snapshot_the_feed_serves_again_is_counted_not_published_twice():
+    kafka, (line, _) = Kafka(), quiet()
+    delivery = Delivery(kafka, line)
+    for clock in (1, 1, 2, 2, 2, 1):  # a stale answer, a feed polled faster than it updates, then an older one
+        delivery.accept(*snapshot_poll(clock))
+    assert kafka.sent == expected(1, 2, 1) and delivery.counts.repeats == 3 and delivery.counts.published == 3
+
+
 def test_gaps_and_invalid_bodies_publish_nothing():
     kafka, (line, _) = Kafka(), quiet()
     delivery = Delivery(kafka, line)
@@ -118,8 +137,9 @@ def test_live_publishes_what_play_would_and_tees_a_recording(sample, tmp_path):
         )
         result = live(plan, kafka, status=quiet()[0])
     played = [m for s in sample.snapshots() for m in snapshot_messages(s.stations, s.snapshot_time, wanted)]
-    assert kafka.sent == played and len(played) == 2 * 11 - 3  # 32017 is absent from three polls
-    assert result.undelivered == 0 and result.delivery.published == 11
+    assert len(played) == 2 * 11 - 3  # 32017 is absent from three polls
+    assert kafka.sent == published_once(sample, wanted) and len(kafka.sent) < len(played)  # minute 5 once
+    assert result.undelivered == 0 and result.delivery.published == 10 and result.delivery.repeats == 1
     tee = Recording(tmp_path / "tee")
     for feed in (STATUS_FEED, INFO_FEED):
         assert [poll.sha256 for poll in tee.polls(feed)] == [poll.sha256 for poll in sample.polls(feed)]
@@ -168,7 +188,8 @@ def test_sigterm_stops_live_cleanly_with_the_account_and_exit_0(api, tmp_path):
     account = re.search(r"(\d+) polls = 0 snapshots \(0 repeated\) \+ (\d+) gaps \+ 0 invalid", stdout)
     polls, gaps = map(int, account.groups())
     assert polls == gaps >= 3, stdout
-    assert "published 0 snapshots (0 messages); 0 still waiting, 0 dropped" in stdout
+    assert "published 0 snapshots (0 messages), 0 repeated not republished; 0 still waiting, 0 dropped" in stdout
+    assert f"gaps: HTTP 503 SERVICE UNAVAILABLE x{gaps}" in stdout
     info = describe(Recording(out))
     assert info.accounted and (info.polls, info.gaps) == (polls, gaps)
 
@@ -176,20 +197,20 @@ def test_sigterm_stops_live_cleanly_with_the_account_and_exit_0(api, tmp_path):
 # ------------------------------------------------------------------ the real broker and Spark job
 @pytest.mark.integration
 def test_live_against_serve_gives_the_messages_and_indicators_of_play(
-    sample, postcodes, kafka_bootstrap, pipeline_topics, topics_with, spark, tmp_path
+    sample, postcodes, kafka_bootstrap, pipeline_topics, spark, tmp_path
 ):
-    """live --url against serve: the very messages play sends (so the job cannot tell them apart),
-    and the job's indicators equal the golden file of play and the independent computation."""
+    """live --url against serve: the very messages play sends (so the job cannot tell them apart), the
+    snapshot the feed served twice only once, and the job's indicators equal the golden file of play and the
+    independent computation."""
 
     with serve(sample, speed=None, port=0).start() as server:
         args = ["live", "--url", f"{server.url}/station_status.json", "--interval", "0.05", "--count", "11"]
         kafka = ["--bootstrap-servers", kafka_bootstrap, "--topic", pipeline_topics.status]
         done = CliRunner().invoke(main, [*args, *kafka, "--record", str(tmp_path / "tee")])
     assert done.exit_code == 0, done.output
-    assert "published 11 snapshots (16442 messages)" in done.output
-    played = topics_with(1)
-    replay(sample, kafka_bootstrap, played.status, speed=None)
-    assert topic_records(kafka_bootstrap, pipeline_topics.status) == topic_records(kafka_bootstrap, played.status)
+    once = published_once(sample)
+    assert f"published 10 snapshots ({len(once)} messages), 1 repeated not republished" in done.output
+    assert topic_records(kafka_bootstrap, pipeline_topics.status) == [(m.key, m.value) for m in once]
 
     process_once(spark, kafka_bootstrap, pipeline_topics, tmp_path / "checkpoint")
     from_live = latest_indicators(kafka_bootstrap, pipeline_topics)
@@ -197,3 +218,35 @@ def test_live_against_serve_gives_the_messages_and_indicators_of_play(
     tee = Recording(tmp_path / "tee")
     for feed in (STATUS_FEED, INFO_FEED):
         assert [poll.sha256 for poll in tee.polls(feed)] == [poll.sha256 for poll in sample.polls(feed)]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_live_against_serve_inject_loses_nothing_served_correctly_and_accounts_for_every_fault(
+    sample, kafka_bootstrap, pipeline_topics, tmp_path
+):
+    """The API on a bad day: every distinct snapshot on Kafka exactly once, and each injected fault found
+    again, by kind, in live's accounting and in the tee'd recording's ``info`` (no retries: a request is a poll)."""
+    specs = ["error=0.2", "timeout=0.1", "truncate=0.1", "stale=0.1", "slow=0.1:200ms", "reset=0.1"]
+    faults = [parse_http_fault(spec) for spec in specs]
+    connect = kafka_connector(kafka_bootstrap, pipeline_topics.status)
+    result = live_against_serve(sample, connect, faults, seed=3, record=tmp_path / "tee")
+    n, c = result.faults, result.live.counts
+    assert result.complete and result.lost == 0 and result.live.undelivered == 0
+    assert result.live.delivery.published == result.distinct_snapshots == 10
+    assert topic_records(kafka_bootstrap, pipeline_topics.status) == [(m.key, m.value) for m in published_once(sample)]
+    assert set(n) == {spec.partition("=")[0] for spec in specs}  # seed 3 draws every kind
+    replayed = Injector(faults, 3)
+    drawn = (replayed.decide(STATUS_FEED) for _ in range(result.requests))
+    assert Counter(fault.kind for fault in drawn if fault) == n  # one draw per request, in order: the seed's run
+    assert c.polls == result.requests and c.retries == 0
+    gaps = {"HTTP 503 Service Unavailable": n["error"], "timeout": n["timeout"], "connection": n["reset"]}
+    assert result.gap_reasons == gaps and result.invalid_reasons == {"truncated": n["truncate"]}
+    assert c.repeated == result.live.delivery.repeats == n["stale"] + 1  # the sample serves minute 5 twice itself
+    assert c.snapshots == 11 + n["stale"]
+    tee = Recording(tmp_path / "tee")
+    info = describe(tee)
+    assert info.accounted and info.polls == result.requests
+    assert (info.gap_reasons, info.invalid_reasons) == (gaps, {"truncated": n["truncate"]})
+    assert info.repeated_snapshots == n["stale"] + 1
+    assert sum(poll.latency_ms >= 200 for poll in tee.polls(STATUS_FEED) if poll.valid) >= n["slow"]

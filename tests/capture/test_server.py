@@ -126,19 +126,24 @@ def test_round_trip_serve_then_record_gives_byte_identical_bodies(sample, tmp_pa
         assert [again.body(poll) for poll in again.polls(feed)] == [sample.body(poll) for poll in sample.polls(feed)]
 
 
-def test_cli_serve_runs_until_sigint_and_says_what_it_served():
-    command = [sys.executable, "-c", "from velib_replay.cli import main; main()", "serve", str(SAMPLE), "--port", "0"]
+def test_cli_serve_runs_until_sigint_and_says_what_it_served_and_which_faults_it_injected():
+    args = ["serve", str(SAMPLE), "--port", "0", "--speed", "max", "--inject", "error=0.5", "--seed", "1"]
+    command = [sys.executable, "-c", "from velib_replay.cli import main; main()", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         banner = process.stderr.readline()
+        assert "injecting error=0.5 (seed 1)" in banner
         url = re.search(r"(http://127\.0\.0\.1:\d+)/gbfs\.json", banner).group(1)
-        assert requests.get(f"{url}/station_status.json", timeout=5).status_code == 200
+        statuses = [requests.get(f"{url}/station_status.json", timeout=5).status_code for _ in range(2)]
+        assert statuses == [503, 200]  # seed 1 draws the fault for the first request only
+        assert requests.get(f"{url}/gbfs.json", timeout=5).status_code == 200  # discovery is never faulted
     finally:
         time.sleep(0.1)
         process.send_signal(signal.SIGINT)
-        stdout, _ = process.communicate(timeout=10)
+        stdout, stderr = process.communicate(timeout=10)
     assert process.returncode == 0
-    assert "Stopped by SIGINT: 1 requests served" in stdout
+    assert "Stopped by SIGINT: 3 requests served; faults injected (seed 1) in 2 feed requests: error 1" in stdout
+    assert "request 1 (station_status): injected error=0.5" in stderr
 
 
 @pytest.mark.parametrize(

@@ -112,7 +112,7 @@ def test_every_poll_is_accounted_for_with_its_reason(tmp_path):
             gap(1, "HTTP 503 Service Unavailable (4 attempts)"),
             gap(2, "timeout: Read timed out. (4 attempts)"),
             ok(3, b"<html>", attempts=1),
-            ok(4, body(100, "1", "2"), attempts=2),
+            ok(4, body(100, "1", "2"), attempts=2, latency_ms=950.0),
             ok(5, body(220, "1")[:20], error="truncated: body cut after 20 bytes (IncompleteRead)"),
             ok(6, body(220, "1")),
             (Poll(INFO_FEED, at(0), status=200), body(1, "1", "2")),
@@ -126,8 +126,11 @@ def test_every_poll_is_accounted_for_with_its_reason(tmp_path):
     assert (info.repeated_snapshots, info.distinct_feed_times) == (1, 2)
     assert (info.longest_gap.polls, info.longest_gap.seconds) == (2, 180.0)
     assert info.stations.vanished == {"2": 1} and info.feeds[STATUS_FEED].retried == 3
+    assert info.feeds[STATUS_FEED].retries == 3 + 3 + 1  # two gaps of 4 attempts, a body at the second
+    assert (info.slowest_ms, info.slowest_at) == (950, "2025-10-18T09:04:00.000Z")
     text = format_text(info)
     assert "7 = 3 snapshots + 2 gaps + 2 invalid" in text and "DOES NOT ADD UP" not in text
+    assert "retried polls    3 (7 retries)" in text and "slowest poll     950 ms, at 2025-10-18T09:04:00.000Z" in text
     assert "HTTP 503 Service Unavailable x1" in text and "vanished       1 (2)" in text
     document = info.as_json()
     assert document["accounted"] and document["compression"] == ["zstd"]

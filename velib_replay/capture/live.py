@@ -3,7 +3,9 @@
 Each poll of the API goes through the recorder's machinery (schedule, retries,
 gaps, signals, optional tee to a recording), and each valid snapshot becomes the
 very messages ``play`` would send (``snapshot_messages``), published with the
-idempotent ``Publisher``. Kafka being down loses nothing silently: snapshots wait
+idempotent ``Publisher``; a snapshot the feed serves again (same ``lastUpdatedOther``,
+as a stale cache or a client polling faster than the feed updates gives) is counted, not
+published twice. Kafka being down loses nothing silently: snapshots wait
 in order in a bounded backlog and are retried at every tick; only an overflowing
 backlog drops the oldest, and that is counted, reported, and (with ``--record``)
 still on disk for a later ``play``.
@@ -56,12 +58,14 @@ DELIVERY_TIMEOUT = 30.0  # s: how long a snapshot may wait on Kafka before the o
 Connect = Callable[[], Publisher]
 
 
-def kafka_connector(bootstrap_servers: str, topic: str, delivery_timeout_s: float = DELIVERY_TIMEOUT) -> Connect:
+def kafka_connector(
+    bootstrap_servers: str, topic: str, delivery_timeout_s: float = DELIVERY_TIMEOUT, timestamps: str = "feed"
+) -> Connect:
     """A function opening a Publisher on ``topic`` (created if absent), raising when Kafka is unreachable."""
 
     def connect() -> Publisher:
         topics.ensure_topics(bootstrap_servers, [topics.status_topic(topic)])
-        return open_publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s)
+        return open_publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps)
 
     return connect
 
@@ -79,6 +83,7 @@ class DeliveryCounts:
     published: int = 0  # snapshots fully acknowledged by Kafka
     messages: int = 0
     dropped: int = 0  # snapshots pushed out of a full backlog
+    repeats: int = 0  # snapshots the feed served again (same feed clock as the last one queued): not published twice
     failures: int = 0  # connection or delivery failures seen
 
 
@@ -102,12 +107,17 @@ class Delivery:
         self.counts = DeliveryCounts()
         self.publisher: Publisher | None = None
         self._down_since: str | None = None
+        self._last_feed_time: int | None = None
 
     def accept(self, poll: Poll, body: bytes | None) -> None:
-        """The poller's hook: queue a valid snapshot's messages, then deliver what is waiting."""
+        """The poller's hook: queue a valid snapshot's messages (once per feed clock), then deliver what is waiting."""
         if poll.valid and body is not None:
-            stations = parse_status(body).stations
-            self._queue(Pending(poll.fetched_text, snapshot_messages(stations, poll.snapshot_time, self.wanted)))
+            if poll.last_updated is not None and poll.last_updated == self._last_feed_time:
+                self.counts.repeats += 1
+            else:
+                self._last_feed_time = poll.last_updated
+                stations = parse_status(body).stations
+                self._queue(Pending(poll.fetched_text, snapshot_messages(stations, poll.snapshot_time, self.wanted)))
         self.deliver()
 
     def _queue(self, pending: Pending) -> None:
@@ -210,7 +220,8 @@ class LiveResult:
         lines = [
             f"{ending} after {format_duration(self.elapsed)}",
             f"  {self.counts.accounting()}",
-            f"  published {d.published} snapshots ({d.messages} messages); "
+            *self.counts.faults(),
+            f"  published {d.published} snapshots ({d.messages} messages), {d.repeats} repeated not republished; "
             f"{self.waiting} still waiting, {d.dropped} dropped, {d.failures} Kafka failures",
         ]
         if self.record:

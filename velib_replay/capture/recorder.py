@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -36,6 +37,7 @@ from velib_replay.capture.client import USER_AGENT, ApiClient, ClientSettings, c
 from velib_replay.errors import UserError
 from velib_replay.recording import INFO_FEED, MANIFEST, STATUS_FEED, Poll, Recording, RecordingWriter, checked
 from velib_replay.recording.feed import iso_utc
+from velib_replay.recording.info import reason_category
 from velib_replay.units import format_bytes, format_duration
 
 if TYPE_CHECKING:
@@ -221,14 +223,20 @@ class PollCounts:
     invalid: int = 0
     stored_bytes: int = 0
     latest_feed_time: int | None = None
+    gap_reasons: Counter[str] = field(default_factory=Counter)  # by the stable head of the reason (``timeout``…)
+    invalid_reasons: Counter[str] = field(default_factory=Counter)
+    retries: int = 0  # attempts beyond each poll's first: faults a retry made good (or that preceded a gap)
 
     def count(self, poll: Poll) -> None:
         self.polls += 1
         self.stored_bytes += poll.stored_size
+        self.retries += max(0, (poll.attempts or 1) - 1)
         if poll.is_gap:
             self.gaps += 1
+            self.gap_reasons[reason_category(poll.error)] += 1
         elif not poll.valid:
             self.invalid += 1
+            self.invalid_reasons[reason_category(poll.error)] += 1
         else:
             self.snapshots += 1
             self.repeated += poll.last_updated is not None and poll.last_updated == self.latest_feed_time
@@ -239,6 +247,17 @@ class PollCounts:
             f"{self.polls} polls = {self.snapshots} snapshots ({self.repeated} repeated)"
             f" + {self.gaps} gaps + {self.invalid} invalid"
         )
+
+    def faults(self) -> list[str]:
+        """What went wrong, by reason, in summary lines (none when nothing did)."""
+        lines = [
+            f"  {label}: " + ", ".join(f"{reason} x{count}" for reason, count in reasons.most_common())
+            for label, reasons in (("gaps", self.gap_reasons), ("invalid", self.invalid_reasons))
+            if reasons
+        ]
+        if self.retries:
+            lines.append(f"  retries: {self.retries} (failed attempts tried again)")
+        return lines
 
     def line(self) -> str:
         feed_time = iso_utc(self.latest_feed_time) if self.latest_feed_time is not None else "-"
@@ -396,6 +415,7 @@ class RecordResult:
             f"{ending} after {format_duration(self.elapsed)}: {self.out}",
             f"  {STATUS_FEED}: {c.accounting()}; latest feed time "
             f"{iso_utc(c.latest_feed_time) if c.latest_feed_time is not None else '-'}",
+            *c.faults(),
             f"  {INFO_FEED}: {self.info.checks} checks, {self.info.stored} stored, {self.info.failed} failed",
             f"  {format_bytes(c.stored_bytes)} of status bodies stored",
         ]

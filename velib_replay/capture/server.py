@@ -11,25 +11,36 @@ gaps are skipped, or answered 503 with ``gaps=True`` to reproduce outages. The
 ``X-Velib-Replay-*`` headers tell which recorded poll answered. A body the server
 cannot read from disk (a truncated ``.gz``…) is answered 500, logged and counted
 as failed, never a silently dropped connection counted as served.
+
+With an :class:`~velib_replay.capture.faults.Injector`, each feed request may get a
+fault instead (``serve --inject``). At ``--speed max`` only a correct answer (or a
+slow one) moves on to the next body, so a client that keeps polling still gets every
+recorded body: whatever it misses was never served correctly.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import itertools
 import json
 import logging
+import select
+import socket
 import statistics
+import struct
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from velib_replay.capture.faults import HttpFault, Injector
+from velib_replay.config import HANG_S
 from velib_replay.errors import UserError
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, RecordingError
 
@@ -84,10 +95,14 @@ class ReplayClock:
     def feeds(self) -> list[str]:
         return list(self.timelines)
 
-    def current(self, feed: str) -> tuple[Poll, int]:
-        """The poll answering a request for ``feed`` now, and its index in the feed's timeline."""
+    def current(self, feed: str, *, advance: bool = True) -> tuple[Poll, int]:
+        """The poll answering a request for ``feed`` now, and its index in the feed's timeline.
+
+        In max mode the request takes that poll (the next request gets the next one) unless ``advance``
+        is False: a request answered with a fault must not use up a body.
+        """
         timeline = self.timelines[feed]
-        index = self._next_index(feed) if self.speed is None else timeline.index_at(self.offset())
+        index = self._next_index(feed, advance) if self.speed is None else timeline.index_at(self.offset())
         return timeline.polls[index], index
 
     def offset(self) -> float:
@@ -95,13 +110,17 @@ class ReplayClock:
         elapsed = (self.clock() - self.started) * (self.speed or 1.0)
         return elapsed % self.span if self.loop else elapsed
 
-    def _next_index(self, feed: str) -> int:
+    def _next_index(self, feed: str, advance: bool) -> int:
         """In max mode: each request takes the next poll; at the end, wrap (loop) or stay on the last."""
         size = len(self.timelines[feed])
         with self._lock:
             index = self._cursors[feed]
-            self._cursors[feed] = index + 1
+            self._cursors[feed] = index + advance
         return index % size if self.loop else min(index, size - 1)
+
+    def is_last(self, feed: str, index: int) -> bool:
+        """Whether a max-speed, non-looping replay has just served ``feed``'s last body."""
+        return self.speed is None and not self.loop and index == len(self.timelines[feed]) - 1
 
 
 def _span(offsets: list[float]) -> float:
@@ -124,6 +143,7 @@ class Answer:
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
     failed: bool = False  # the server's fault (an unreadable recorded body), not the client's
+    fault: HttpFault | None = None  # injected: how the handler misbehaves on the wire
 
 
 class ReplayServer(ThreadingHTTPServer):
@@ -131,11 +151,24 @@ class ReplayServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, replay: ReplayClock, recording: Recording, host: str = "127.0.0.1", port: int = DEFAULT_PORT):
+    def __init__(
+        self,
+        replay: ReplayClock,
+        recording: Recording,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        injector: Injector | None = None,
+        on_finished: Callable[[], None] | None = None,
+    ):
         self.replay = replay
         self.recording = recording
+        self.injector = injector
+        self.on_finished = on_finished  # called once a max-speed replay has served its last status body correctly
         self.requests_served = 0
         self.requests_failed = 0
+        self.stopping = threading.Event()
+        self._last_good: dict[str, tuple[Poll, int]] = {}
         self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._body = functools.lru_cache(maxsize=8)(recording.body)
@@ -161,7 +194,8 @@ class ReplayServer(ThreadingHTTPServer):
 
     def summary(self) -> str:
         failed = f", {self.requests_failed} failed (unreadable recorded bodies, see the log)"
-        return f"{self.requests_served} requests served" + (failed if self.requests_failed else "")
+        faults = f"; {self.injector.summary()}" if self.injector else ""
+        return f"{self.requests_served} requests served" + (failed if self.requests_failed else "") + faults
 
     def _answer(self, path: str, host_header: str | None) -> Answer:
         name = urlsplit(path).path.rstrip("/").rpartition("/")[2].removesuffix(".json")
@@ -171,10 +205,20 @@ class ReplayServer(ThreadingHTTPServer):
         if name not in self.replay.feeds:
             known = ", ".join(f"/{feed}.json" for feed in [GBFS, *self.replay.feeds])
             return Answer(404, json.dumps({"error": f"not found; this server has {known}"}).encode())
-        return self._recorded(name)
+        fault = self.injector.decide(name) if self.injector else None
+        if fault is None or fault.kind == "slow":
+            return replace(self._recorded(name, self.replay.current(name)), fault=fault)
+        if fault.kind == "error":
+            body = json.dumps({"error": "injected fault: error"}).encode()
+            return Answer(HTTPStatus.SERVICE_UNAVAILABLE, body, fault=fault)
+        current = self.replay.current(name, advance=False)
+        if fault.kind == "stale":  # the body last served correctly; before any, the current one, not used up
+            return replace(self._recorded(name, self._last_good.get(name, current), good=False), fault=fault)
+        return replace(self._recorded(name, current, good=False), fault=fault)
 
-    def _recorded(self, feed: str) -> Answer:
-        poll, index = self.replay.current(feed)
+    def _recorded(self, feed: str, served: tuple[Poll, int], *, good: bool = True) -> Answer:
+        """The answer from a recorded poll; ``good`` when it is the correct answer (then remembered for stale)."""
+        poll, index = served
         headers = (
             ("X-Velib-Replay-Fetched-At", poll.fetched_text),
             ("X-Velib-Replay-Poll", f"{index + 1}/{len(self.replay.timelines[feed])}"),
@@ -189,7 +233,15 @@ class ReplayServer(ThreadingHTTPServer):
             message = json.dumps({"error": f"recorded body unreadable: {poll.body_file}"}).encode()
             return Answer(HTTPStatus.INTERNAL_SERVER_ERROR, message, headers=headers, failed=True)
         status = poll.status if poll.status and 200 <= poll.status < 300 else 200
+        if good:
+            self._served_correctly(feed, served)
         return Answer(status, body, poll.content_type or "application/json", headers)
+
+    def _served_correctly(self, feed: str, served: tuple[Poll, int]) -> None:
+        self._last_good[feed] = served
+        if feed == STATUS_FEED and self.on_finished and self.replay.is_last(feed, served[1]):
+            finished, self.on_finished = self.on_finished, None
+            finished()
 
     def start(self) -> ReplayServer:
         self._thread = threading.Thread(target=self.serve_forever, args=(0.1,), name="velib-replay-serve", daemon=True)
@@ -197,6 +249,7 @@ class ReplayServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.shutdown()
         self.server_close()
         if self._thread is not None:
@@ -225,6 +278,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, *, send_body: bool) -> None:
         answer = self.server.answer(self.path, self.headers.get("Host"))
+        kind = answer.fault.kind if answer.fault else None
+        if kind == "reset":
+            self._reset()
+            return
+        if kind == "timeout":
+            self._hang()
+            return
+        if kind == "slow":
+            time.sleep(answer.fault.delay_s)
+        if kind is not None:
+            answer = replace(answer, headers=(*answer.headers, ("X-Velib-Replay-Fault", kind)))
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))
@@ -232,8 +296,27 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in answer.headers:
             self.send_header(name, value)
         self.end_headers()
-        if send_body:
+        if kind == "truncate":  # the whole length announced, half of it sent, then hang up
+            self.wfile.write(answer.body[: len(answer.body) // 2] if send_body else b"")
+            self.close_connection = True
+        elif send_body:
             self.wfile.write(answer.body)
+
+    def _reset(self) -> None:
+        """Hang up with a TCP reset (SO_LINGER 0), before any answer."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    def _hang(self) -> None:
+        """Answer nothing until the client gives up (its socket closes), the server stops, or HANG_S pass."""
+        self.close_connection = True
+        deadline = time.monotonic() + HANG_S
+        with contextlib.suppress(OSError):  # a client that hangs up with a reset has given up too
+            while not self.server.stopping.is_set() and time.monotonic() < deadline:
+                readable, _, _ = select.select([self.connection], [], [], 0.1)
+                if readable and not self.connection.recv(65536):  # whatever it sends is never answered
+                    return
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -247,6 +330,9 @@ def serve(
     port: int = DEFAULT_PORT,
     loop: bool = False,
     gaps: bool = False,
+    injector: Injector | None = None,
+    on_finished: Callable[[], None] | None = None,
 ) -> ReplayServer:
-    """A bound (not yet started) server replaying ``recording``."""
-    return ReplayServer(ReplayClock(recording, speed, loop=loop, gaps=gaps), recording, host, port)
+    """A bound (not yet started) server replaying ``recording``, with ``injector``'s faults if given."""
+    replay = ReplayClock(recording, speed, loop=loop, gaps=gaps)
+    return ReplayServer(replay, recording, host, port, injector=injector, on_finished=on_finished)

@@ -49,6 +49,7 @@ from velib_replay.observe.capture_metrics import CaptureObserver
     default=DELIVERY_TIMEOUT,
     help="Seconds a snapshot may wait on Kafka before the outage is reported and the snapshot retried.",
 )
+@options.timestamps
 @compression_option
 @client_options
 @options.metrics_options
@@ -67,6 +68,7 @@ def command(
     status_topic: str,
     max_backlog: int,
     delivery_timeout: float,
+    timestamps: str,
     compression: str,
     metrics_port: int | None,
     metrics_host: str,
@@ -85,7 +87,7 @@ def command(
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
     plan = LivePlan(sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog)
-    connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout)
+    connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout, timestamps)
     banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"
     logs.announce(banner, log_format)
     observer = CaptureObserver()

@@ -16,9 +16,11 @@ from typing import Any
 import click
 
 from velib_replay import config, units
+from velib_replay.capture.faults import parse_http_fault
 from velib_replay.kafka import broker
 from velib_replay.observe.logs import LOG_FORMATS
 from velib_replay.replay.messages import parse_station_filter
+from velib_replay.replay.publisher import TIMESTAMPS
 
 
 def env(name: str) -> str:
@@ -63,6 +65,7 @@ SPEED = _Parsed("speed", units.parse_speed)  # float, or None for max
 DURATION = _Parsed("duration", _positive_duration)  # seconds
 OFFSET = _Parsed("offset", units.parse_offset)  # timedelta from the start, or datetime
 STATIONS = _Parsed("stations", parse_station_filter)  # frozenset of codes, or None for all
+HTTP_FAULT = _Parsed("fault", parse_http_fault)  # serve --inject KIND=PARAMS
 
 
 class PositiveSeconds(click.ParamType):
@@ -126,6 +129,15 @@ stations = click.option(
     envvar=env("STATIONS"),
     show_envvar=True,
     help="Stations to publish: 'all' or comma-separated stationCodes (16107,32017).",
+)
+timestamps = click.option(
+    "--timestamps",
+    type=click.Choice(TIMESTAMPS),
+    default="feed",
+    envvar=env("TIMESTAMPS"),
+    show_envvar=True,
+    help="Each record's Kafka timestamp: its snapshot time (feed), so offsets-for-times and Spark's "
+    "startingOffsetsByTimestamp find feed times, or the time it was sent (send).",
 )
 stations_table = click.option(
     "--stations-table",

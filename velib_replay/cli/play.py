@@ -93,6 +93,7 @@ from velib_replay.replay.publisher import CLIENTS
     default=f"{config.DELIVERY_WAIT_S:g}s",
     help="How long to wait for an unreachable broker before counting messages as failed.",
 )
+@options.timestamps
 def command(
     recording: Path,
     speed: float | None,
@@ -112,6 +113,7 @@ def command(
     stats_json: Path | None,
     client: str,
     broker_wait: float,
+    timestamps: str,
 ) -> None:
     """Publish RECORDING to Kafka, one message per station per snapshot, at --speed.
 
@@ -145,6 +147,7 @@ def command(
                 on_sent=on_sent,
                 stop=stop,
                 skip_invalid=skip_invalid,
+                timestamps=timestamps,
             )
     _report(stats, status_topic, quiet, stats_json)
     _verdict(stats, plan)

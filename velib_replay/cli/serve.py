@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from velib_replay import config
+from velib_replay.capture.faults import HttpFault, Injector
 from velib_replay.capture.recorder import Stopper
 from velib_replay.capture.server import DEFAULT_PORT, serve
 from velib_replay.cli import options
@@ -38,6 +40,25 @@ from velib_replay.recording import Recording
 )
 @click.option("--gaps", is_flag=True, help="Answer 503 where the recording has a gap (reproduce outages).")
 @options.metrics_options
+@click.option(
+    "--inject",
+    "faults",
+    type=options.HTTP_FAULT,
+    multiple=True,
+    envvar=env("SERVE_INJECT"),
+    show_envvar=True,
+    help="A fault on feed requests, repeatable: error=P (503), timeout=P (no answer), truncate=P (half the body), "
+    "stale=P (the last body again), slow=P:DURATION (e.g. slow=0.1:200ms), reset=P (TCP reset); "
+    "P from 0 to 1, adding up to at most 1. At --speed max a faulted request does not use up a body.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=config.SERVE_SEED,
+    envvar=env("SERVE_SEED"),
+    show_envvar=True,
+    help="Seed of the --inject draws: one per feed request, in request order, so a run can be reproduced.",
+)
 def command(
     recording: Path,
     speed: float | None,
@@ -48,16 +69,23 @@ def command(
     metrics_port: int | None,
     metrics_host: str,
     log_format: str,
+    faults: tuple[HttpFault, ...],
+    seed: int,
 ) -> None:
     """Replay RECORDING as the Vélib' API over HTTP, bodies byte-for-byte.
 
     GET /station_status.json, /station_information.json (any path ending so) and
     /gbfs.json. Point `record --url` or `live --url`, or your own consumer, at it.
+    With --inject, some feed requests get a fault instead, each logged, and counted
+    by kind in the summary at exit.
     """
     log_to_stderr(log_format)
-    server = serve(Recording(recording), speed=speed, host=host, port=port, loop=loop, gaps=gaps)
+    injector = Injector(faults, seed) if faults else None
+    server = serve(Recording(recording), speed=speed, host=host, port=port, loop=loop, gaps=gaps, injector=injector)
     feeds = " ".join(f"{server.url}/{feed}.json" for feed in ["gbfs", *server.replay.feeds])
-    logs.announce(f"Serving {recording} at {f'{speed:g}x' if speed else 'max'} (Ctrl-C to stop): {feeds}", log_format)
+    injected = f" injecting {' '.join(map(str, injector.faults))} (seed {seed})" if injector else ""
+    pace = f"{speed:g}x" if speed else "max"
+    logs.announce(f"Serving {recording} at {pace}{injected} (Ctrl-C to stop): {feeds}", log_format)
     observed = ServerObserver(server).observed
     with Stopper().signals_handled() as stopper, server.start(), metrics.serving(observed, metrics_port, metrics_host):
         while not stopper.wait(0.5):

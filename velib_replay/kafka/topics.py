@@ -20,8 +20,16 @@ class TopicSpec:
     configs: dict[str, str] = field(default_factory=dict)
 
 
+# Records carry their feed time as Kafka timestamp (``--timestamps feed``): a recording older than the
+# broker's retention (7 days by default) would be deleted at its next retention check, minutes after a replay,
+# and a replay stamped ahead of the broker's clock (``--rebase-time now`` with ``--loop``, a skewed clock)
+# refused beyond message.timestamp.after.max.ms (1 hour by default since Kafka 4.0).
+FEED_TIME_CONFIGS = {"retention.ms": "-1", "message.timestamp.after.max.ms": str(2**63 - 1)}
+
+
 def status_topic(name: str, partitions: int = 1, replication: int = 1) -> TopicSpec:
-    return TopicSpec(name, partitions, replication)
+    """Takes and keeps records whatever the feed time on them (see FEED_TIME_CONFIGS)."""
+    return TopicSpec(name, partitions, replication, dict(FEED_TIME_CONFIGS))
 
 
 def indicators_topic(name: str, partitions: int = 1, replication: int = 1) -> TopicSpec:

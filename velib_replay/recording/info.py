@@ -50,6 +50,7 @@ class FeedSummary:
     invalid: int
     gaps: int
     retried: int  # polls that needed more than one HTTP attempt
+    retries: int  # the attempts beyond each poll's first: faults a retry made good (or that preceded a gap)
     raw_bytes: int
     stored_bytes: int
 
@@ -69,6 +70,8 @@ class RecordingInfo:
     invalid: int
     gap_reasons: dict[str, int]
     invalid_reasons: dict[str, int]
+    slowest_ms: float | None  # the longest status poll latency: a slow API shows here, not as a gap
+    slowest_at: str | None
     stations: StationChanges
     feeds: dict[str, FeedSummary]
     disk_bytes: int  # allocated blocks: what the folder costs (small meta files take a block each)
@@ -158,6 +161,7 @@ def feed_summary(polls: Sequence[Poll]) -> FeedSummary:
         invalid=len(bodies) - valid,
         gaps=len(polls) - len(bodies),
         retried=sum((poll.attempts or 1) > 1 for poll in polls),
+        retries=sum(max(0, (poll.attempts or 1) - 1) for poll in polls),
         raw_bytes=sum(poll.size for poll in bodies),
         stored_bytes=sum(poll.stored_size for poll in bodies),
     )
@@ -178,6 +182,7 @@ def describe(recording: Recording) -> RecordingInfo:
     feeds = {feed: feed_summary(recording.polls(feed)) for feed in (STATUS_FEED, INFO_FEED)}
     suffixes = {Path(poll.body_file).suffix for poll in polls if poll.body_file}
     disk_bytes, file_bytes = disk_usage(recording.path)
+    slowest = max((poll for poll in status if poll.latency_ms is not None), key=_latency, default=None)
     return RecordingInfo(
         path=str(recording.path),
         first=polls[0].fetched_text if polls else None,
@@ -192,6 +197,8 @@ def describe(recording: Recording) -> RecordingInfo:
         invalid=feeds[STATUS_FEED].invalid,
         gap_reasons=reasons(poll for poll in status if poll.is_gap),
         invalid_reasons=reasons(poll for poll in status if not poll.is_gap and not poll.valid),
+        slowest_ms=slowest.latency_ms if slowest else None,
+        slowest_at=slowest.fetched_text if slowest else None,
         stations=station_changes(station_sets(recording, snapshots)),
         feeds=feeds,
         disk_bytes=disk_bytes,
@@ -200,6 +207,10 @@ def describe(recording: Recording) -> RecordingInfo:
         stored_bytes=sum(feed.stored_bytes for feed in feeds.values()),
         compression=sorted({".gz": "gzip", ".zst": "zstd", ".json": "none"}.get(s, s) for s in suffixes),
     )
+
+
+def _latency(poll: Poll) -> float:
+    return poll.latency_ms or 0.0
 
 
 def _codes(counts: dict[str, int], limit: int = 8) -> str:
@@ -231,7 +242,10 @@ def format_text(info: RecordingInfo) -> str:
         f"stations         {s.min_per_snapshot} to {s.max_per_snapshot} per snapshot, {s.distinct} distinct",
         f"  vanished       {_codes(s.vanished)}",
         f"  appeared       {_codes(s.appeared)}",
-        f"retried polls    {info.feeds[STATUS_FEED].retried}",
+        f"retried polls    {info.feeds[STATUS_FEED].retried} ({info.feeds[STATUS_FEED].retries} retries)",
+        f"slowest poll     {info.slowest_ms:.0f} ms, at {info.slowest_at}"
+        if info.slowest_ms is not None
+        else "slowest poll     -",
         f"station table    {info.feeds[INFO_FEED].bodies} stored, {info.feeds[INFO_FEED].gaps} failed checks",
         f"size on disk     {format_bytes(info.disk_bytes)} ({format_bytes(info.file_bytes)} of files,"
         f" {', '.join(info.compression) or 'no bodies'});"

@@ -18,9 +18,15 @@ class KafkaPythonPublisher(DeliveryCounter):
     """The publisher on kafka-python (pure Python): the default client."""
 
     def __init__(
-        self, bootstrap_servers: str, topic: str, *, delivery_timeout_s: float = DELIVERY_WAIT_S, **producer_config
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        *,
+        delivery_timeout_s: float = DELIVERY_WAIT_S,
+        feed_time: bool = True,
+        **producer_config,
     ):
-        super().__init__(topic)
+        super().__init__(topic, feed_time=feed_time)
         timeout_ms = int(delivery_timeout_s * 1000)
         settings = {
             "bootstrap_servers": bootstrap_servers,
@@ -45,7 +51,13 @@ class KafkaPythonPublisher(DeliveryCounter):
         """Queue messages for delivery; returns how many were queued. The batch's last message times it."""
         sent_at, count, future = time.monotonic(), 0, None
         for message in messages:
-            future = self._producer.send(self.topic, key=message.key, value=message.value, headers=headers)
+            future = self._producer.send(
+                self.topic,
+                key=message.key,
+                value=message.value,
+                headers=headers,
+                timestamp_ms=self._timestamp_ms(message),
+            )
             future.add_callback(self._delivered).add_errback(self._failed)
             self._count_sent(message)
             count += 1

@@ -19,12 +19,14 @@ class LibrdkafkaPublisher(DeliveryCounter):
     never by dropping messages.
     """
 
-    def __init__(self, bootstrap_servers: str, topic: str, *, delivery_timeout_s: float = DELIVERY_WAIT_S):
+    def __init__(
+        self, bootstrap_servers: str, topic: str, *, delivery_timeout_s: float = DELIVERY_WAIT_S, feed_time: bool = True
+    ):
         try:
             from confluent_kafka import KafkaException, Producer
         except ImportError:
             raise UserError('the librdkafka client needs confluent-kafka: pip install -e ".[fast]"') from None
-        super().__init__(topic)
+        super().__init__(topic, feed_time=feed_time)
         self._producer = Producer(
             {
                 "bootstrap.servers": bootstrap_servers,
@@ -63,7 +65,14 @@ class LibrdkafkaPublisher(DeliveryCounter):
     def _produce(self, message: Message, headers: list[tuple[str, bytes]] | None, on_delivery) -> None:
         while True:
             try:
-                self._producer.produce(self.topic, message.value, message.key, headers=headers, on_delivery=on_delivery)
+                self._producer.produce(
+                    self.topic,
+                    message.value,
+                    message.key,
+                    headers=headers,
+                    on_delivery=on_delivery,
+                    timestamp=self._timestamp_ms(message) or 0,  # 0: librdkafka stamps the send time
+                )
                 return
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.05)

@@ -3,6 +3,8 @@
 The value is the feed's own station object, fields untouched, plus ``snapshot_time``
 (the feed clock of the snapshot it came from), so a consumer written for the
 original pipeline still parses it and the job can key indicators on the feed's time.
+The record's Kafka timestamp is that time too (unless the publisher stamps send time),
+so Kafka's time-based tools (offsets for times, ``startingOffsetsByTimestamp``) find feed times.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ SNAPSHOT_TIME_FIELD = "snapshot_time"
 class Message:
     key: bytes | None
     value: bytes
+    timestamp_ms: int | None = None  # the Kafka record's timestamp; None lets the client stamp send time
 
 
 def parse_station_filter(spec: str | None) -> frozenset[str] | None:
@@ -43,6 +46,7 @@ def station_message(station: Station, snapshot_time: int) -> Message:
     return Message(
         key=code.encode() if code is not None else None,
         value=json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(),
+        timestamp_ms=snapshot_time * 1000,
     )
 
 

@@ -284,6 +284,7 @@ def replay_to_topic(
     on_sent: Callable[[Slot], None] | None = None,
     stop: StopRequest | None = None,
     skip_invalid: bool = False,
+    timestamps: str = "feed",
 ) -> PlayStats:
     """Replay ``recording`` to ``topic`` (created if absent) as ``plan`` says; every message accounted for.
 
@@ -291,7 +292,10 @@ def replay_to_topic(
     """
     chosen = slots if slots is not None else plan_slots(recording, plan)
     ensure_topics(bootstrap_servers, [status_topic(topic, partitions)])
-    with open_publisher(bootstrap_servers, topic, client=client, delivery_timeout_s=delivery_timeout_s) as publisher:
+    opened = open_publisher(
+        bootstrap_servers, topic, client=client, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps
+    )
+    with opened as publisher:
         return play(
             chosen,
             publisher,

@@ -49,6 +49,7 @@ class DeliveryStats:
 
 
 CLIENTS = ("kafka-python", "librdkafka")
+TIMESTAMPS = ("feed", "send")  # a record's Kafka timestamp: its snapshot time, or when it was sent
 
 
 class Publisher(Protocol):
@@ -71,25 +72,37 @@ class Publisher(Protocol):
 
 
 def open_publisher(
-    bootstrap_servers: str, topic: str, *, client: str = "kafka-python", delivery_timeout_s: float = DELIVERY_WAIT_S
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    client: str = "kafka-python",
+    delivery_timeout_s: float = DELIVERY_WAIT_S,
+    timestamps: str = "feed",
 ) -> Publisher:
-    """The publisher of the chosen client library, with the same delivery guarantees and statistics."""
+    """The publisher of the chosen client library, with the same delivery guarantees and statistics.
+
+    ``timestamps="send"`` ignores the messages' own timestamps: the client stamps the send time.
+    """
+    if timestamps not in TIMESTAMPS:
+        raise UserError(f"unknown timestamps {timestamps!r} (choose {' or '.join(TIMESTAMPS)})")
+    feed_time = timestamps == "feed"
     if client == "librdkafka":
         from velib_replay.replay.librdkafka_publisher import LibrdkafkaPublisher
 
-        return LibrdkafkaPublisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s)
+        return LibrdkafkaPublisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s, feed_time=feed_time)
     if client != "kafka-python":
         raise UserError(f"unknown Kafka client {client!r} (choose {' or '.join(CLIENTS)})")
     from velib_replay.replay.kafka_python_publisher import KafkaPythonPublisher
 
-    return KafkaPythonPublisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s)
+    return KafkaPythonPublisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s, feed_time=feed_time)
 
 
 class DeliveryCounter:
     """What every publisher shares: delivery accounting and the context-manager protocol."""
 
-    def __init__(self, topic: str):
+    def __init__(self, topic: str, *, feed_time: bool = True):
         self.topic = topic
+        self.feed_time = feed_time  # send each message's own timestamp; else let the client stamp send time
         self.stats = DeliveryStats()
         self._lock = threading.Lock()  # delivery callbacks may run on the client's own thread
 
@@ -101,6 +114,9 @@ class DeliveryCounter:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+    def _timestamp_ms(self, message: Message) -> int | None:
+        return message.timestamp_ms if self.feed_time else None
 
     def _count_sent(self, message: Message) -> None:
         with self._lock:
