@@ -17,7 +17,7 @@ from velib_replay.recording import INFO_FEED, STATUS_FEED, Recording
 from velib_replay.recording.feed import count_of, iso_utc, parse_status, station_code
 from velib_replay.recording.info import RecordingInfo, describe
 from velib_replay.verify.reference import over_recording
-from velib_replay.verify.topic import read_latest
+from velib_replay.verify.topic import TopicContents, read_latest
 
 TOTAL_FIELDS = COUNT_FIELDS  # stations, bikes_available, mechanical, ebike, docks_available
 MAX_MAP_TIMES = 96  # slider positions: a day of minute polls would otherwise weigh ~2 M numbers in the page
@@ -145,8 +145,14 @@ def from_recording(path: Path, postcodes: Mapping[str, str]) -> ReportData:
 def from_topic(bootstrap_servers: str, topic: str, recording_path: Path | None = None) -> ReportData:
     """What the job gave (latest value per key of the topic); map and health when a recording is given."""
     contents = read_latest(bootstrap_servers, topic)
+    recording = Recording(recording_path) if recording_path else None
+    return from_contents(contents, f"topic {topic} on {bootstrap_servers}", topic, recording)
+
+
+def from_contents(contents: TopicContents, source: str, title: str, recording: Recording | None) -> ReportData:
+    """A report of indicators already read from a topic; its doubts are said on the page."""
     if not contents.latest:
-        raise UserError(f"topic {topic} holds no readable indicator row, nothing to report")
-    data = ReportData(title=topic, source=f"topic {topic} on {bootstrap_servers}", rows=list(contents.latest.values()))
+        raise UserError(f"{source} holds no readable indicator row, nothing to report")
+    data = ReportData(title=title, source=source, rows=list(contents.latest.values()))
     data.notes += [note for note in (contents.unreadable_summary(), contents.doubt()) if note]
-    return with_recording(data, Recording(recording_path)) if recording_path else data
+    return with_recording(data, recording) if recording else data
