@@ -30,3 +30,4 @@ def test_freshness_says_age_lag_and_quiet():
     stale = freshness(latest, None, quiet_s=600, quiet_after=60, now=epoch + 3600)
     assert stale["quiet"] == "10m00s" and stale["lag"] is None and stale["age"] == "1h00m00s"
     assert freshness(None, None, quiet_s=0, quiet_after=60, now=epoch)["age"] is None
+    assert freshness(latest, None, quiet_s=0, quiet_after=60, now=epoch + 400 * 86400 + 5)["age"] == "400 days"

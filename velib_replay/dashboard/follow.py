@@ -177,7 +177,12 @@ def freshness(
     lag = max(0, status_time - latest_epoch) if status_time and latest_epoch else None
     return {
         "latest_time": latest,
-        "age": format_duration(now - latest_epoch) if latest_epoch else None,
+        "age": _age(now - latest_epoch) if latest_epoch else None,
         "lag": format_duration(lag) if lag is not None else None,
         "quiet": format_duration(quiet_s) if quiet_s >= quiet_after else None,
     }
+
+
+def _age(seconds: float) -> str:
+    """A replayed recording's snapshots can be months old: days read better than thousands of hours."""
+    return f"{seconds // 86400:.0f} days" if seconds >= 2 * 86400 else format_duration(seconds)
