@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+PAGE_TIMEOUT_MS = 120_000  # parsing plotly.js (4.6 MB) takes a second alone, a minute on a machine shared by many
 
 
 def chromium_path() -> str | None:
@@ -50,17 +51,18 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     yield context.new_page()
     context.close()
 
 
 @pytest.fixture
 def screenshot(tmp_path: Path):
-    """``screenshot(page, "report")``: a full-page PNG in the test's folder (and in $VELIB_REPLAY_SCREENSHOTS)."""
+    """``screenshot(page or locator, "report")``: a PNG in the test's folder (and in $VELIB_REPLAY_SCREENSHOTS)."""
 
-    def take(page, name: str) -> Path:
+    def take(target, name: str) -> Path:
         path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path), full_page=False)
+        target.screenshot(path=str(path))
         if folder := os.environ.get("VELIB_REPLAY_SCREENSHOTS"):
             Path(folder).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, Path(folder) / path.name)
