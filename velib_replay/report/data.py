@@ -135,11 +135,14 @@ def with_recording(data: ReportData, recording: Recording) -> ReportData:
 def from_recording(path: Path, postcodes: Mapping[str, str]) -> ReportData:
     """What the job must give over the recording (the reference computation), with its map and health."""
     recording = Recording(path)
-    rows = list(over_recording(recording, postcodes).values())
-    if not rows:
-        raise UserError(f"{path}: no valid snapshot, nothing to report")
-    source = f"reference computation over {path}"
-    return with_recording(ReportData(title=path.name, source=source, rows=rows), recording)
+    try:
+        rows = list(over_recording(recording, postcodes).values())
+        if not rows:
+            raise UserError(f"{path}: no valid snapshot, nothing to report")
+        source = f"reference computation over {path}"
+        return with_recording(ReportData(title=path.name, source=source, rows=rows), recording)
+    except (ValueError, OverflowError) as error:  # a feed clock out of range: `play` refuses such a body too
+        raise UserError(f"{path}: a snapshot cannot be reported, its feed clock is unusable ({error})") from None
 
 
 def from_topic(bootstrap_servers: str, topic: str, recording_path: Path | None = None) -> ReportData:
