@@ -13,30 +13,16 @@ from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.errors import KafkaError
 
-from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
-from velib_replay.errors import kafka_unreachable
 from velib_replay.job.contract import Indicator, snapshot_epoch
 from velib_replay.replay.messages import SNAPSHOT_TIME_FIELD
 from velib_replay.report.data import TOTAL_FIELDS, latest_by_postcode, network_totals
 from velib_replay.units import format_duration
 from velib_replay.verify.reference import json_object
-from velib_replay.verify.topic import TopicContents
+from velib_replay.verify.topic import TopicContents, reader
 
 LAG_EVERY_S = 2.0  # how often the status topic's newest feed time is read
-
-
-def _consumer(bootstrap_servers: str) -> KafkaConsumer:
-    try:
-        return KafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
-            enable_auto_commit=False,
-            group_id=None,
-            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
-        )
-    except KafkaTimeoutError:
-        raise kafka_unreachable(bootstrap_servers) from None
 
 
 def _assign(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
@@ -90,8 +76,8 @@ class Follower:
         self.status_time: int | None = None
         self._changed = threading.Condition()
         self._stop = threading.Event()
-        self._rows = _consumer(bootstrap_servers)
-        self._peek = _consumer(bootstrap_servers)
+        self._rows = reader(bootstrap_servers)
+        self._peek = reader(bootstrap_servers)
         self._thread = threading.Thread(target=self._run, name="dashboard-follower", daemon=True)
 
     def start(self) -> Follower:
