@@ -34,3 +34,4 @@ def test_the_report_opens_offline_and_shows_the_golden_numbers(page, screenshot,
     assert legend == [LABELS[name] for name in ("bikes_available", "mechanical", "ebike", "docks_available")]
     assert requests == [written.page.as_uri()]  # nothing but the file itself: no CDN, no tiles, no fonts
     screenshot(page, "report")
+    screenshot(page.locator("#map"), "report-map")
