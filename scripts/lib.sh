@@ -134,3 +134,22 @@ ensure_java() {
         die "Java $MIN_JAVA+ was installed but \`java\` on PATH is ${major:+Java }${major:-missing}: put the new one first on PATH"
     fi
 }
+
+# Installs Debian's chromium for the browser tests when none is on PATH and root (or sudo) is at hand; never fails:
+# without a browser those tests skip, loudly, and the rest of the suite runs. Playwright drives this system
+# browser: `playwright install` would download one from a CDN that CI cannot reach.
+ensure_browser() {
+    local sudo
+    if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "${VELIB_REPLAY_CHROMIUM:-}" ]; then
+        return
+    fi
+    if ! command -v apt-get >/dev/null || ! sudo=$(as_root); then
+        echo "Warning: no chromium, and it cannot be installed here: the browser tests will be skipped" \
+            "(install it with \`sudo apt-get install chromium\`)" >&2
+        return
+    fi
+    echo "Installing chromium with apt-get (once, for the browser tests)..." >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 ||
+        { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } ||
+        echo "Warning: could not install chromium: the browser tests will be skipped" >&2
+}

@@ -74,3 +74,13 @@ def recordings_dir() -> Path:
 
 def sample_recording() -> Path:
     return recordings_dir() / "sample"
+
+
+def reports_dir() -> Path:
+    """Where ``report`` (and ``demo``) write HTML reports and their PNGs by default (git-ignored)."""
+    return env_path("REPORTS_DIR", project_root() / "reports")
+
+
+DASHBOARD_HOST = "127.0.0.1"  # loopback: the dashboard is for this machine unless --host says otherwise
+DASHBOARD_PORT = 8050
+DASHBOARD_QUIET_AFTER_S = 180.0  # a live feed polled every minute is surely stuck after three silent minutes

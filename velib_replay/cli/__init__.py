@@ -12,6 +12,7 @@ import click
 
 from velib_replay import __version__
 from velib_replay.cli import (
+    dashboard,
     demo,
     info,
     kafka,
@@ -19,6 +20,7 @@ from velib_replay.cli import (
     play,
     process,
     record,
+    report,
     serve,
     setup,
     simulate,
@@ -91,6 +93,6 @@ def main() -> None:
     """
 
 
-VERBS = (setup, kafka, topics, play, process, verify, demo, record, info, live, serve, simulate)
+VERBS = (setup, kafka, topics, play, process, verify, demo, record, info, live, serve, simulate, report, dashboard)
 for _verb in VERBS:
     main.add_command(_verb.command)

@@ -15,6 +15,8 @@ from velib_replay.job.runner import run_once
 from velib_replay.kafka import broker
 from velib_replay.recording import Recording
 from velib_replay.replay.player import PlayStats, replay_to_topic
+from velib_replay.report import Written, write_report
+from velib_replay.report.data import from_contents
 from velib_replay.verify.diff import Difference, compare
 from velib_replay.verify.golden import read_golden
 from velib_replay.verify.topic import TopicContents, read_latest
@@ -29,6 +31,7 @@ class DemoResult:
     job: JobSummary
     contents: TopicContents
     difference: Difference
+    report: Written
 
 
 def demo_topics(run_id: str) -> dict[str, str]:
@@ -43,7 +46,7 @@ def demo_topics(run_id: str) -> dict[str, str]:
 def run_demo(
     recording_path: Path, embedded: broker.Broker, checkpoint: Path, say: Callable[[str], None] = print
 ) -> DemoResult:
-    """Broker (started if needed) → topics → play at max speed → job --once → verify against the golden file."""
+    """Broker (if needed) → topics → play at max speed → job --once → verify against the golden file → report."""
     started, running = broker.start(embedded)
     say(f"Kafka {'started' if started else 'already running'} on {running.bootstrap_servers} (log: {running.log_file})")
     bootstrap = running.bootstrap_servers
@@ -55,7 +58,10 @@ def run_demo(
     summary = run_once(job_config)
     contents = read_latest(bootstrap, job_config.indicators_topic)
     difference = compare(read_golden(recording_path / GOLDEN_NAME), contents.latest)
-    return DemoResult(bootstrap, played, summary, contents, difference)
+    name = recording_path.name
+    data = from_contents(contents, f"topic {job_config.indicators_topic}", name, Recording(recording_path))
+    report = write_report(data, config.reports_dir() / f"{name}.html", images=False)
+    return DemoResult(bootstrap, played, summary, contents, difference, report)
 
 
 @contextlib.contextmanager

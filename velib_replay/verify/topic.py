@@ -110,8 +110,17 @@ def _records(count: int) -> str:
 
 def read_latest(bootstrap_servers: str, topic: str, *, timeout_s: float = 60.0) -> TopicContents:
     """Read the whole topic (up to its current end) and keep the latest value per key."""
+    consumer = reader(bootstrap_servers)
     try:
-        consumer = KafkaConsumer(
+        return _read_to_end(consumer, topic, timeout_s)
+    finally:
+        consumer.close()
+
+
+def reader(bootstrap_servers: str) -> KafkaConsumer:
+    """A consumer outside any group, committing nothing: it reads topics without disturbing anyone's offsets."""
+    try:
+        return KafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             enable_auto_commit=False,
             group_id=None,
@@ -119,10 +128,6 @@ def read_latest(bootstrap_servers: str, topic: str, *, timeout_s: float = 60.0) 
         )
     except KafkaTimeoutError:
         raise kafka_unreachable(bootstrap_servers) from None
-    try:
-        return _read_to_end(consumer, topic, timeout_s)
-    finally:
-        consumer.close()
 
 
 def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float) -> TopicContents:

@@ -1,0 +1,51 @@
+"""``velib-replay dashboard``: a local page that follows the indicators topic live."""
+
+from __future__ import annotations
+
+import click
+
+from velib_replay import config
+from velib_replay.cli import options
+from velib_replay.dashboard.server import open_dashboard
+
+
+@click.command("dashboard")
+@click.option(
+    "--host",
+    default=config.DASHBOARD_HOST,
+    envvar=options.env("DASHBOARD_HOST"),
+    show_envvar=True,
+    help="Address to listen on; the default is this machine only (0.0.0.0 opens it to the network).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=config.DASHBOARD_PORT,
+    envvar=options.env("DASHBOARD_PORT"),
+    show_envvar=True,
+    help="Port of the page (0: any free port).",
+)
+@click.option(
+    "--quiet-after",
+    type=options.SECONDS,
+    default=config.DASHBOARD_QUIET_AFTER_S,
+    envvar=options.env("DASHBOARD_QUIET_AFTER"),
+    show_envvar=True,
+    help="Seconds without a new indicator after which the page says so.",
+)
+@options.bootstrap_servers
+@options.indicators_topic
+@options.status_topic
+def command(
+    host: str, port: int, quiet_after: float, bootstrap_servers: str, indicators_topic: str, status_topic: str
+) -> None:
+    """Serve a page following INDICATORS-TOPIC live: network and postcode charts, latest snapshot, its age,
+    the job's lag behind the status --topic, and a notice when nothing arrives. Stop it with Ctrl-C."""
+    server = open_dashboard(bootstrap_servers, indicators_topic, status_topic, host, port, quiet_after)
+    click.echo(f"Dashboard on {server.url} following {indicators_topic} (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.close()

@@ -1,0 +1,101 @@
+"""The dashboard's HTTP server (stdlib, one thread per client): the page, and an event stream per open page.
+
+Each ``/events`` client gets the whole state on connect and whenever the topic's contents change, and a
+``status`` event every second, so the age and the quiet notice move even when no data does.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from velib_replay.dashboard import page
+from velib_replay.dashboard.follow import Follower
+from velib_replay.errors import UserError
+
+STATUS_EVERY_S = 1.0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: DashboardServer
+
+    def do_GET(self) -> None:
+        if self.path == "/":
+            self._send(HTTPStatus.OK, "text/html; charset=utf-8", self.server.page)
+        elif self.path == "/events":
+            self._stream()
+        else:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n")
+
+    def _send(self, status: HTTPStatus, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _stream(self) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        follower, seen = self.server.follower, -1
+        try:
+            while not self.server.closing.is_set():
+                version = follower.wait(seen, STATUS_EVERY_S) if seen >= 0 else follower.version
+                if version != seen:
+                    self._event("state", follower.state())
+                    seen = version
+                self._event("status", follower.status())
+        except (BrokenPipeError, ConnectionResetError):  # the page was closed
+            return
+
+    def _event(self, name: str, payload: dict) -> None:
+        self.wfile.write(f"event: {name}\ndata: {json.dumps(payload)}\n\n".encode())
+        self.wfile.flush()
+
+    def log_message(self, format: str, *args) -> None:
+        """Quiet: one line per request would drown the terminal."""
+
+
+class DashboardServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, follower: Follower, host: str, port: int):
+        try:
+            super().__init__((host, port), _Handler)
+        except OSError as error:
+            raise UserError(f"cannot serve the dashboard on {host}:{port}: {error.strerror or error}") from None
+        self.follower = follower
+        self.page = page.render(follower.indicators_topic, follower.status_topic).encode()
+        self.closing = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> DashboardServer:
+        """Serve in a thread (what the tests use; the CLI serves in its own thread)."""
+        threading.Thread(target=self.serve_forever, name="dashboard-server", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self.closing.set()
+        self.shutdown()
+        self.server_close()
+        self.follower.stop()
+
+
+def open_dashboard(
+    bootstrap_servers: str, indicators_topic: str, status_topic: str, host: str, port: int, quiet_after: float
+) -> DashboardServer:
+    """A server following the topics, not yet serving: ``start()`` it, or ``serve_forever()``; ``close()`` after."""
+    follower = Follower(bootstrap_servers, indicators_topic, status_topic, quiet_after=quiet_after).start()
+    try:
+        return DashboardServer(follower, host, port)
+    except UserError:
+        follower.stop()
+        raise

@@ -1,0 +1,161 @@
+"""What a report shows, as plain values: indicator rows, station positions and readings, recording health.
+
+The rows come from the reference computation over a recording (what the job must give) or from the
+indicators topic (what it gave); the map and the health section need the recording itself.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from velib_replay.errors import UserError
+from velib_replay.job.contract import COUNT_FIELDS, Indicator
+from velib_replay.recording import INFO_FEED, STATUS_FEED, Recording
+from velib_replay.recording.feed import count_of, iso_utc, parse_status, station_code
+from velib_replay.recording.info import RecordingInfo, describe
+from velib_replay.verify.reference import over_recording
+from velib_replay.verify.topic import TopicContents, read_latest
+
+TOTAL_FIELDS = COUNT_FIELDS  # stations, bikes_available, mechanical, ebike, docks_available
+MAX_MAP_TIMES = 96  # slider positions: a day of minute polls would otherwise weigh ~2 M numbers in the page
+
+
+@dataclass(frozen=True)
+class Station:
+    code: str
+    name: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Health:
+    """The recording's health: ``info``'s statistics plus the per-poll latency and feed age over time."""
+
+    info: RecordingInfo
+    times: list[str]  # fetch time of each status poll with a body
+    latency_ms: list[float | None]
+    feed_age_s: list[float | None]  # fetch time minus the feed's own clock: how stale the feed was
+
+    def summary(self, values: list[float | None]) -> str:
+        known = [value for value in values if value is not None]
+        if not known:
+            return "not recorded"
+        return f"median {statistics.median(known):.0f}, max {max(known):.0f}"
+
+
+@dataclass
+class ReportData:
+    title: str
+    source: str  # where the rows come from, said on the page
+    rows: list[Indicator]
+    stations: list[Station] = field(default_factory=list)
+    bikes: dict[str, list[int | None]] = field(default_factory=dict)  # snapshot time → bikes per station
+    health: Health | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def times(self) -> list[str]:
+        return sorted({row["snapshot_time"] for row in self.rows})
+
+    @property
+    def postcodes(self) -> list[str]:
+        return sorted({row["postcode"] for row in self.rows})
+
+
+def network_totals(rows: Iterable[Indicator]) -> dict[str, dict[str, int]]:
+    """Snapshot time → the sum over postcodes of each count: the whole network at that time."""
+    totals: dict[str, dict[str, int]] = {}
+    for row in rows:
+        total = totals.setdefault(row["snapshot_time"], dict.fromkeys(TOTAL_FIELDS, 0))
+        for name in TOTAL_FIELDS:
+            total[name] += count_of(row.get(name))
+    return dict(sorted(totals.items()))
+
+
+def latest_by_postcode(rows: Iterable[Indicator]) -> tuple[str | None, dict[str, Indicator]]:
+    """The latest snapshot time and its row per postcode."""
+    rows = list(rows)
+    latest = max((row["snapshot_time"] for row in rows), default=None)
+    return latest, {row["postcode"]: row for row in rows if row["snapshot_time"] == latest}
+
+
+def stations_of(recording: Recording) -> list[Station]:
+    """Positions from the latest valid ``station_information`` body; stations without lat/lon are left off."""
+    polls = [poll for poll in recording.polls(INFO_FEED) if poll.valid and not poll.is_gap]
+    if not polls:
+        return []
+    stations = []
+    for entry in parse_status(recording.body(polls[-1])).stations:
+        code, lat, lon = station_code(entry), entry.get("lat"), entry.get("lon")
+        if code and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in (lat, lon)):
+            stations.append(Station(code, str(entry.get("name") or code), float(lat), float(lon)))
+    return stations
+
+
+def bikes_over_time(recording: Recording, stations: list[Station], limit: int = MAX_MAP_TIMES) -> dict[str, list]:
+    """Bikes available per station (None: not in that snapshot) at up to ``limit`` evenly spaced snapshots."""
+    snapshots = list(recording.snapshots())
+    step = max(1, -(-len(snapshots) // limit))
+    chosen = snapshots[::step]
+    if snapshots and chosen[-1] is not snapshots[-1]:
+        chosen.append(snapshots[-1])  # the latest one is always on the slider
+    bikes = {}
+    for snapshot in chosen:
+        readings = {station_code(s): count_of(s.get("num_bikes_available")) for s in snapshot.stations}
+        bikes[iso_utc(snapshot.snapshot_time)] = [readings.get(station.code) for station in stations]
+    return bikes
+
+
+def health_of(recording: Recording) -> Health:
+    polls = [poll for poll in recording.polls(STATUS_FEED) if not poll.is_gap]
+    return Health(
+        info=describe(recording),
+        times=[poll.fetched_text for poll in polls],
+        latency_ms=[poll.latency_ms for poll in polls],
+        feed_age_s=[
+            None if poll.last_updated is None else poll.fetched_at.timestamp() - poll.last_updated for poll in polls
+        ],
+    )
+
+
+def with_recording(data: ReportData, recording: Recording) -> ReportData:
+    """The map and the health section, which only a recording can give."""
+    data.stations = stations_of(recording)
+    if not data.stations:
+        data.notes.append("no station_information in the recording: no map")
+    data.bikes = bikes_over_time(recording, data.stations) if data.stations else {}
+    data.health = health_of(recording)
+    return data
+
+
+def from_recording(path: Path, postcodes: Mapping[str, str]) -> ReportData:
+    """What the job must give over the recording (the reference computation), with its map and health."""
+    recording = Recording(path)
+    try:
+        rows = list(over_recording(recording, postcodes).values())
+        if not rows:
+            raise UserError(f"{path}: no valid snapshot, nothing to report")
+        source = f"reference computation over {path}"
+        return with_recording(ReportData(title=path.name, source=source, rows=rows), recording)
+    except (ValueError, OverflowError) as error:  # a feed clock out of range: `play` refuses such a body too
+        raise UserError(f"{path}: a snapshot cannot be reported, its feed clock is unusable ({error})") from None
+
+
+def from_topic(bootstrap_servers: str, topic: str, recording_path: Path | None = None) -> ReportData:
+    """What the job gave (latest value per key of the topic); map and health when a recording is given."""
+    contents = read_latest(bootstrap_servers, topic)
+    recording = Recording(recording_path) if recording_path else None
+    return from_contents(contents, f"topic {topic} on {bootstrap_servers}", topic, recording)
+
+
+def from_contents(contents: TopicContents, source: str, title: str, recording: Recording | None) -> ReportData:
+    """A report of indicators already read from a topic; its doubts are said on the page."""
+    if not contents.latest:
+        raise UserError(f"{source} holds no readable indicator row, nothing to report")
+    data = ReportData(title=title, source=source, rows=list(contents.latest.values()))
+    data.notes += [note for note in (contents.unreadable_summary(), contents.doubt()) if note]
+    return with_recording(data, recording) if recording else data
