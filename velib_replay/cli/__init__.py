@@ -12,6 +12,7 @@ import click
 
 from velib_replay import __version__
 from velib_replay.cli import (
+    convert,
     demo,
     info,
     kafka,
@@ -91,6 +92,6 @@ def main() -> None:
     """
 
 
-VERBS = (setup, kafka, topics, play, process, verify, demo, record, info, live, serve, simulate)
+VERBS = (setup, kafka, topics, play, process, verify, demo, record, info, convert, live, serve, simulate)
 for _verb in VERBS:
     main.add_command(_verb.command)

@@ -64,6 +64,7 @@ def command(
     max_backlog: int,
     delivery_timeout: float,
     compression: str,
+    keyframe_every: int,
     **client: Any,
 ) -> None:
     """Poll the API and publish each snapshot to Kafka, exactly as `play` would.
@@ -76,7 +77,9 @@ def command(
     log_to_stderr()
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
-    plan = LivePlan(sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog)
+    plan = LivePlan(
+        sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog, keyframe_every
+    )
     connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout)
     banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"
     click.echo(banner, err=True)

@@ -44,6 +44,7 @@ def command(
     count: int | None,
     duration: float | None,
     compression: str,
+    keyframe_every: int,
     **client: Any,
 ) -> None:
     """Poll the Vélib' API and store every response byte-for-byte, gaps and faults included.
@@ -54,7 +55,7 @@ def command(
     log_to_stderr()
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
-    plan = RecordPlan(out or default_out_dir(), sources, interval, limits(count, duration), compression)
+    plan = RecordPlan(out or default_out_dir(), sources, interval, limits(count, duration), compression, keyframe_every)
     click.echo(f"Recording {plan.out} every {interval:g} s (Ctrl-C to stop)", err=True)
     with Stopper().signals_handled() as stopper:
         result = record(plan, settings, stopper=stopper, status=StatusLine())
