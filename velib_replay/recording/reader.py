@@ -84,18 +84,18 @@ class Recording:
         """The body as fetched; a delta is decoded from its chain back to the last body read or its keyframe."""
         if poll.body_file is None:
             raise RecordingError(f"{poll.meta_file}: a gap has no body")
-        if self._last_body is not None and self._last_body[0] == poll.body_file:
-            return self._last_body[1]
-        body = self._last_body[1] if self._last_body else b""
-        for link in self._chain(poll):
+        last_file, body = self._last_body or (None, b"")  # one read: threads (serve) may replace it meanwhile
+        if last_file == poll.body_file:
+            return body
+        for link in self._chain(poll, last_file):
             body = self._decode(link, body)
         self._last_body = (poll.body_file, body)
         return body
 
-    def _chain(self, poll: Poll) -> list[Poll]:
+    def _chain(self, poll: Poll, last_file: str | None) -> list[Poll]:
         """The polls to decode in order to get ``poll``'s body: from a keyframe, or after the last body read."""
         chain = [poll]
-        while chain[-1].delta_of is not None and not self._is_last_read(chain[-1].delta_of):
+        while chain[-1].delta_of is not None and chain[-1].delta_of != last_file:
             reference = self._poll_of(chain[-1].delta_of)
             if reference is None or len(chain) > len(self._by_body_file or ()):
                 raise RecordingError(
@@ -103,9 +103,6 @@ class Recording:
                 )
             chain.append(reference)
         return chain[::-1]
-
-    def _is_last_read(self, body_file: str) -> bool:
-        return self._last_body is not None and self._last_body[0] == body_file
 
     def _poll_of(self, body_file: str) -> Poll | None:
         if self._by_body_file is None:
