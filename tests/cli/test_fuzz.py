@@ -141,6 +141,7 @@ RECORDING_VERBS = [
     ["play", "--dry-run", "--start", "90m"],
     ["play", "--dry-run", "--end", "0s"],
     ["simulate", "--snapshots", "2", "--stations", "3", "--quiet", "--from"],
+    ["convert", "--compression", "zstd-delta"],
 ]
 
 
@@ -151,6 +152,8 @@ def test_every_recording_verb_on_every_corrupt_recording(verb, recordings, tmp_p
             outcomes.run("play", str(folder), *verb[1:])
         elif verb[0] == "simulate":
             outcomes.run(*verb, str(folder), "--out", str(tmp_path / f"sim-{name}"))
+        elif verb[0] == "convert":
+            outcomes.run(*verb, str(folder), str(tmp_path / f"converted-{name}"))
         else:
             outcomes.run(*verb, str(folder))
 
