@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import tracemalloc
 from datetime import timedelta
 
 import pytest
@@ -153,3 +154,19 @@ def test_the_realistic_series_advances_every_last_reported(tmp_path, sample):
         for before, after in itertools.pairwise(reports)
         for earlier, later in zip(before, after, strict=True)
     )
+
+
+def test_reading_in_order_holds_a_few_bodies_not_the_recording(tmp_path):
+    contents = bodies(40, stations=800)
+    write(tmp_path, contents, keyframe_every=10)
+    size, contents = len(contents[-1]), None  # the test's own copies are not the reader's
+    recording = Recording(tmp_path)
+    recording.polls()  # the index (a few hundred bytes a poll) is not what must stay bounded
+    tracemalloc.start()
+    try:
+        for snapshot in recording.snapshots():
+            recording.body(snapshot.poll)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 6 * size  # 40 bodies were read: play's memory does not grow with the recording
