@@ -31,9 +31,11 @@ GROWTH_TOLERANCE = 1.25  # the week's play may use this much of the day's peak R
 JOB = """
 import json, sys
 from dataclasses import asdict
+from pathlib import Path
 from velib_replay.job.config import JobConfig
 from velib_replay.job.runner import run_once
-print(json.dumps(asdict(run_once(JobConfig(**json.loads(sys.argv[1]))))))
+settings = json.loads(sys.argv[1])
+print(json.dumps(asdict(run_once(JobConfig(**settings | {"checkpoint": Path(settings["checkpoint"])})))))
 """
 
 
