@@ -3,6 +3,7 @@
 The player sends each snapshot at an absolute time (its offset in the recording divided
 by the speed) and measures, for every snapshot, how late the send started (actual minus
 scheduled time). The recordings are synthetic (``velib-replay simulate``, ~1,500 stations)
+stored as ``record`` stores them (format v2, zstd deltas: the player decodes one per snapshot),
 with a poll interval chosen so that sends are one second apart at each speed (half a
 second with --quick): 10 s polls for 10x, 60 s polls (the real feed's) for 60x.
 Targets: p99 <= 5 ms, and no drift: the error of the last snapshot is no larger than the
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from harness import fresh_topic, machine_load, main, print_table, say, simulated, workspace
 
-from velib_replay.recording import Recording
+from velib_replay.recording import DELTA, Recording
 from velib_replay.replay.player import PlayStats, ReplayPlan, replay_to_topic
 
 SPEEDS = (10.0, 60.0)
@@ -62,7 +63,9 @@ def run(quick: bool, bootstrap: str | None) -> None:
             say(
                 f"pacing: {SNAPSHOTS} snapshots, {interval:g} s apart, at {speed:g}x ({SNAPSHOTS * period_s:.0f} s) ..."
             )
-            recording = simulated(Path(folder) / f"every-{interval:g}s", snapshots=SNAPSHOTS, interval_s=interval)
+            recording = simulated(
+                Path(folder) / f"every-{interval:g}s", snapshots=SNAPSHOTS, interval_s=interval, compression=DELTA
+            )
             rows.append(row(speed, period_s, paced(servers, recording, speed)))
     headers = ["speed", "snapshots", "period s", "p50 ms", "p99 ms", "max ms", "first ms", "last ms"]
     headers += ["drift ms", "trend ms/100", "wall s", f"p99<={TARGET_P99_MS:g} ms, no drift"]

@@ -19,7 +19,7 @@ from hypothesis import settings
 
 from velib_replay import config
 from velib_replay.job.stations_table import load_postcodes
-from velib_replay.kafka import broker, topics
+from velib_replay.kafka import broker, cluster, topics
 from velib_replay.recording import Recording
 
 SAMPLE = config.sample_recording()
@@ -48,6 +48,18 @@ def embedded_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[broker
     broker.start(instance, timeout=120)
     yield instance
     broker.stop(instance)
+
+
+@pytest.fixture(scope="module")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.Cluster]:
+    """A three-node KRaft cluster on loopback (``kafka start --nodes 3``), for the module that asks for it.
+
+    Module-scoped: three more JVMs should not outlive the tests that kill its nodes.
+    """
+    instance = cluster.Cluster(tmp_path_factory.mktemp("cluster"), 3, broker.free_port())
+    cluster.start(instance, timeout=240)
+    yield instance
+    cluster.stop(instance)
 
 
 @pytest.fixture(scope="session")

@@ -142,6 +142,7 @@ RECORDING_VERBS = [
     ["play", "--dry-run", "--end", "0s"],
     ["simulate", "--snapshots", "2", "--stations", "3", "--quiet", "--from"],
     ["report", "--no-images", "--out"],
+    ["convert", "--compression", "zstd-delta"],
 ]
 
 
@@ -154,6 +155,8 @@ def test_every_recording_verb_on_every_corrupt_recording(verb, recordings, tmp_p
             outcomes.run(*verb, str(folder), "--out", str(tmp_path / f"sim-{name}"))
         elif verb[0] == "report":
             outcomes.run(*verb, str(tmp_path / f"{name}.html"), str(folder))
+        elif verb[0] == "convert":
+            outcomes.run(*verb, str(folder), str(tmp_path / f"converted-{name}"))
         else:
             outcomes.run(*verb, str(folder))
 

@@ -43,7 +43,7 @@ from velib_replay.capture.recorder import (
 )
 from velib_replay.errors import UserError
 from velib_replay.kafka import topics
-from velib_replay.recording import Poll, RecordingWriter
+from velib_replay.recording import KEYFRAME_EVERY, Poll, RecordingWriter
 from velib_replay.recording.feed import parse_status
 from velib_replay.replay.messages import Message, snapshot_messages
 from velib_replay.replay.publisher import Publisher, open_publisher
@@ -197,6 +197,7 @@ class LivePlan:
     record: Path | None = None  # tee: also record every poll (and station_information) here
     compression: str = DEFAULT_COMPRESSION
     max_backlog: int = DEFAULT_MAX_BACKLOG
+    keyframe_every: int = KEYFRAME_EVERY
 
 
 @dataclass
@@ -243,8 +244,10 @@ def live(
     writer: RecordingWriter | Unstored = Unstored()
     sources = plan.sources
     if plan.record:
-        record_plan = RecordPlan(plan.record, sources, plan.interval, plan.limits, plan.compression)
-        writer = open_writer(plan.record, plan.compression, source_of(record_plan, settings))
+        record_plan = RecordPlan(
+            plan.record, sources, plan.interval, plan.limits, plan.compression, plan.keyframe_every
+        )
+        writer = open_writer(plan.record, plan.compression, source_of(record_plan, settings), plan.keyframe_every)
     else:
         sources = Sources(sources.status_url, None, sources.info_every)  # the station table is only recorded
     delivery = Delivery(connect, status, wanted=plan.wanted, max_backlog=plan.max_backlog, kept_in=plan.record)

@@ -35,7 +35,17 @@ from urllib.parse import urlsplit, urlunsplit
 from velib_replay import config
 from velib_replay.capture.client import USER_AGENT, ApiClient, ClientSettings, check_url, discover_feeds, redact_url
 from velib_replay.errors import UserError
-from velib_replay.recording import INFO_FEED, MANIFEST, STATUS_FEED, Poll, Recording, RecordingWriter, checked
+from velib_replay.recording import (
+    DELTA,
+    INFO_FEED,
+    KEYFRAME_EVERY,
+    MANIFEST,
+    STATUS_FEED,
+    Poll,
+    Recording,
+    RecordingWriter,
+    checked,
+)
 from velib_replay.recording.feed import iso_utc
 from velib_replay.recording.info import reason_category
 from velib_replay.units import format_bytes, format_duration
@@ -47,7 +57,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 60.0
 DEFAULT_INFO_EVERY = 3600.0
-DEFAULT_COMPRESSION = "zstd"  # 25.5 KB per real snapshot vs 33.5 KB gzip-6: see recording.ZSTD_LEVEL
+DEFAULT_COMPRESSION = DELTA  # ~6 KB per realistic poll vs 25.5 KB zstd-15 and 33.5 KB gzip-6: see recording.codec
 _VOLATILE_KEYS = ("lastUpdatedOther", "last_updated", "ttl")
 
 
@@ -305,6 +315,7 @@ class RecordPlan:
     interval: float = DEFAULT_INTERVAL
     limits: Limits = field(default_factory=Limits)
     compression: str = DEFAULT_COMPRESSION
+    keyframe_every: int = KEYFRAME_EVERY
 
 
 @dataclass
@@ -424,7 +435,9 @@ class RecordResult:
         return "\n".join(lines)
 
 
-def open_writer(out: Path, compression: str, source: dict[str, Any]) -> RecordingWriter:
+def open_writer(
+    out: Path, compression: str, source: dict[str, Any], keyframe_every: int = KEYFRAME_EVERY
+) -> RecordingWriter:
     """A writer on a new folder, or appending to an existing recording (to resume after a crash)."""
     try:
         if out.exists() and not out.is_dir():
@@ -433,7 +446,7 @@ def open_writer(out: Path, compression: str, source: dict[str, Any]) -> Recordin
             if not (out / MANIFEST).is_file():
                 raise UserError(f"{out} is a non-empty folder that is not a recording; choose another --out")
             Recording(out)  # checks the format before appending to it
-        return RecordingWriter(out, compression=compression, source=source)
+        return RecordingWriter(out, compression=compression, source=source, keyframe_every=keyframe_every)
     except OSError as error:  # under a regular file, no permission…: said in one line, before any poll
         raise UserError(f"cannot create the recording {out}: {error.strerror or error}") from None
 
@@ -465,7 +478,7 @@ def record(
     settings = settings or ClientSettings()
     stopper = stopper or Stopper()
     status = status or StatusLine()
-    writer = open_writer(plan.out, plan.compression, source_of(plan, settings))
+    writer = open_writer(plan.out, plan.compression, source_of(plan, settings), plan.keyframe_every)
     schedule = Schedule(plan.interval)
     with ApiClient(settings) as client:
         poller = Poller(plan.sources, client, writer, stopper, status, observer=observer)

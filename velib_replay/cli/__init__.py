@@ -12,6 +12,7 @@ import click
 
 from velib_replay import __version__
 from velib_replay.cli import (
+    convert,
     dashboard,
     demo,
     info,
@@ -93,6 +94,22 @@ def main() -> None:
     """
 
 
-VERBS = (setup, kafka, topics, play, process, verify, demo, record, info, live, serve, simulate, report, dashboard)
+VERBS = (
+    setup,
+    kafka,
+    topics,
+    play,
+    process,
+    verify,
+    demo,
+    record,
+    info,
+    convert,
+    live,
+    serve,
+    simulate,
+    report,
+    dashboard,
+)
 for _verb in VERBS:
     main.add_command(_verb.command)

@@ -9,7 +9,7 @@ import click
 from velib_replay.capture.client import DEFAULT_MAX_BODY, ClientSettings, parse_header
 from velib_replay.capture.recorder import DEFAULT_COMPRESSION, DEFAULT_INFO_EVERY, DEFAULT_INTERVAL, Limits
 from velib_replay.cli import options
-from velib_replay.cli.options import compose, env
+from velib_replay.cli.options import compose, env, keyframe_every_option
 from velib_replay.errors import UserError
 from velib_replay.observe import logs
 from velib_replay.recording import COMPRESSIONS
@@ -101,13 +101,17 @@ client_options = compose(
         help="'Name: value' sent with every request, e.g. an API key; key and token headers are never stored.",
     ),
 )
-compression_option = click.option(
-    "--compression",
-    type=click.Choice(sorted(COMPRESSIONS)),
-    default=DEFAULT_COMPRESSION,
-    envvar=env("COMPRESSION"),
-    show_envvar=True,
-    help="How bodies are stored (zstd: ~25 KB per 457 KB snapshot; gzip: ~33 KB).",
+compression_option = compose(
+    click.option(
+        "--compression",
+        type=click.Choice(sorted(COMPRESSIONS)),
+        default=DEFAULT_COMPRESSION,
+        envvar=env("COMPRESSION"),
+        show_envvar=True,
+        help="How bodies are stored: zstd-delta (format v2) ~6 KB per 457 KB snapshot as a delta of the"
+        " previous one; zstd ~25 KB, gzip ~33 KB each on its own (format v1, readable by older versions).",
+    ),
+    keyframe_every_option,
 )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from velib_replay.cli import options
-from velib_replay.kafka import broker
+from velib_replay.kafka import broker, cluster
 
 
 @click.group("kafka")
@@ -28,8 +28,23 @@ def command() -> None:
 @click.option(
     "--timeout", type=options.SECONDS, default=90.0, help="Seconds to wait for the broker to accept connections."
 )
-def start(port: int, controller_port: int | None, data_dir: Path, timeout: float) -> None:
-    """Start the broker in the background; returns once it accepts connections."""
+@click.option(
+    "--nodes",
+    type=click.IntRange(1, cluster.MAX_NODES),
+    default=1,
+    help="More than 1: a KRaft cluster of that many brokers on loopback (node N on PORT+2(N-1), its controller"
+    " one above, data in DATA_DIR/node-N), internal topics replicated on 3 with 2 in sync; create topics with"
+    " `topics --replication 3`.",
+)
+def start(port: int, controller_port: int | None, data_dir: Path, timeout: float, nodes: int) -> None:
+    """Start the broker (or a cluster) in the background; returns once it accepts connections."""
+    if nodes > 1:
+        if controller_port is not None:
+            raise click.UsageError("--controller-port is for one broker: a cluster's are PORT+1, PORT+3, ...")
+        started_cluster = cluster.Cluster(data_dir, nodes, port)
+        state = "started" if cluster.start(started_cluster, timeout=max(timeout, 180.0)) else "already running"
+        click.echo(f"Kafka cluster of {nodes} nodes {state} on {started_cluster.bootstrap_servers} (data: {data_dir})")
+        return
     embedded = broker.Broker(data_dir, port, controller_port)
     _discard_stale_pid_file(embedded)
     started, running = broker.start(embedded, timeout=timeout)
@@ -40,7 +55,12 @@ def start(port: int, controller_port: int | None, data_dir: Path, timeout: float
 @command.command("stop")
 @options.kafka_data_dir
 def stop(data_dir: Path) -> None:
-    """Stop the broker started from DATA_DIR."""
+    """Stop the broker (or every node of the cluster) started from DATA_DIR."""
+    nodes = cluster.node_count(data_dir)
+    if nodes:
+        stopped_nodes = cluster.stop(cluster.Cluster(data_dir, nodes))
+        click.echo(f"Kafka cluster: {stopped_nodes} of {nodes} nodes stopped")
+        return
     embedded = broker.Broker(data_dir)
     _discard_stale_pid_file(embedded)
     stopped = broker.stop(embedded)

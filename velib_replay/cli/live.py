@@ -74,6 +74,7 @@ def command(
     metrics_host: str,
     log_format: str,
     stale_after: float,
+    keyframe_every: int,
     **client: Any,
 ) -> None:
     """Poll the API and publish each snapshot to Kafka, exactly as `play` would.
@@ -86,7 +87,9 @@ def command(
     log_to_stderr(log_format)
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
-    plan = LivePlan(sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog)
+    plan = LivePlan(
+        sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog, keyframe_every
+    )
     connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout, timestamps)
     banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"
     logs.announce(banner, log_format)

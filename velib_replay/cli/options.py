@@ -19,6 +19,7 @@ from velib_replay import config, units
 from velib_replay.capture.faults import parse_http_fault
 from velib_replay.kafka import broker
 from velib_replay.observe.logs import LOG_FORMATS
+from velib_replay.recording import KEYFRAME_EVERY
 from velib_replay.replay.messages import parse_station_filter
 from velib_replay.replay.publisher import TIMESTAMPS
 
@@ -208,6 +209,16 @@ max_lag = click.option(
     help="/healthz answers 503 once the job is more than this many messages behind its input topic.",
 )
 recording_argument = click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+
+keyframe_every_option = click.option(
+    "--keyframe-every",
+    type=click.IntRange(1, 100_000),
+    default=KEYFRAME_EVERY,
+    envvar=env("KEYFRAME_EVERY"),
+    show_envvar=True,
+    help="With zstd-delta: a whole body every N polls of a feed, the others deltas of the previous body;"
+    " reading any one body costs at most N decompressions (60: one an hour at one poll a minute).",
+)
 
 
 _SIZE_UNITS = {"kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6, "gb": 10**9, "b": 1}

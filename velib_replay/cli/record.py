@@ -53,6 +53,7 @@ def command(
     metrics_host: str,
     log_format: str,
     stale_after: float,
+    keyframe_every: int,
     **client: Any,
 ) -> None:
     """Poll the Vélib' API and store every response byte-for-byte, gaps and faults included.
@@ -63,7 +64,7 @@ def command(
     log_to_stderr(log_format)
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
-    plan = RecordPlan(out or default_out_dir(), sources, interval, limits(count, duration), compression)
+    plan = RecordPlan(out or default_out_dir(), sources, interval, limits(count, duration), compression, keyframe_every)
     logs.announce(f"Recording {plan.out} every {interval:g} s (Ctrl-C to stop)", log_format)
     observer = CaptureObserver()
     status = logs.status_line(log_format, observer.facts)

@@ -15,7 +15,7 @@ from velib_replay import config
 from velib_replay.cli import options
 from velib_replay.errors import UserError
 from velib_replay.recording import COMPRESSIONS, parse_time
-from velib_replay.simulate.day import SimulationSummary, first_status_body, simulate_day
+from velib_replay.simulate.day import DayPattern, SimulationSummary, first_status_body, simulate_day
 
 MAX_STATIONS = 1_000_000  # 700 times Vélib': beyond, a typo rather than a plan
 MAX_SNAPSHOTS = 1_000_000  # about two years at one poll a minute
@@ -78,6 +78,12 @@ def _start_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
     default="gzip",
     help="How bodies are stored; gzip is the fastest to write here.",
 )
+@click.option(
+    "--every-station-reports",
+    is_flag=True,
+    help="Every station's last_reported advances at every poll, as in the real feed"
+    " (the realistic series for storage benchmarks); by default only stations whose counts changed.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
     out: Path | None,
@@ -88,6 +94,7 @@ def command(
     start: datetime | None,
     source: Path,
     compression: str,
+    every_station_reports: bool,
     quiet: bool,
 ) -> None:
     """Write a synthetic recording of a whole network day, made from a real snapshot.
@@ -112,6 +119,7 @@ def command(
                 stations=stations,
                 start=start,
                 compression=compression,
+                pattern=DayPattern(every_station_reports=every_station_reports),
                 on_snapshot=advance,
             )
         except UserError as error:

@@ -33,3 +33,4 @@ class JobSummary:
     indicator_rows: int = 0
     quarantined: int = 0
     dropped_late: int = 0
+    state_rows: int = 0  # rows held in the dedup and aggregation state after the last batch

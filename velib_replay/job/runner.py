@@ -206,6 +206,7 @@ def _summary(query: StreamingQuery, publish: _BatchWriter, set_aside: _BatchWrit
         indicator_rows=publish.rows,
         quarantined=set_aside.rows,
         dropped_late=sum(op.numRowsDroppedByWatermark for p in progress for op in p.stateOperators),
+        state_rows=sum(op.numRowsTotal for op in progress[-1].stateOperators) if progress else 0,
     )
 
 

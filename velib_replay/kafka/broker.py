@@ -221,11 +221,15 @@ def _java_command(java: str, main_class: str, *args: str, heap: str = "512m") ->
     ]  # fmt: skip
 
 
-def _format_storage(broker: Broker, java: str) -> None:
-    """Format KRaft storage once per data folder, with a fresh cluster id."""
+def new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def _format_storage(broker: Broker, java: str, cluster_id: str | None = None) -> None:
+    """Format KRaft storage once per data folder, with a fresh cluster id (the nodes of a cluster share one)."""
     if (broker.data_dir / "logs" / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = cluster_id or new_cluster_id()
     config_file = str(broker.properties_file)
     command = _java_command(java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", config_file)
     result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -246,7 +250,13 @@ def start(broker: Broker, *, timeout: float = 60.0) -> tuple[bool, Broker]:
     broker.properties_file.write_text(_server_properties(broker, controller_port))
     (broker.data_dir / "log4j2.properties").write_text(LOG4J)
     _format_storage(broker, java)
-    heap = os.environ.get(f"{config.ENV_PREFIX}_KAFKA_HEAP", "512m")
+    process = spawn(broker, java, os.environ.get(f"{config.ENV_PREFIX}_KAFKA_HEAP", "512m"))
+    _wait_until_ready(broker, process, timeout)
+    return True, broker
+
+
+def spawn(broker: Broker, java: str, heap: str) -> subprocess.Popen:
+    """Launch the broker JVM of a prepared data folder in its own session, and record its pid; no waiting."""
     command = _java_command(java, BROKER_MAIN_CLASS, _properties_path(broker), heap=heap)
     command.insert(1, f"-Dlog4j2.configurationFile={broker.data_dir / 'log4j2.properties'}")
     with open(broker.log_file, "ab") as log:
@@ -254,8 +264,7 @@ def start(broker: Broker, *, timeout: float = 60.0) -> tuple[bool, Broker]:
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
     broker.pid_file.write_text(f"{process.pid} {broker.port}\n")
-    _wait_until_ready(broker, process, timeout)
-    return True, broker
+    return process
 
 
 def _check_ports(broker: Broker) -> int:
@@ -284,8 +293,13 @@ def _make_data_dir(data_dir: Path) -> None:
         raise UserError(f"cannot use {data_dir} as the broker's data folder: {error.strerror or error}") from None
 
 
-def _wait_until_ready(broker: Broker, process: subprocess.Popen, timeout: float) -> None:
-    log_start = broker.log_file.stat().st_size if broker.log_file.exists() else 0
+def log_size(broker: Broker) -> int:
+    """Where this start's lines begin in the (appended) log."""
+    return broker.log_file.stat().st_size if broker.log_file.exists() else 0
+
+
+def _wait_until_ready(broker: Broker, process: subprocess.Popen, timeout: float, log_start: int | None = None) -> None:
+    log_start = log_size(broker) if log_start is None else log_start
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -38,14 +38,26 @@ def indicators_topic(name: str, partitions: int = 1, replication: int = 1) -> To
 
 
 def pipeline_topics(
-    status: str, indicators: str, quarantine: str, *, partitions: int = 1, replication: int = 1
+    status: str,
+    indicators: str,
+    quarantine: str,
+    *,
+    partitions: int = 1,
+    replication: int = 1,
+    min_insync: int | None = None,
 ) -> list[TopicSpec]:
-    """The three topics of the pipeline: station messages, indicators, and set-aside messages."""
-    return [
+    """The three topics of the pipeline: station messages, indicators, and set-aside messages.
+
+    ``min_insync`` (with acks=all producers) is how many replicas must have a write before it counts:
+    2 of 3 keeps every acknowledged message through the loss of one broker.
+    """
+    specs = [
         status_topic(status, partitions, replication),
         indicators_topic(indicators, partitions, replication),
         status_topic(quarantine, 1, replication),
     ]
+    durable = {"min.insync.replicas": str(min_insync)} if min_insync else {}
+    return [replace(spec, configs=spec.configs | durable) for spec in specs]
 
 
 def admin_client(bootstrap_servers: str) -> KafkaAdminClient:

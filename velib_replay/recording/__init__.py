@@ -4,8 +4,8 @@ Kept apart from how polls are fetched (``capture``) and how they are sent (``rep
 as rosbag2 keeps storage apart from transport.
 """
 
+from velib_replay.recording.codec import COMPRESSIONS, DELTA, KEYFRAME_EVERY
 from velib_replay.recording.format import (
-    COMPRESSIONS,
     INDEX,
     INFO_FEED,
     MANIFEST,
@@ -21,8 +21,10 @@ from velib_replay.recording.writer import RecordingWriter
 
 __all__ = [
     "COMPRESSIONS",
+    "DELTA",
     "INDEX",
     "INFO_FEED",
+    "KEYFRAME_EVERY",
     "MANIFEST",
     "STATUS_FEED",
     "Poll",

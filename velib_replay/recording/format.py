@@ -1,4 +1,4 @@
-"""Recording format v1: what a recording folder holds, independent of how polls were fetched or are sent.
+"""Recording formats v1 and v2: what a recording folder holds, independent of how polls were fetched or are sent.
 
 A recording is a folder::
 
@@ -10,6 +10,11 @@ A recording is a folder::
 Each poll is committed by its meta file, written after its body, both by atomic
 rename: a crash at any moment leaves at most the poll in flight missing. A gap (a
 poll that got no usable response) is a meta file without a body.
+
+Format v2 differs only in how bodies are stored (``codec.py``): a body may be a
+delta (``.json.dzst``) of an earlier committed body, named by its meta file's
+``delta_of``; the manifest says ``"version": 2`` and its ``codec``. A v1 recording
+is a valid v2 one with no deltas, so the reader reads both.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from velib_replay.recording.feed import FeedError, parse_status
 
 FORMAT = "velib-replay-recording"
 VERSION = 1
+DELTA_VERSION = 2  # written when a recording holds deltas, which a v1 reader could not decode
+VERSIONS = (VERSION, DELTA_VERSION)
 MANIFEST = "recording.json"
 INDEX = "index.jsonl"
 STATUS_FEED = "station_status"
 INFO_FEED = "station_information"
-COMPRESSIONS = {"gzip": ".gz", "zstd": ".zst", "none": ""}
 
 
 class RecordingError(UserError):
@@ -68,6 +74,7 @@ class Poll:
     meta_file: str = ""
     origin: str | None = None  # None for polls really fetched; says how a derived body was made
     attempts: int | None = None  # HTTP attempts this poll took (retries + 1); None when not fetched
+    delta_of: str | None = None  # v2: the body file this body is a delta of; None for a whole body
 
     @property
     def is_gap(self) -> bool:
@@ -86,8 +93,11 @@ class Poll:
         return int(self.fetched_at.timestamp())
 
     def to_record(self) -> dict[str, Any]:
-        """The meta file's JSON object (and the index line's)."""
-        return asdict(self) | {"fetched_at": self.fetched_text}
+        """The meta file's JSON object (and the index line's); a whole body's has no ``delta_of``, as in v1."""
+        record = asdict(self) | {"fetched_at": self.fetched_text}
+        if self.delta_of is None:
+            del record["delta_of"]
+        return record
 
     @classmethod
     def from_record(cls, record: Any) -> Poll:

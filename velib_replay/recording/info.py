@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording
+from velib_replay.recording.codec import NAMES
 from velib_replay.recording.feed import parse_status, station_code
 from velib_replay.units import format_bytes, format_duration
 
@@ -79,6 +80,7 @@ class RecordingInfo:
     raw_bytes: int
     stored_bytes: int
     compression: list[str]
+    codec: str  # how the recording stores bodies: v1's whole files, or v2's deltas with their keyframe interval
 
     @property
     def compression_ratio(self) -> float | None:
@@ -205,7 +207,20 @@ def describe(recording: Recording) -> RecordingInfo:
         file_bytes=file_bytes,
         raw_bytes=sum(feed.raw_bytes for feed in feeds.values()),
         stored_bytes=sum(feed.stored_bytes for feed in feeds.values()),
-        compression=sorted({".gz": "gzip", ".zst": "zstd", ".json": "none"}.get(s, s) for s in suffixes),
+        compression=sorted(NAMES.get(s, s) for s in suffixes),
+        codec=codec_of(recording),
+    )
+
+
+def codec_of(recording: Recording) -> str:
+    """``v2 zstd-delta (level 9, a keyframe every 60 polls)`` from the manifest, or ``v1`` (one file per body)."""
+    codec = recording.manifest.get("codec")
+    version = recording.manifest.get("version")
+    if not isinstance(codec, dict):
+        return f"v{version}: each body compressed on its own"
+    return (
+        f"v{version} {codec.get('name')} (level {codec.get('level')}, a keyframe every"
+        f" {codec.get('keyframe_every')} polls)"
     )
 
 
@@ -247,6 +262,7 @@ def format_text(info: RecordingInfo) -> str:
         if info.slowest_ms is not None
         else "slowest poll     -",
         f"station table    {info.feeds[INFO_FEED].bodies} stored, {info.feeds[INFO_FEED].gaps} failed checks",
+        f"codec            {info.codec}; compression ratio {ratio}",
         f"size on disk     {format_bytes(info.disk_bytes)} ({format_bytes(info.file_bytes)} of files,"
         f" {', '.join(info.compression) or 'no bodies'});"
         f" bodies {format_bytes(info.raw_bytes)} raw → {format_bytes(info.stored_bytes)} stored, ratio {ratio}",

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import zstandard
-
+from velib_replay.recording.codec import DECODE_ERRORS, decompress, decompress_delta
 from velib_replay.recording.feed import FeedError, Station, parse_status
-from velib_replay.recording.format import FORMAT, INDEX, MANIFEST, STATUS_FEED, VERSION, Poll, RecordingError
+from velib_replay.recording.format import FORMAT, INDEX, MANIFEST, STATUS_FEED, VERSIONS, Poll, RecordingError
 from velib_replay.recording.writer import atomic_write, index_line
 
 log = logging.getLogger(__name__)
-
-
-def decompress(data: bytes, name: str) -> bytes:
-    if name.endswith(".gz"):
-        return gzip.decompress(data)
-    if name.endswith(".zst"):
-        return zstandard.ZstdDecompressor().decompress(data)
-    return data
 
 
 @dataclass(frozen=True)
@@ -60,7 +49,11 @@ class Snapshot:
 
 
 class Recording:
-    """Reads a recording folder: polls in time order, bodies byte-for-byte."""
+    """Reads a recording folder (v1 or v2): polls in time order, bodies byte-for-byte.
+
+    The last body read is kept, so reading a v2 recording in order decompresses each
+    delta once against it; memory holds one body, whatever the recording's length.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -73,12 +66,14 @@ class Recording:
             raise RecordingError(f"{manifest}: unreadable manifest ({error})") from None
         if not isinstance(self.manifest, dict):
             raise RecordingError(f"{manifest}: unreadable manifest (not a JSON object)")
-        if self.manifest.get("format") != FORMAT or self.manifest.get("version") != VERSION:
+        if self.manifest.get("format") != FORMAT or self.manifest.get("version") not in VERSIONS:
             raise RecordingError(
                 f"{self.path}: unsupported recording format "
                 f"{self.manifest.get('format')!r} v{self.manifest.get('version')}"
             )
         self._polls: list[Poll] | None = None
+        self._by_body_file: dict[str, Poll] | None = None
+        self._last_body: tuple[str, bytes] | None = None  # (body file, body) of the last body read
 
     def polls(self, feed: str | None = None) -> list[Poll]:
         if self._polls is None:
@@ -86,12 +81,42 @@ class Recording:
         return [poll for poll in self._polls if feed is None or poll.feed == feed]
 
     def body(self, poll: Poll) -> bytes:
+        """The body as fetched; a delta is decoded from its chain back to the last body read or its keyframe."""
         if poll.body_file is None:
             raise RecordingError(f"{poll.meta_file}: a gap has no body")
+        last_file, body = self._last_body or (None, b"")  # one read: threads (serve) may replace it meanwhile
+        if last_file == poll.body_file:
+            return body
+        for link in self._chain(poll, last_file):
+            body = self._decode(link, body)
+        self._last_body = (poll.body_file, body)
+        return body
+
+    def _chain(self, poll: Poll, last_file: str | None) -> list[Poll]:
+        """The polls to decode in order to get ``poll``'s body: from a keyframe, or after the last body read."""
+        chain = [poll]
+        while chain[-1].delta_of is not None and chain[-1].delta_of != last_file:
+            reference = self._poll_of(chain[-1].delta_of)
+            if reference is None or len(chain) > len(self._by_body_file or ()):
+                raise RecordingError(
+                    f"{self.path / chain[-1].body_file}: a delta of {chain[-1].delta_of}, which is not a committed body"
+                )
+            chain.append(reference)
+        return chain[::-1]
+
+    def _poll_of(self, body_file: str) -> Poll | None:
+        if self._by_body_file is None:
+            self._by_body_file = {poll.body_file: poll for poll in self.polls() if poll.body_file}
+        return self._by_body_file.get(body_file)
+
+    def _decode(self, poll: Poll, reference: bytes) -> bytes:
+        """One body from its file: whole, or a delta of ``reference`` (the body its ``delta_of`` names)."""
+        path = self.path / str(poll.body_file)
         try:
-            return decompress((self.path / poll.body_file).read_bytes(), poll.body_file)
-        except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:  # BadGzipFile is an OSError
-            raise RecordingError(f"{self.path / poll.body_file}: unreadable body ({error})") from None
+            data = path.read_bytes()
+            return decompress_delta(data, reference) if poll.delta_of else decompress(data, path.name)
+        except DECODE_ERRORS as error:
+            raise RecordingError(f"{path}: unreadable body ({error})") from None
 
     def snapshots(self) -> Iterator[Snapshot]:
         """Valid station_status polls in fetch order, repeated ones included as recorded."""
@@ -101,7 +126,7 @@ class Recording:
 
     def repair(self) -> int:
         """Rebuild index.jsonl from the meta files; returns the number of polls indexed."""
-        self._polls = None
+        self._polls, self._by_body_file, self._last_body = None, None, None
         metas = self._scan_meta_files()
         self._write_index(metas)
         return len(metas)

@@ -59,6 +59,9 @@ class DayPattern:
     trip_minutes: tuple[int, int] = (6, 30)
     outages_per_day: float = 24.0
     outage_minutes: tuple[int, int] = (20, 240)
+    # As the real feed: every station reports within each poll interval, so every last_reported advances
+    # at every poll (the realistic series for storage); off, only stations whose counts changed report.
+    every_station_reports: bool = False
 
     def trips_per_minute(self, hour: float, stations: int) -> float:
         """Departures per minute from ``stations`` at a local time of day (hours), between the hourly values."""
@@ -376,10 +379,13 @@ def _write_day(
     writer = RecordingWriter(out_dir, compression=compression, source=manifest)
     summary, zone = SimulationSummary(stations=len(stations), roles=network.roles()), paris_time()
     based_on = iso_utc(base["lastUpdatedOther"])
+    reports = random.Random(f"{plan.seed}-reports")  # its own stream: the trips stay those of the same seed
     for step in range(plan.snapshots):
         moment = start + timedelta(seconds=step * plan.interval_s)
         clock = int(moment.timestamp()) - lag
         started = network.advance(step, _local_hour(moment, zone), clock) if step else 0
+        if plan.pattern.every_station_reports and step:
+            _report_all(stations, clock, reports, int(plan.interval_s), network.changed)
         body = encoder.encode(clock, network.changed)
         origin = (
             f"simulated (seed {plan.seed}) from the real snapshot of {based_on}: snapshot {step} of {plan.snapshots}"
@@ -393,6 +399,14 @@ def _write_day(
             on_snapshot(step)
     summary.snapshots, summary.trips, summary.outages = plan.snapshots, sum(summary.departures), network.outages
     return summary
+
+
+def _report_all(stations: list[Station], clock: int, rng: random.Random, interval_s: int, changed: set[int]) -> None:
+    """Each station reported at its own moment of the last interval (counts that changed reported at ``clock``)."""
+    for index, station in enumerate(stations):
+        if index not in changed:
+            station["last_reported"] = clock - rng.randrange(max(1, interval_s))
+    changed.update(range(len(stations)))
 
 
 def _shift_reports(stations: list[Station], shift: int) -> None:
