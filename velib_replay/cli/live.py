@@ -34,6 +34,7 @@ from velib_replay.errors import UserError
     help="Also record every poll (and station_information) into this folder.",
 )
 @options.bootstrap_servers
+@options.kafka_config
 @options.status_topic
 @click.option(
     "--max-backlog",
