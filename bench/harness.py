@@ -95,8 +95,9 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def main(run: Callable[[bool, str | None], None], description: str) -> None:
-    """The command line every benchmark shares: ``--quick`` and ``--bootstrap-servers``."""
+def main(run: Callable[..., None], description: str, flags: dict[str, str] | None = None) -> None:
+    """The command line every benchmark shares: ``--quick`` and ``--bootstrap-servers``; ``flags`` adds on/off
+    options of one benchmark (``{"--cluster": help}``), passed to ``run`` as keyword arguments (``cluster=``)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="a smaller run (minutes, not tens of minutes)")
     parser.add_argument(
@@ -104,5 +105,7 @@ def main(run: Callable[[bool, str | None], None], description: str) -> None:
         default=None,
         help="use this broker instead of starting an embedded one (the Java reference runs against it too)",
     )
-    arguments = parser.parse_args()
-    run(arguments.quick, arguments.bootstrap_servers)
+    for flag, text in (flags or {}).items():
+        parser.add_argument(flag, action="store_true", help=text)
+    arguments = vars(parser.parse_args())
+    run(arguments.pop("quick"), arguments.pop("bootstrap_servers"), **arguments)
