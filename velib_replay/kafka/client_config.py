@@ -111,10 +111,6 @@ class ClientConfig:
         values = [self.password or ""] + [value for key, value in self.properties.items() if key in SECRET_KEYS]
         return [value for value in values if value]
 
-    def describe(self) -> dict[str, str]:
-        """The properties with every secret replaced by ``[hidden]``: what may be printed or recorded."""
-        return {key: HIDDEN if key in SECRET_KEYS else value for key, value in self.properties.items()}
-
 
 def parse_properties(text: str, source: str) -> dict[str, str]:
     """Java's ``.properties`` syntax as Kafka's tools read it: ``key=value``, ``key: value`` or ``key value``,
@@ -174,7 +170,7 @@ def _with_credentials(properties: dict[str, str], source: str) -> ClientConfig:
     module = match.group("module") if match else None
     if module not in LOGIN_MODULES or mechanism not in LOGIN_MODULES[module]:
         raise UserError(
-            f"{source}: sasl.jaas.config must use the login module of {mechanism} ({_module_of(mechanism)})"
+            f"{source}: sasl.jaas.config must use the login module of {mechanism} ({login_module(mechanism)})"
         )
     found = _JAAS_OPTION.findall(match.group("options"))
     options = {name: re.sub(r"\\(.)", r"\1", quoted) or bare for name, quoted, bare in found}
@@ -183,7 +179,8 @@ def _with_credentials(properties: dict[str, str], source: str) -> ClientConfig:
     return ClientConfig(properties, options["username"], options["password"])
 
 
-def _module_of(mechanism: str) -> str:
+def login_module(mechanism: str) -> str:
+    """The JAAS login module of a SASL mechanism, as ``sasl.jaas.config`` names it."""
     return next(module for module, mechanisms in LOGIN_MODULES.items() if mechanism in mechanisms)
 
 

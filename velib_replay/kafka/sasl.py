@@ -13,11 +13,10 @@ from kafka import KafkaAdminClient
 from kafka.admin import ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern, ResourceType
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
-from velib_replay.kafka.client_config import ClientConfig, from_properties, parse_properties
+from velib_replay.errors import UserError
+from velib_replay.kafka.client_config import ClientConfig, from_properties, login_module, parse_properties
 
 LISTENER = "SASL_PLAINTEXT"
-_MODULES = {"PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule"}
-_SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule"
 _AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
 
@@ -33,8 +32,7 @@ class SaslSetup:
         return self.users[0][0]
 
     def _jaas(self, user: str, password: str, extra: str = "") -> str:
-        module = _MODULES.get(self.mechanism, _SCRAM_MODULE)
-        return f'{module} required username="{user}" password="{password}"{extra};'
+        return f'{login_module(self.mechanism)} required username="{user}" password="{password}"{extra};'
 
     def listener_properties(self, host: str, port: int, controller_port: int) -> str:
         """server.properties lines for the listeners, authentication and authorization."""
@@ -93,6 +91,6 @@ def grant(bootstrap_servers: str, setup: SaslSetup, user: str, topic_prefix: str
         acls = [ACL(principal, "*", ACLOperation.ALL, ACLPermissionType.ALLOW, pattern) for pattern in patterns]
         result = admin.create_acls(acls)
         if result["failed"]:
-            raise RuntimeError(f"cannot grant ACLs to {user}: {result['failed']}")
+            raise UserError(f"cannot grant ACLs to {user}: {result['failed']}")
     finally:
         admin.close()
