@@ -137,7 +137,7 @@ def parse_properties(text: str, source: str) -> dict[str, str]:
 def _split_property(line: str, source: str, number: int) -> tuple[str, str]:
     match = re.match(r"^([^=:\s]+)\s*[=:\s]\s*(.*)$", line)
     if not match:
-        raise UserError(f"{source}, line {number}: expected key=value, got {line.split()[0]!r}")
+        raise UserError(f"{source}, line {number}: expected key=value (the line is not shown: it may hold a secret)")
     return match.group(1), match.group(2).strip()
 
 
