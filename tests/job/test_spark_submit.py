@@ -35,6 +35,7 @@ def test_spark_submit_on_two_workers_gives_the_reference_indicators(
         done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Processed 16442 messages" in done.stdout  # every message of the sample
+    assert "Registering app velib-replay" in (tmp_path / "spark" / "master.log").read_text()
     for worker in ("worker-0", "worker-1"):  # the executors really ran on both workers
         assert list((tmp_path / "spark" / worker).glob("app-*/*/stderr")), worker
     assert latest_indicators(kafka_bootstrap, pipeline_topics) == expected_from(sample, postcodes)

@@ -23,9 +23,13 @@ SCRIPT = Path(__file__).resolve()
 
 
 def submitted_master() -> str | None:
-    """The master spark-submit was given, read from the driver JVM's configuration (None outside spark-submit)."""
-    from pyspark import SparkConf
+    """The master spark-submit was given, read from the driver JVM's configuration (None outside spark-submit).
 
+    A SparkConf made before the JVM gateway is up is an empty Python dict, hence the gateway first.
+    """
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # under spark-submit: connects to its JVM, which holds spark.master
     return SparkConf().get("spark.master", None)
 
 
