@@ -10,7 +10,9 @@ class UserError(Exception):
 
 
 def kafka_unreachable(bootstrap_servers: str) -> UserError:
-    return UserError(f"cannot reach Kafka at {bootstrap_servers} (is it running? `velib-replay kafka start`)")
+    from velib_replay.kafka.client_config import unreachable_reason  # it reads these errors: imported late
+
+    return UserError(f"cannot reach Kafka at {bootstrap_servers} ({unreachable_reason()})")
 
 
 def read_user_text(path: Path, what: str) -> str:

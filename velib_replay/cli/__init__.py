@@ -30,6 +30,7 @@ from velib_replay.cli import (
 )
 from velib_replay.cli.options import env
 from velib_replay.errors import UserError
+from velib_replay.kafka.client_config import redact
 
 DEBUG_ENV = env("DEBUG")
 
@@ -46,7 +47,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(redact(str(error))) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except OSError as error:  # a path that cannot be used: the system's own words name the file and the cause
@@ -54,7 +55,7 @@ class _Group(click.Group):
         except Exception as error:
             if ctx.meta.get(DEBUG_ENV) or os.environ.get(DEBUG_ENV):
                 raise
-            first_line = (str(error).strip().splitlines() or [""])[0][:300]
+            first_line = redact((str(error).strip().splitlines() or [""])[0][:300])
             raise click.ClickException(
                 f"internal error: {type(error).__name__}: {first_line} "
                 f"(run with --debug or {DEBUG_ENV}=1 for the full trace, and please report it)"

@@ -36,6 +36,7 @@ from velib_replay.observe.capture_metrics import CaptureObserver
     help="Also record every poll (and station_information) into this folder.",
 )
 @options.bootstrap_servers
+@options.kafka_config
 @options.status_topic
 @click.option(
     "--max-backlog",

@@ -17,7 +17,8 @@ import click
 
 from velib_replay import config, units
 from velib_replay.capture.faults import parse_http_fault
-from velib_replay.kafka import broker
+from velib_replay.errors import UserError
+from velib_replay.kafka import broker, client_config
 from velib_replay.observe.logs import LOG_FORMATS
 from velib_replay.recording import KEYFRAME_EVERY
 from velib_replay.replay.messages import parse_station_filter
@@ -99,6 +100,27 @@ bootstrap_servers = click.option(
     envvar=env("BOOTSTRAP_SERVERS"),
     show_envvar=True,
     help="Kafka bootstrap servers, HOST:PORT[,HOST:PORT...].",
+)
+
+
+def _install_kafka_config(_ctx: click.Context, param: click.Parameter, path: Path | None) -> Path | None:
+    """Loaded and installed as soon as parsed, so every Kafka client the command builds uses it (none: plaintext)."""
+    try:
+        client_config.install(client_config.load(path) if path else client_config.ClientConfig())
+    except UserError as error:
+        raise click.BadParameter(str(error), param=param) from None
+    return path
+
+
+kafka_config = click.option(
+    "--kafka-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=env("KAFKA_CONFIG"),
+    show_envvar=True,
+    expose_value=False,
+    callback=_install_kafka_config,
+    help="Kafka client properties file, as Kafka's own tools take it (security.protocol, sasl.mechanism, "
+    "sasl.jaas.config, ssl.*): for secured clusters. Its secrets are never printed.",
 )
 status_topic = click.option(
     "--topic",

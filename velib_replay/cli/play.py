@@ -43,6 +43,7 @@ from velib_replay.replay.publisher import CLIENTS
 @click.option("--speed", type=options.SPEED, default="1x", help="1x, 10x, 0.5x, 60 ... or max.")
 @options.stations
 @options.bootstrap_servers
+@options.kafka_config
 @options.status_topic
 @click.option("--partitions", type=click.IntRange(min=1), default=1, help="Partitions if the topic is created now.")
 @click.option(

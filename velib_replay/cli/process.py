@@ -37,6 +37,7 @@ from velib_replay.observe import logs, metrics
     help="Spark master URL (local[*], spark://host:7077, yarn ...).",
 )
 @options.bootstrap_servers
+@options.kafka_config
 @options.status_topic
 @options.indicators_topic
 @options.quarantine_topic

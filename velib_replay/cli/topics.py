@@ -12,6 +12,7 @@ from velib_replay.kafka import topics
 
 @click.command("topics")
 @options.bootstrap_servers
+@options.kafka_config
 @options.status_topic
 @options.indicators_topic
 @options.quarantine_topic

@@ -40,6 +40,7 @@ ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
     help="Accept an empty result: compare empty with empty as OK, and let --update write an empty golden file.",
 )
 @options.bootstrap_servers
+@options.kafka_config
 @options.indicators_topic
 def command(
     golden: Path | None,

@@ -7,6 +7,11 @@ from pathlib import Path
 
 from velib_replay import config
 from velib_replay.job.contract import MAX_FUTURE_S
+from velib_replay.kafka import client_config
+
+
+def _installed_kafka_options() -> dict[str, str]:
+    return client_config.active().spark()
 
 
 @dataclass
@@ -24,6 +29,9 @@ class JobConfig:
     trigger_interval: str = config.TRIGGER_INTERVAL
     max_offsets_per_trigger: int | None = None
     show_rows: int = 20
+    # Client properties for Spark's Kafka source and sink ("kafka.security.protocol"...): by default those of
+    # --kafka-config, so the CLI needs no change to pass them; secrets, hence never printed with the config.
+    kafka_options: dict[str, str] = field(default_factory=_installed_kafka_options, repr=False)
 
 
 @dataclass

@@ -58,7 +58,7 @@ class _BatchWriter:
             if count:
                 self.to_records(batch).write.format("kafka").option(
                     "kafka.bootstrap.servers", self.cfg.bootstrap_servers
-                ).option("topic", self.topic).save()
+                ).options(**self.cfg.kafka_options).option("topic", self.topic).save()
             self.batches += 1
             self.rows += count
             if self.show_rows and count:

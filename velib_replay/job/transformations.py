@@ -36,6 +36,7 @@ def read_messages(spark: SparkSession, cfg: JobConfig) -> DataFrame:
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", cfg.bootstrap_servers)
+        .options(**cfg.kafka_options)
         .option("subscribe", cfg.status_topic)
         .option("startingOffsets", "earliest")
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from velib_replay import config
 from velib_replay.errors import UserError
 from velib_replay.kafka import jvm
+from velib_replay.kafka.sasl import SaslSetup
 
 HOST = "127.0.0.1"
 BROKER_MAIN_CLASS = "kafka.Kafka"
@@ -55,6 +56,7 @@ class Broker:
     data_dir: Path
     port: int = config.KAFKA_PORT
     controller_port: int | None = None
+    sasl: SaslSetup | None = None  # a SASL listener with ACLs instead of plaintext (tests of --kafka-config)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -191,17 +193,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _server_properties(broker: Broker, controller_port: int) -> str:
+def _listener_properties(broker: Broker, controller_port: int) -> str:
+    if broker.sasl is not None:
+        return broker.sasl.listener_properties(HOST, broker.port, controller_port)
     return f"""\
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@{HOST}:{controller_port}
 listeners=PLAINTEXT://{HOST}:{broker.port},CONTROLLER://{HOST}:{controller_port}
 advertised.listeners=PLAINTEXT://{HOST}:{broker.port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs={broker.data_dir / "logs"}
+"""
+
+
+def _server_properties(broker: Broker, controller_port: int) -> str:
+    return f"""\
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@{HOST}:{controller_port}
+{_listener_properties(broker, controller_port)}log.dirs={broker.data_dir / "logs"}
 num.partitions=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
@@ -231,7 +240,8 @@ def _format_storage(broker: Broker, java: str, cluster_id: str | None = None) ->
         return
     cluster_id = cluster_id or new_cluster_id()
     config_file = str(broker.properties_file)
-    command = _java_command(java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", config_file)
+    scram = broker.sasl.format_arguments() if broker.sasl else []
+    command = _java_command(java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", config_file, *scram)
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip()[-300:]
@@ -243,7 +253,7 @@ def start(broker: Broker, *, timeout: float = 60.0) -> tuple[bool, Broker]:
     broker.discard_stale_pid_file()
     pid = broker.running_pid()
     if pid is not None:
-        return False, Broker(broker.data_dir, broker.running_port() or broker.port)
+        return False, Broker(broker.data_dir, broker.running_port() or broker.port, sasl=broker.sasl)
     controller_port = _check_ports(broker)
     _make_data_dir(broker.data_dir)
     java = jvm.require_java()

@@ -79,7 +79,10 @@ def pyspark_jars_dir() -> Path:
     spec = importlib.util.find_spec("pyspark")
     if spec is None or spec.origin is None:
         raise UserError("pyspark is not installed: run `pip install -e .` in the project")
-    return Path(spec.origin).parent / "jars"
+    package = Path(spec.origin).parent
+    if not package.is_dir():  # imported from pyspark/python/lib/pyspark.zip, as under spark-submit
+        package = package.parents[3]
+    return package / "jars"
 
 
 def pyspark_artifacts() -> set[str]:

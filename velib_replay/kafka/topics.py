@@ -10,6 +10,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.errors import UserError, kafka_unreachable
+from velib_replay.kafka import client_config
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def admin_client(bootstrap_servers: str) -> KafkaAdminClient:
             bootstrap_servers=bootstrap_servers,
             client_id="velib-replay-admin",
             bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+            **client_config.active().kafka_python(),
         )
     except KafkaTimeoutError:
         raise kafka_unreachable(bootstrap_servers) from None
@@ -84,7 +86,8 @@ def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
             except TopicAlreadyExistsError:
                 pass  # created meanwhile by another process
             except KafkaError as error:
-                raise UserError(f"cannot create topic {spec.name}: {error}") from None
+                reason = getattr(error, "description", None) or error  # kafka-python's is a sentence
+                raise UserError(f"cannot create topic {spec.name}: {reason}") from None
         return [spec.name for spec in missing]
     finally:
         admin.close()

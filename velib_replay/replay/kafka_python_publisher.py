@@ -10,6 +10,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
 from velib_replay.errors import kafka_unreachable
+from velib_replay.kafka import client_config
 from velib_replay.replay.messages import Message
 from velib_replay.replay.publisher import DeliveryCounter, DeliveryStats
 
@@ -40,6 +41,7 @@ class KafkaPythonPublisher(DeliveryCounter):
             "delivery_timeout_ms": timeout_ms,
             "request_timeout_ms": min(30000, timeout_ms // 2),  # Kafka wants it below delivery.timeout.ms
             "max_block_ms": timeout_ms,
+            **client_config.active().kafka_python(),
             **producer_config,
         }
         try:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
 from velib_replay.errors import UserError, kafka_unreachable
+from velib_replay.kafka import client_config
 from velib_replay.replay.messages import Message
 from velib_replay.replay.publisher import DeliveryCounter, DeliveryStats
 
@@ -37,6 +38,7 @@ class LibrdkafkaPublisher(DeliveryCounter):
                 "batch.size": 256 * 1024,
                 "queue.buffering.max.kbytes": 1024 * 1024,
                 "delivery.timeout.ms": int(delivery_timeout_s * 1000),
+                **client_config.active().librdkafka(),
             }
         )
         try:

@@ -18,6 +18,7 @@ from kafka.errors import KafkaTimeoutError
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.errors import UserError, kafka_unreachable
 from velib_replay.job.contract import Indicator
+from velib_replay.kafka import client_config
 
 NEW_TOPIC_SETTLE_S = 5.0
 
@@ -125,6 +126,7 @@ def reader(bootstrap_servers: str) -> KafkaConsumer:
             enable_auto_commit=False,
             group_id=None,
             bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+            **client_config.active().kafka_python(),
         )
     except KafkaTimeoutError:
         raise kafka_unreachable(bootstrap_servers) from None

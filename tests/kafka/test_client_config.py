@@ -1,0 +1,115 @@
+"""--kafka-config: Kafka's client properties mapped to each client, bad files refused in one line, secrets hidden."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from velib_replay.cli import main
+from velib_replay.errors import UserError
+from velib_replay.kafka import client_config
+from velib_replay.kafka.client_config import from_properties, parse_properties
+from velib_replay.kafka.sasl import SaslSetup
+
+SCRAM = """\
+# as for kafka-console-producer --producer.config
+security.protocol=SASL_SSL
+sasl.mechanism: SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\
+    username="alice" password="s3cr\\"et";
+ssl.truststore.type=PEM
+ssl.truststore.location=/etc/kafka/ca.pem
+ssl.endpoint.identification.algorithm=
+"""
+
+
+def config_of(text: str) -> client_config.ClientConfig:
+    return from_properties(parse_properties(text, "client.properties"), "client.properties")
+
+
+def test_each_client_gets_the_same_settings_under_its_own_names():
+    config = config_of(SCRAM)
+    assert config.kafka_python() == {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "alice",
+        "sasl_plain_password": 's3cr"et',
+        "ssl_cafile": "/etc/kafka/ca.pem",
+        "ssl_check_hostname": False,
+    }
+    assert config.librdkafka() == {
+        "security.protocol": "sasl_ssl",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "alice",
+        "sasl.password": 's3cr"et',
+        "ssl.ca.location": "/etc/kafka/ca.pem",
+        "ssl.endpoint.identification.algorithm": "none",
+    }
+    spark = config.spark()
+    assert spark["kafka.security.protocol"] == "SASL_SSL"
+    assert spark["kafka.sasl.jaas.config"].endswith('username="alice" password="s3cr\\"et";')
+
+
+def test_no_file_means_plaintext_clients_unchanged():
+    config = client_config.ClientConfig()
+    assert config.kafka_python() == config.librdkafka() == config.spark() == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=GSSAPI\n", "sasl.mechanism 'GSSAPI' is not one of"),
+        ("security.protocol=TLS\n", "security.protocol 'TLS' is not one of"),
+        ("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n", "needs sasl.jaas.config"),
+        ("bootstrap.servers=x:9092\n", "unsupported property bootstrap.servers"),
+        ("ssl.truststore.location=/ts.jks\n", "ssl.truststore.type JKS is read by Java only"),
+        ("sasl.mechanism=PLAIN\n", "need security.protocol SASL_PLAINTEXT or SASL_SSL"),
+        ("=oops\n", "line 1: expected key=value"),
+        (
+            "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config="
+            'org.apache.kafka.common.security.scram.ScramLoginModule required username="a" password="b";\n',
+            "must use the login module of PLAIN",
+        ),
+        (
+            "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config="
+            'org.apache.kafka.common.security.plain.PlainLoginModule required username="a";\n',
+            'needs username="..." and password="..."',
+        ),
+    ],
+)
+def test_a_file_no_client_could_honour_is_refused_naming_why(text: str, says: str):
+    with pytest.raises(UserError, match=r"^client\.properties") as refused:
+        config_of(text)
+    assert says in str(refused.value)
+
+
+def test_redact_hides_the_installed_secrets(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(client_config, "_active", config_of(SCRAM))
+    assert client_config.redact('failed: password="s3cr"et" for alice') == 'failed: password="[hidden]" for alice'
+
+
+def test_the_cli_refuses_a_bad_file_in_one_line_and_never_shows_secrets(tmp_path: Path):
+    bad = tmp_path / "client.properties"
+    bad.write_text(SCRAM.replace("SCRAM-SHA-512", "KERBEROS"))
+    result = CliRunner().invoke(main, ["verify", "--kafka-config", str(bad)])
+    assert result.exit_code == 2
+    assert "sasl.mechanism 'KERBEROS' is not one of" in result.output
+    assert "s3cr" not in result.output
+    missing = CliRunner().invoke(main, ["play", "recordings/sample", "--kafka-config", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "cannot read Kafka client properties" in missing.output
+    for verb in ("play", "live", "process", "verify", "topics"):
+        assert "VELIB_REPLAY_KAFKA_CONFIG" in CliRunner().invoke(main, [verb, "--help"]).output
+
+
+def test_the_secured_test_broker_bootstraps_scram_users_and_hands_out_matching_client_files():
+    scram = SaslSetup((("admin", "a"), ("alice", "b")))
+    assert scram.format_arguments() == [
+        "--add-scram", "SCRAM-SHA-256=[name=admin,password=a]", "--add-scram", "SCRAM-SHA-256=[name=alice,password=b]"
+    ]  # fmt: skip
+    assert scram.client_config("alice", "b").kafka_python()["sasl_plain_username"] == "alice"
+    plain = SaslSetup((("admin", "a"), ("alice", "b")), "PLAIN")
+    assert plain.format_arguments() == []  # PLAIN users live in the listener's JAAS line instead
+    assert 'user_alice="b";' in plain.listener_properties("127.0.0.1", 1, 2)
+    assert plain.client_config("alice", "b").librdkafka()["sasl.mechanism"] == "PLAIN"
