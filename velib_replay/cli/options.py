@@ -17,6 +17,7 @@ import click
 
 from velib_replay import config, units
 from velib_replay.kafka import broker
+from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.messages import parse_station_filter
 
 
@@ -62,6 +63,7 @@ SPEED = _Parsed("speed", units.parse_speed)  # float, or None for max
 DURATION = _Parsed("duration", _positive_duration)  # seconds
 OFFSET = _Parsed("offset", units.parse_offset)  # timedelta from the start, or datetime
 STATIONS = _Parsed("stations", parse_station_filter)  # frozenset of codes, or None for all
+FAULT = _Parsed("fault", parse_fault)  # replay.faults.Fault
 
 
 class PositiveSeconds(click.ParamType):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import signal
 import threading
 import time
@@ -65,6 +67,13 @@ from velib_replay.cli import options
 @click.option(
     "--show", "show_rows", type=click.IntRange(min=0), default=20, help="Indicator rows printed per micro-batch."
 )
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the run's summary (batches, input_rows, indicator_rows, quarantined, dropped_late) as JSON here, "
+    "for `verify --summary-json`.",
+)
 def command(
     once: bool,
     checkpoint: Path,
@@ -79,6 +88,7 @@ def command(
     trigger_interval: str,
     max_offsets_per_trigger: int | None,
     show_rows: int,
+    summary_json: Path | None,
 ) -> None:
     """Run the Spark Structured Streaming job: station messages in, indicators per postcode out."""
     from velib_replay.job.config import JobConfig
@@ -111,6 +121,8 @@ def command(
         f"{summary.indicator_rows} indicator rows written to {indicators_topic}, "
         f"{summary.quarantined} message(s) set aside in {quarantine_topic}, {summary.dropped_late} dropped as too late."
     )
+    if summary_json is not None:
+        summary_json.write_text(json.dumps(dataclasses.asdict(summary), indent=2) + "\n")
     if stop.signum is not None:
         click.get_current_context().exit(128 + stop.signum)  # 130 after SIGINT, 143 after SIGTERM, as shells expect
 
