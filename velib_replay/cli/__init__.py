@@ -19,6 +19,7 @@ from velib_replay.cli import (
     play,
     process,
     record,
+    scenario,
     serve,
     setup,
     simulate,
@@ -91,6 +92,6 @@ def main() -> None:
     """
 
 
-VERBS = (setup, kafka, topics, play, process, verify, demo, record, info, live, serve, simulate)
+VERBS = (setup, kafka, topics, play, process, verify, demo, record, info, live, serve, simulate, scenario)
 for _verb in VERBS:
     main.add_command(_verb.command)

@@ -4,15 +4,17 @@ The fault log's header lets this module regenerate the exact stream ``play --inj
 is deterministic; the regenerated faults must equal the log's lines). The stream is then judged by
 ``verify.reference`` message by message, with the watermark rule below.
 
-Lateness rule (Spark's, made deterministic by fixing the micro-batch boundaries):
-  * a micro-batch is one ``process --once`` round, cut further into batches of ``max_offsets``
-    messages when the job runs with ``--max-offsets-per-trigger`` on a one-partition topic;
-  * the watermark of batch k is the largest event time (``snapshot_time``) of the usable messages in
-    batches 0..k-1, minus ``WATERMARK``; before any such message there is none;
-  * a usable message of batch k whose event time is at or below that watermark is dropped as late,
-    and counts in no indicator; all others count.
-  * Spark counts its drops after partial aggregation: one per (snapshot_time, postcode) group per
-    batch, not per message (``late_groups``, what ``process --summary-json`` reports as dropped_late).
+Lateness rule (Spark 4's, measured; made deterministic by fixing the micro-batch boundaries):
+  * the batches: each ``process --once`` round is one micro-batch, cut into batches of ``max_offsets``
+    messages when the job runs with ``--max-offsets-per-trigger`` on a one-partition topic; a round
+    ends with an empty batch (Spark's no-data batch, run when the watermark has moved);
+  * the watermark after batch k: W(k) = max(W(k-1), largest event time of batch k's usable messages
+    minus ``WATERMARK``); none before the first usable message;
+  * batch k drops, as too late, each usable message whose event time is at or below W(k-2): Spark
+    filters late rows with the watermark of the batch *before*, so a message is only late against
+    batches at least two micro-batches back (or the rounds before);
+  * the job counts its drops after partial aggregation: one per (snapshot_time, postcode) group per
+    batch (``late_groups``, what ``process --summary-json`` reports as dropped_late), not per message.
 """
 
 from __future__ import annotations
@@ -78,10 +80,10 @@ def outcome(
     now = time.time() if now is None else now
     kept: list[tuple[int, list[Station]]] = []
     expected = Expected(indicators={})
-    newest: int | None = None  # the largest event time of the batches before this one
+    watermarks: list[float | None] = [None, None]  # W(k-2), W(k-1)
     for batch in _batches(rounds, max_offsets):
-        watermark = newest - watermark_s if newest is not None else None
         late: set[tuple[int, str]] = set()
+        newest = None
         for value in batch:
             judged = read_message(value, now, max_future)
             if isinstance(judged, str):
@@ -89,20 +91,28 @@ def outcome(
                 continue
             station, epoch = judged
             newest = epoch if newest is None else max(newest, epoch)
-            if watermark is not None and epoch <= watermark:
+            if watermarks[0] is not None and epoch <= watermarks[0]:
                 expected.late_messages += 1
                 late.add((epoch, postcodes.get(station_code(station), UNKNOWN_POSTCODE)))
             else:
                 kept.append((epoch, [station]))
         expected.late_groups += len(late)
+        watermarks = [watermarks[1], _advanced(watermarks[1], newest, watermark_s)]
     expected.indicators = compute(kept, postcodes)
     return expected
+
+
+def _advanced(watermark: float | None, newest: int | None, delay_s: float) -> float | None:
+    if newest is None:
+        return watermark
+    return newest - delay_s if watermark is None else max(watermark, newest - delay_s)
 
 
 def _batches(rounds: Sequence[Sequence[bytes | None]], max_offsets: int | None) -> Iterator[Sequence[bytes | None]]:
     for values in rounds:
         size = max_offsets or max(len(values), 1)
         yield from (values[start : start + size] for start in range(0, len(values), size))
+        yield []  # the round's no-data batch
 
 
 def minus_ledger(recording: Recording, log: FaultLog, postcodes: Mapping[str, str]) -> dict[str, Indicator]:
