@@ -8,6 +8,8 @@ from collections import Counter
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from velib_replay.cli import main
 from velib_replay.errors import UserError
@@ -16,6 +18,7 @@ from velib_replay.replay.faults import Fault, Injector, parse_fault
 from velib_replay.replay.ledger import open_ledger, read_ledger
 from velib_replay.replay.messages import snapshot_messages
 from velib_replay.replay.player import ReplayPlan, plan_slots
+from velib_replay.verify.expected import minus_ledger, outcome
 from velib_replay.verify.reference import read_message
 
 FEW = frozenset({"16107", "9020", "31104", "44015", "8048"})
@@ -180,3 +183,47 @@ def test_a_file_that_is_no_fault_log_is_refused(tmp_path):
     (tmp_path / "log").write_text('{"fault": "drop"}\n')
     with pytest.raises(UserError, match="not a fault log written by play --fault-log"):
         read_ledger(tmp_path / "log")
+
+
+MIXES = st.fixed_dictionaries(
+    {},
+    optional={
+        "duplicate": st.sampled_from(["duplicate=0.3", "duplicate=1"]),
+        "reorder": st.sampled_from(["reorder=2", "reorder=9"]),
+        "drop": st.sampled_from(["drop=0.2", "drop=1"]),
+        "corrupt": st.sampled_from(["corrupt=0.2", "corrupt=0.5"]),
+        "skew": st.sampled_from(["skew=0.3:±2m", "skew=0.5:+90s"]),
+    },
+)
+
+
+@given(seed=st.integers(0, 2**32), mix=MIXES)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_ledger_alone_gives_what_the_stream_gives(slots, postcodes, seed, mix):
+    """Without late faults, the fault log's lines alone say what the faulted stream makes of the recording."""
+    sent, lines, injector = inject(slots, list(mix.values()), seed)
+    judged = outcome([[m.value for m in flat(sent)]], postcodes, watermark_s=7200, now=2e9)
+    faithful_sent = [(slot.snapshot_time, [json.loads(m.value) for m in messages]) for slot, messages in slots]
+    assert judged.indicators == minus_ledger(faithful_sent, lines, postcodes)
+    assert judged.quarantined == injector.counts["corrupt"] == sum(line["fault"] == "corrupt" for line in lines)
+    assert judged.late_messages == 0
+
+
+def test_lateness_rule_matches_what_spark_did():
+    """Two runs of Spark 4 (max 4 offsets per trigger, watermark 5 minutes), measured: late rows are filtered
+    with the previous batch's watermark, at-or-below is late, and drops count per (time, postcode) group."""
+
+    def station(code, minute):
+        return json.dumps({"stationCode": code, "snapshot_time": f"2025-10-18T09:{minute:02d}:00Z"}).encode()
+
+    postcodes = {"16107": "75016", "16118": "75016", "8048": "75016", "16110": "75016", "9020": "75009"}
+    postcodes |= {"31104": "93110", "44015": "94400"}
+    first = [station("16107", 0), station("9020", 0), station("16107", 10), station("9020", 10)]
+    first += [station("16107", 0), station("9020", 0), station("31104", 0), station("16107", 5)]
+    first += [station(code, 4) for code in ("16107", "9020", "31104", "44015")]
+    second = [station("16107", 10)] * 4 + [station("16107", 9)] * 4
+    second += [station("16118", 4), station("8048", 4), station("16110", 4), station("16107", 5)]
+    spark_said = {"first": (4, 6), "second": (2, 2)}  # (dropped_late, indicator rows)
+    for name, values in (("first", first), ("second", second)):
+        judged = outcome([values], postcodes, watermark_s=300, max_offsets=4, now=2e9)
+        assert (judged.late_groups, len(judged.indicators)) == spark_said[name]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from velib_replay.errors import UserError
@@ -115,28 +115,29 @@ def _batches(rounds: Sequence[Sequence[bytes | None]], max_offsets: int | None) 
         yield []  # the round's no-data batch
 
 
-def minus_ledger(recording: Recording, log: FaultLog, postcodes: Mapping[str, str]) -> dict[str, Indicator]:
-    """The indicators straight from the log's lines, no stream needed: the recording minus dropped and
-    corrupted readings, skewed ones moved to the time they were sent with (late drops left aside).
+def minus_ledger(
+    sent: Iterable[tuple[int, Iterable[Station]]], entries: Sequence[dict], postcodes: Mapping[str, str]
+) -> dict[str, Indicator]:
+    """The indicators straight from the log's lines, no stream needed: what the faithful replay ``sent``
+    ((snapshot_time, stations) per slot) minus dropped and corrupted readings, skewed ones moved to the
+    time they were sent with. Late drops are left aside: this holds when none are expected.
 
     Lines are matched to readings one for one: a snapshot sent twice (a repeated feed time, a loop) has
     one reading of a station per sending, and a fault hits one of them."""
-    gone = Counter((e["stationCode"], e["snapshot_time"]) for e in log.entries if e["fault"] in ("drop", "corrupt"))
-    moved: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for entry in log.entries:
+    gone = Counter((e["stationCode"], e["snapshot_time"]) for e in entries if e["fault"] in ("drop", "corrupt"))
+    moved: dict[tuple[str | None, str], list[str]] = defaultdict(list)
+    for entry in entries:
         if entry["fault"] == "skew":
             moved[entry["stationCode"], entry["snapshot_time"]].append(entry["sent_time"])
-    plan = ReplayPlan(**log.selection)
     readings: list[tuple[int, list[Station]]] = []
-    for slot in plan_slots(recording, plan):
-        sent_as = iso_utc(slot.snapshot_time)
-        for station in selected(slot.snapshot.stations, plan.wanted):
+    for snapshot_time, stations in sent:
+        sent_as = iso_utc(snapshot_time)
+        for station in stations:
             key = (station_code(station), sent_as)
             if gone[key]:
                 gone[key] -= 1
                 continue
-            sent_time = moved[key].pop() if moved.get(key) else sent_as
-            readings.append((snapshot_epoch(sent_time), [station]))
+            readings.append((snapshot_epoch(moved[key].pop() if moved.get(key) else sent_as), [station]))
     return compute(readings, postcodes)
 
 
@@ -150,7 +151,14 @@ def expected_after(
 ) -> Expected:
     """What one faulted replay (onto an empty one-partition topic), then ``process --once``, must give."""
     stream = replayed_stream(recording, log)
-    return outcome([[message.value for message in stream]], postcodes, watermark_s=watermark_s, max_offsets=max_offsets)
+    expected = outcome([[m.value for m in stream]], postcodes, watermark_s=watermark_s, max_offsets=max_offsets)
+    if not expected.late_messages:  # two computations, one from the stream, one from the log's lines alone
+        plan = ReplayPlan(**log.selection)
+        slots = plan_slots(recording, plan)
+        sent = ((slot.snapshot_time, selected(slot.snapshot.stations, plan.wanted)) for slot in slots)
+        if minus_ledger(sent, log.entries, postcodes) != expected.indicators:
+            raise UserError("the fault log's lines disagree with the stream they came from: an edited log?")
+    return expected
 
 
 def count_mismatches(expected: Expected, quarantined: int, dropped_late: int | None) -> list[str]:
