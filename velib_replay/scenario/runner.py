@@ -88,7 +88,9 @@ def run_scenario(
     )
     topics.ensure_topics(
         bootstrap_servers,
-        topics.pipeline_topics(job.status_topic, job.indicators_topic, job.quarantine_topic, scenario.partitions),
+        topics.pipeline_topics(
+            job.status_topic, job.indicators_topic, job.quarantine_topic, partitions=scenario.partitions
+        ),
     )
     stack = Stack(scenario, job, folder, spark, broker)
     result = Result(scenario.name)
