@@ -7,6 +7,7 @@ summaries. A new kind of step (e.g. ``live`` against ``serve --inject``) is one 
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from velib_replay import config
 from velib_replay.errors import UserError
 from velib_replay.job.config import JobConfig, JobSummary
 from velib_replay.job.runner import run_once
@@ -93,7 +95,7 @@ def play(stack: Stack, params: dict[str, Any]) -> None:
 
 def process(stack: Stack, _params: dict[str, Any]) -> None:
     """One ``process --once`` round: everything sent since the last round."""
-    stack.summaries.append(run_once(stack.job, stack.spark(), out=open(os.devnull, "w")))  # noqa: SIM115
+    stack.summaries.append(run_once(stack.job, stack.spark(), out=io.StringIO()))
     _end_round(stack)
 
 
@@ -155,7 +157,11 @@ def _job_process(job: JobConfig) -> subprocess.Popen:
     command += ["--trigger-interval", "1 second"]
     if job.max_offsets_per_trigger:
         command += ["--max-offsets-per-trigger", str(job.max_offsets_per_trigger)]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    root = str(config.project_root())  # the package may be run from its checkout, not installed
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
 
 
 def _committed(commits: Path) -> int:
