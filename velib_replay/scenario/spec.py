@@ -78,11 +78,11 @@ def _scenario(path: Path, document: dict, step_kinds: frozenset[str]) -> Scenari
     return Scenario(
         name=document.get("name", path.stem),
         path=path,
-        recording=_resolve(document["recording"], path),
+        recording=_resolve(document["recording"]),
         partitions=int(document.get("partitions", 1)),
         job=document.get("job", {}),
         steps=steps,
-        golden=None if indicators == "reference" else _resolve(indicators, path),
+        golden=None if indicators == "reference" else _resolve(indicators),
         quarantined=expect.get("quarantined"),
         late=expect.get("late"),
     )
@@ -103,7 +103,7 @@ def _known(table: dict, allowed: set[str], what: str) -> None:
         raise ValueError(f"unknown {what} {unknown[0]!r}; known: {', '.join(sorted(allowed))}")
 
 
-def _resolve(text: str, scenario_file: Path) -> Path:
+def _resolve(text: str) -> Path:
     """Relative paths are the project folder's (where recordings/ lives), like every default path."""
     path = Path(text)
     return path if path.is_absolute() else config.project_root() / path
