@@ -227,3 +227,9 @@ def test_lateness_rule_matches_what_spark_did():
     for name, values in (("first", first), ("second", second)):
         judged = outcome([values], postcodes, watermark_s=300, max_offsets=4, now=2e9)
         assert (judged.late_groups, len(judged.indicators)) == spark_said[name]
+
+
+def test_verify_fault_log_needs_a_recording(tmp_path):
+    (tmp_path / "log").write_text("{}\n")
+    result = CliRunner().invoke(main, ["verify", "--golden", tmp_path / "g", "--fault-log", tmp_path / "log"])
+    assert result.exit_code == 2 and "--fault-log goes with --recording" in result.output
