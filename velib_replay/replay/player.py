@@ -26,7 +26,7 @@ from velib_replay.errors import UserError
 from velib_replay.kafka.topics import ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
 from velib_replay.recording.feed import iso_utc
-from velib_replay.replay.faults import Fault, Injector
+from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import open_ledger
 from velib_replay.replay.messages import selected, snapshot_messages
 from velib_replay.replay.pacing import Offset, Slot, empty_window_reason, rebase_shift, schedule, window
@@ -128,16 +128,20 @@ def play(
     sleep: Callable[[float], None] = time.sleep,
     stop: StopRequest | None = None,
     skip_invalid: bool = False,
-    injector: Injector | None = None,
+    faults: Sequence[Fault] = (),
+    seed: int = 0,
+    ledger: Ledger | None = None,
 ) -> PlayStats:
     """Send every slot at its due time (scaled by ``speed``; None = no waiting), then flush.
 
     Sending stops early, at a snapshot boundary, when ``stop`` is set, at the first unreadable body
     (unless ``skip_invalid``: then it is counted and skipped), when the client gives up on the broker,
-    and when a whole loop pass sent nothing. An ``injector`` faults the messages on their way (``faults``).
+    and when a whole loop pass sent nothing. ``faults`` are injected on the way with ``seed`` (``replay.faults``),
+    and each one applied is passed to ``ledger``.
     Whatever was queued is flushed in every case, so the statistics always account for it.
     """
     stats = PlayStats()
+    injector = Injector(faults, seed, ledger) if faults else None
     started = clock()
     origin: tuple[float, float] | None = None  # (clock, due) of the first slot: the schedule's zero
     try:
@@ -329,5 +333,7 @@ def replay_to_topic(
             sleep=stop.sleep if stop is not None else time.sleep,
             stop=stop,
             skip_invalid=skip_invalid,
-            injector=Injector(faults, seed, ledger) if faults else None,
+            faults=faults,
+            seed=seed,
+            ledger=ledger,
         )
