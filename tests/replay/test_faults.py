@@ -79,6 +79,7 @@ def test_parse_fault(spec, expected):
         ("late=0.1:0s", "must be positive"),
         ("reorder=1", "from 2"),
         ("skew=0.1:5m", "needs a sign"),
+        ("skew=0.1:+400d", "at most 366d"),
         ("stall=5m:x", "duration 'x'"),
     ],
 )

@@ -32,6 +32,7 @@ from velib_replay.replay.pacing import Slot
 from velib_replay.units import parse_duration
 
 PER_MESSAGE = ("drop", "corrupt", "skew", "late", "duplicate")  # the order a message meets them in
+MAX_SKEW_S = 366 * 86400
 CORRUPTIONS = ("not-json", "truncated", "no-stationCode", "bad-snapshot_time")
 
 SYNTAX = {
@@ -88,7 +89,10 @@ def _parse(kind: str, spec: str, parts: list[str]) -> Fault:
         return Fault(kind, spec, probability, seconds=_positive(parts[1]))
     if kind == "skew":
         sign, text = _signed(parts[1])
-        return Fault(kind, spec, probability, seconds=round(_positive(text)), sign=sign)
+        shift = _positive(text)
+        if shift > MAX_SKEW_S:
+            raise ValueError(f"shift {text!r}: at most 366d (a feed time must stay a real date)")
+        return Fault(kind, spec, probability, seconds=round(shift), sign=sign)
     return Fault(kind, spec, probability)
 
 
