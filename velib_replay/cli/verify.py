@@ -58,13 +58,17 @@ ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
     help="With --fault-log: the job's `process --summary-json`, whose dropped-as-late count is checked too.",
 )
 @click.option(
-    "--watermark", type=options.SPARK_INTERVAL, default=config.WATERMARK, help="With --fault-log: the job's own."
+    "--watermark",
+    type=options.SPARK_INTERVAL,
+    default=config.WATERMARK,
+    help="With --fault-log: the watermark the job ran with (process --watermark), for the lateness rule.",
 )
 @click.option(
     "--max-offsets-per-trigger",
     type=click.IntRange(min=1),
     default=None,
-    help="With --fault-log: the job's own (one-partition topic), which fixes where its micro-batches begin.",
+    help="With --fault-log: the job's own (process --max-offsets-per-trigger, one-partition topic): "
+    "where its micro-batches began, for the lateness rule.",
 )
 @options.quarantine_topic
 def command(
