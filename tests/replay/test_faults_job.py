@@ -25,7 +25,7 @@ from velib_replay.verify.reference import read_message
 pytestmark = pytest.mark.integration
 STATIONS = "16107,32304,14111,32017,8026,7002,6108,42016,21010,30002,17041,15047,12109,15202,42208,8050,14108"
 EVERY_KIND = ["duplicate=0.3", "reorder=13", "drop=0.1", "corrupt=0.1", "skew=0.1:±2m", "late=0.2:6m", "stall=3m:0.2s"]
-JOB = ["--watermark", "2 minutes", "--max-offsets-per-trigger", "25"]
+JOB = ["--watermark", "2 minutes", "--max-offsets-per-trigger", "50"]  # 203 messages: 5 micro-batches
 
 
 def cli(*args: str) -> str:
@@ -84,7 +84,7 @@ def test_every_fault_kind_through_the_job(kafka_bootstrap, pipeline_topics, chec
     assert json.loads(stats.read_text())["faults"] == dict(kinds)
     assert set(kinds) == {spec.split("=")[0] for spec in EVERY_KIND}
     stream = [message.value for message in replayed_stream(sample, ledger)]
-    expected = outcome([stream], postcodes, watermark_s=120, max_offsets=25)
+    expected = outcome([stream], postcodes, watermark_s=120, max_offsets=50)
     assert expected.late_groups > 0 and expected.quarantined == kinds["corrupt"] > 0  # the test can fail both ways
     assert json.loads(summary.read_text())["dropped_late"] == expected.late_groups
     corrupted = Counter(value for value in stream if isinstance(read_message(value, now=2e9), str))
