@@ -39,7 +39,7 @@ def run(paths: tuple[Path, ...], bootstrap_servers: str | None, junit_xml: Path 
     results = run_scenarios(
         scenario_files(list(paths)),
         bootstrap_servers=bootstrap_servers,
-        on_result=lambda result: click.echo(f"{result.name}: {'pass' if result.passed else 'FAIL'}", err=True),
+        on_result=lambda result: click.echo(f"{result.name}: {rows([result])[0][3]} ({result.seconds:.0f}s)", err=True),
     )
     click.echo(table(rows(results), HEADERS))
     for result in results:
