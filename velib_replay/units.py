@@ -69,3 +69,16 @@ def format_bytes(count: float) -> str:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1000
     raise AssertionError("unreachable")
+
+
+_INTERVAL_TERM = re.compile(r"(\d+(?:\.\d+)?)\s+(microsecond|millisecond|second|minute|hour|day|week)s?\b", re.I)
+_INTERVAL_SECONDS = {"microsecond": 1e-6, "millisecond": 1e-3, "second": 1, "minute": 60, "hour": 3600}
+_INTERVAL_SECONDS |= {"day": 86400, "week": 7 * 86400}
+
+
+def spark_interval_seconds(text: str) -> float:
+    """Spark's interval syntax (``2 hours``, ``1 minute 30 seconds``) → seconds, for computing what Spark does."""
+    terms = _INTERVAL_TERM.findall(text)
+    if not terms or _INTERVAL_TERM.sub("", text).strip().lower() not in ("", "interval"):
+        raise ValueError(f"interval {text!r}: use a number and a unit, e.g. '2 hours' or '90 minutes'")
+    return sum(float(number) * _INTERVAL_SECONDS[unit.lower()] for number, unit in terms)

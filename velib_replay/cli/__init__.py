@@ -22,6 +22,7 @@ from velib_replay.cli import (
     process,
     record,
     report,
+    scenario,
     serve,
     setup,
     simulate,
@@ -111,6 +112,7 @@ VERBS = (
     simulate,
     report,
     dashboard,
+    scenario,
 )
 for _verb in VERBS:
     main.add_command(_verb.command)

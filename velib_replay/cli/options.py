@@ -21,6 +21,7 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import broker, client_config
 from velib_replay.observe.logs import LOG_FORMATS
 from velib_replay.recording import KEYFRAME_EVERY
+from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.messages import parse_station_filter
 from velib_replay.replay.publisher import TIMESTAMPS
 
@@ -68,6 +69,7 @@ DURATION = _Parsed("duration", _positive_duration)  # seconds
 OFFSET = _Parsed("offset", units.parse_offset)  # timedelta from the start, or datetime
 STATIONS = _Parsed("stations", parse_station_filter)  # frozenset of codes, or None for all
 HTTP_FAULT = _Parsed("fault", parse_http_fault)  # serve --inject KIND=PARAMS
+FAULT = _Parsed("fault", parse_fault)  # replay.faults.Fault
 
 
 class PositiveSeconds(click.ParamType):

@@ -21,6 +21,7 @@ from velib_replay.cli.tables import table
 from velib_replay.errors import UserError
 from velib_replay.recording import Recording, Snapshot
 from velib_replay.recording.feed import iso_utc
+from velib_replay.replay.faults import Fault
 from velib_replay.replay.messages import selected
 from velib_replay.replay.pacing import Slot
 from velib_replay.replay.player import (
@@ -95,6 +96,29 @@ from velib_replay.replay.publisher import CLIENTS
     help="How long to wait for an unreachable broker before counting messages as failed.",
 )
 @options.timestamps
+@click.option(
+    "--inject",
+    "faults",
+    type=options.FAULT,
+    multiple=True,
+    metavar="KIND=PARAMS",
+    help="Inject a fault, repeatable: duplicate=P, reorder=N, late=P:DELAY, drop=P, corrupt=P, skew=P:±D, "
+    "stall=AT:PAUSE (P a probability per message; README's 'Fault injection').",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    envvar=options.env("SEED"),
+    show_envvar=True,
+    help="Seed of the faults' random choices: the same seed and selection give the same faults, byte for byte.",
+)
+@click.option(
+    "--fault-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write each fault applied here, one JSON line each (what `verify --fault-log` checks the job against).",
+)
 def command(
     recording: Path,
     speed: float | None,
@@ -115,6 +139,9 @@ def command(
     client: str,
     broker_wait: float,
     timestamps: str,
+    faults: tuple[Fault, ...],
+    seed: int,
+    fault_log: Path | None,
 ) -> None:
     """Publish RECORDING to Kafka, one message per station per snapshot, at --speed.
 
@@ -149,6 +176,9 @@ def command(
                 stop=stop,
                 skip_invalid=skip_invalid,
                 timestamps=timestamps,
+                faults=faults,
+                seed=seed,
+                fault_log=fault_log,
             )
     _report(stats, status_topic, quiet, stats_json)
     _verdict(stats, plan)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import signal
 import threading
@@ -70,6 +72,13 @@ from velib_replay.observe import logs, metrics
 )
 @options.metrics_options
 @options.max_lag
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the run's summary (batches, input_rows, indicator_rows, quarantined, dropped_late) as JSON here, "
+    "for `verify --summary-json`.",
+)
 def command(
     once: bool,
     checkpoint: Path,
@@ -88,6 +97,7 @@ def command(
     metrics_host: str,
     log_format: str,
     max_lag: int,
+    summary_json: Path | None,
 ) -> None:
     """Run the Spark Structured Streaming job: station messages in, indicators per postcode out."""
     from velib_replay.job.config import JobConfig
@@ -124,6 +134,8 @@ def command(
         f"{summary.indicator_rows} indicator rows written to {indicators_topic}, "
         f"{summary.quarantined} message(s) set aside in {quarantine_topic}, {summary.dropped_late} dropped as too late."
     )
+    if summary_json is not None:
+        summary_json.write_text(json.dumps(dataclasses.asdict(summary), indent=2) + "\n")
     if stop.signum is not None:
         click.get_current_context().exit(128 + stop.signum)  # 130 after SIGINT, 143 after SIGTERM, as shells expect
 

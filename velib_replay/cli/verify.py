@@ -6,16 +6,21 @@ and nothing empty (topic, golden file, expectation) passes or is written without
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+from velib_replay import config
 from velib_replay.cli import options
 from velib_replay.errors import UserError
 from velib_replay.job.contract import Indicator
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.recording import Recording
+from velib_replay.replay.ledger import read_ledger
+from velib_replay.units import spark_interval_seconds
 from velib_replay.verify.diff import compare, describe
+from velib_replay.verify.expected import count_mismatches, expected_after
 from velib_replay.verify.golden import read_golden, write_golden
 from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import TopicContents, read_latest
@@ -42,6 +47,31 @@ ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
 @options.bootstrap_servers
 @options.kafka_config
 @options.indicators_topic
+@click.option(
+    "--fault-log",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --recording: the log of `play --fault-log`; expect what those faults make of the recording, "
+    "and check the quarantine topic's count too (README's 'Fault injection').",
+)
+@click.option(
+    "--summary-json",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --fault-log: the job's `process --summary-json`, whose dropped-as-late count is checked too.",
+)
+@click.option(
+    "--watermark",
+    type=options.SPARK_INTERVAL,
+    default=config.WATERMARK,
+    help="With --fault-log: the watermark the job ran with (process --watermark), for the lateness rule.",
+)
+@click.option(
+    "--max-offsets-per-trigger",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --fault-log: the job's own (process --max-offsets-per-trigger, one-partition topic): "
+    "where its micro-batches began, for the lateness rule.",
+)
+@options.quarantine_topic
 def command(
     golden: Path | None,
     recording: Path | None,
@@ -51,16 +81,38 @@ def command(
     allow_empty: bool,
     bootstrap_servers: str,
     indicators_topic: str,
+    fault_log: Path | None,
+    summary_json: Path | None,
+    watermark: str,
+    max_offsets_per_trigger: int | None,
+    quarantine_topic: str,
 ) -> None:
     """Compare the indicators topic (latest value per key) with a golden file or a recording; exit 1 if they differ."""
     if (golden is None) == (recording is None):
         raise click.UsageError("give exactly one of --golden FILE or --recording DIR")
     if update and golden is None:
         raise click.UsageError("--update rewrites a --golden file")
+    if (fault_log is None and summary_json is not None) or (fault_log is not None and recording is None):
+        raise click.UsageError("--fault-log goes with --recording, and --summary-json with --fault-log")
     if update:
         _update(golden, _read_without_doubt(bootstrap_servers, indicators_topic), indicators_topic, allow_empty)
         return
-    expected, source = _expected(golden, recording, wanted, stations_table)  # a bad golden file fails before Kafka
+    if fault_log is not None:
+        faulted = expected_after(
+            Recording(recording),
+            read_ledger(fault_log),
+            load_postcodes(stations_table),
+            watermark_s=spark_interval_seconds(watermark),
+            max_offsets=max_offsets_per_trigger,
+        )
+        quarantined = _read_without_doubt(bootstrap_servers, quarantine_topic).records
+        late = json.loads(summary_json.read_text())["dropped_late"] if summary_json else None
+        for problem in count_mismatches(faulted, quarantined, late):
+            raise UserError(f"{problem} ({fault_log})")
+        click.echo(f"OK: {quarantined} quarantined{'' if late is None else f', {late} dropped as late'}, as expected")
+        expected, source = faulted.indicators, f"the computation over {recording} with {fault_log}"
+    else:
+        expected, source = _expected(golden, recording, wanted, stations_table)  # a bad golden fails before Kafka
     contents = _read_without_doubt(bootstrap_servers, indicators_topic)
     _compare(expected, source, contents, indicators_topic, allow_empty)
 

@@ -13,9 +13,11 @@ to), and a replay stopped by a signal or a bad body still ends with its statisti
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from kafka.errors import KafkaError
 
@@ -24,6 +26,8 @@ from velib_replay.errors import UserError
 from velib_replay.kafka.topics import ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
 from velib_replay.recording.feed import iso_utc
+from velib_replay.replay.faults import Fault, Injector, Ledger
+from velib_replay.replay.ledger import open_ledger
 from velib_replay.replay.messages import selected, snapshot_messages
 from velib_replay.replay.pacing import Offset, Slot, empty_window_reason, rebase_shift, schedule, window
 from velib_replay.replay.publisher import Publisher, open_publisher, percentiles_ms
@@ -75,6 +79,7 @@ class PlayStats:
     replayed_span_s: float = 0.0
     pacing_errors_ms: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    faults: Counter[str] = field(default_factory=Counter)  # injected faults by kind (--inject)
 
     @property
     def undelivered(self) -> int:
@@ -108,6 +113,7 @@ class PlayStats:
             "mb_per_s": round(self.bytes / wall / 1e6, 3),
             "pacing": {name: round(value, 3) for name, value in self.pacing().items()},
             "delivery_latency": {name: round(value, 3) for name, value in self.latency().items()},
+            "faults": dict(sorted(self.faults.items())),
         }
 
 
@@ -122,15 +128,20 @@ def play(
     sleep: Callable[[float], None] = time.sleep,
     stop: StopRequest | None = None,
     skip_invalid: bool = False,
+    faults: Sequence[Fault] = (),
+    seed: int = 0,
+    ledger: Ledger | None = None,
 ) -> PlayStats:
     """Send every slot at its due time (scaled by ``speed``; None = no waiting), then flush.
 
     Sending stops early, at a snapshot boundary, when ``stop`` is set, at the first unreadable body
     (unless ``skip_invalid``: then it is counted and skipped), when the client gives up on the broker,
-    and when a whole loop pass sent nothing.
+    and when a whole loop pass sent nothing. ``faults`` are injected on the way with ``seed`` (``replay.faults``),
+    and each one applied is passed to ``ledger``.
     Whatever was queued is flushed in every case, so the statistics always account for it.
     """
     stats = PlayStats()
+    injector = Injector(faults, seed, ledger) if faults else None
     started = clock()
     origin: tuple[float, float] | None = None  # (clock, due) of the first slot: the schedule's zero
     try:
@@ -148,6 +159,9 @@ def play(
                 stats.skipped_invalid += 1
                 continue
             origin = origin or (clock(), slot.due)
+            if injector is not None:
+                sleep(injector.pause_before(slot))  # a stall: the pacing below then catches up in a burst
+                messages = injector.apply(slot, messages)
             if speed is not None:
                 target = origin[0] + (slot.due - origin[1]) / speed
                 delay = target - clock()
@@ -159,14 +173,21 @@ def play(
             try:
                 publisher.send(messages)  # kafka-python raises once the broker stayed away past --broker-wait
             except KafkaError as error:
-                stats.aborted = f"Kafka gave up: {type(error).__name__}: {error}"
+                stats.aborted = gave_up(error)
                 break
             stats.snapshots += 1
             stats.messages += len(messages)
             stats.replayed_span_s = slot.due - origin[1]
             if on_sent:
                 on_sent(slot)
+        if injector is not None and not stats.aborted:
+            try:
+                publisher.send(held := injector.drain())
+                stats.messages += len(held)
+            except KafkaError as error:
+                stats.aborted = gave_up(error)
     finally:
+        stats.faults = injector.counts if injector is not None else Counter()
         delivery = publisher.flush()
         stats.wall_s = clock() - started
         stats.bytes, stats.delivered, stats.failed = delivery.bytes, delivery.delivered, delivery.failed
@@ -175,6 +196,10 @@ def play(
         stats.latencies_ms = list(delivery.latencies_ms)
         stats.interrupted = stop.reason if stop is not None else None
     return stats
+
+
+def gave_up(error: KafkaError) -> str:
+    return f"Kafka gave up: {type(error).__name__}: {error}"
 
 
 @dataclass(frozen=True)
@@ -285,17 +310,23 @@ def replay_to_topic(
     stop: StopRequest | None = None,
     skip_invalid: bool = False,
     timestamps: str = "feed",
+    faults: Sequence[Fault] = (),
+    seed: int = 0,
+    fault_log: Path | None = None,
 ) -> PlayStats:
     """Replay ``recording`` to ``topic`` (created if absent) as ``plan`` says; every message accounted for.
 
     ``slots`` replaces the plan's own selection when the caller already computed it (to count it).
+    ``faults`` are injected with ``seed``, each one logged to ``fault_log`` (see ``replay.ledger``).
     """
     chosen = slots if slots is not None else plan_slots(recording, plan)
     ensure_topics(bootstrap_servers, [status_topic(topic, partitions)])
-    opened = open_publisher(
-        bootstrap_servers, topic, client=client, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps
-    )
-    with opened as publisher:
+    with (
+        open_ledger(fault_log, plan, faults, seed) as ledger,
+        open_publisher(
+            bootstrap_servers, topic, client=client, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps
+        ) as publisher,
+    ):
         return play(
             chosen,
             publisher,
@@ -305,4 +336,7 @@ def replay_to_topic(
             sleep=stop.sleep if stop is not None else time.sleep,
             stop=stop,
             skip_invalid=skip_invalid,
+            faults=faults,
+            seed=seed,
+            ledger=ledger,
         )

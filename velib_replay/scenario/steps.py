@@ -1,0 +1,168 @@
+"""The steps a scenario is made of: one small function each, registered by name in ``STEPS``.
+
+A step acts on the running stack (``Stack``) and records what the expectation needs: the message
+values each play step sent (regenerated from its fault log, as ``verify`` does) and the job's
+summaries. A new kind of step (e.g. ``live`` against ``serve --inject``) is one function added here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from velib_replay import config
+from velib_replay.errors import UserError
+from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.runner import run_once
+from velib_replay.kafka import broker as kafka_broker
+from velib_replay.recording import Recording
+from velib_replay.replay.faults import parse_fault
+from velib_replay.replay.ledger import read_ledger
+from velib_replay.replay.messages import parse_station_filter
+from velib_replay.replay.player import ReplayPlan, replay_to_topic
+from velib_replay.scenario.spec import Scenario
+from velib_replay.units import parse_duration, parse_offset, parse_speed, spark_interval_seconds
+from velib_replay.verify.expected import replayed_stream
+
+JOB_START_TIMEOUT_S = 300.0  # a Spark JVM on a busy machine
+
+
+@dataclass
+class Stack:
+    """One scenario's running pipeline: its own topics and checkpoint, and what it has sent and computed."""
+
+    scenario: Scenario
+    job: JobConfig
+    workdir: Path
+    spark: Callable[[], Any]  # the Spark session, started on first use
+    broker: kafka_broker.Broker | None  # the embedded broker, when the runner may restart it
+    rounds: list[list[bytes | None]] = field(default_factory=list)  # per ``process`` round: the values sent
+    pending: list[bytes | None] = field(default_factory=list)  # sent since the last round
+    summaries: list[JobSummary] = field(default_factory=list)
+    faults: Counter[str] = field(default_factory=Counter)
+    messages: int = 0
+    late_known: bool = True  # a killed job's summary is lost: its late count cannot be checked
+    plays: int = 0
+
+    @property
+    def watermark_s(self) -> float:
+        return spark_interval_seconds(self.job.watermark)
+
+
+def play(stack: Stack, params: dict[str, Any]) -> None:
+    """``play`` with ``stations``, ``limit``, ``start``, ``end``, ``loop``, ``speed``, ``inject``, ``seed``,
+    and ``restart_broker_after`` (a duration: the broker is restarted while the replay goes on)."""
+    recording = Recording(stack.scenario.recording)
+    plan = ReplayPlan(
+        speed=parse_speed(str(params.get("speed", "max"))),
+        wanted=parse_station_filter(params.get("stations")),
+        passes=int(params.get("loop", 1)),
+        start=parse_offset(params["start"]) if "start" in params else None,
+        end=parse_offset(params["end"]) if "end" in params else None,
+        limit=params.get("limit"),
+    )
+    stack.plays += 1
+    log = stack.workdir / f"play-{stack.plays}.faults.jsonl"
+    restart = _restart_later(stack, params["restart_broker_after"]) if "restart_broker_after" in params else None
+    stats = replay_to_topic(
+        recording,
+        stack.job.bootstrap_servers,
+        stack.job.status_topic,
+        plan,
+        partitions=stack.scenario.partitions,
+        faults=[parse_fault(spec) for spec in params.get("inject", [])],
+        seed=int(params.get("seed", 0)),
+        fault_log=log,
+    )
+    if restart is not None:
+        restart.join()
+    if stats.undelivered or stats.aborted:
+        raise UserError(f"play lost messages: {stats.undelivered} undelivered, {stats.aborted or stats.first_error}")
+    stack.pending += [message.value for message in replayed_stream(recording, read_ledger(log))]
+    stack.faults += stats.faults
+    stack.messages += stats.messages
+
+
+def process(stack: Stack, _params: dict[str, Any]) -> None:
+    """One ``process --once`` round: everything sent since the last round."""
+    stack.summaries.append(run_once(stack.job, stack.spark(), out=io.StringIO()))
+    _end_round(stack)
+
+
+def restart_broker(stack: Stack, _params: dict[str, Any]) -> None:
+    """Stop the embedded broker and start it again on its data (a broker restart between steps)."""
+    if stack.broker is None:
+        raise UserError("restart_broker needs the embedded broker (not --bootstrap-servers)")
+    kafka_broker.stop(stack.broker)
+    kafka_broker.start(stack.broker, timeout=120)
+
+
+def kill_job(stack: Stack, params: dict[str, Any]) -> None:
+    """Start ``velib-replay process`` as a subprocess, SIGKILL it once it committed ``after_batches`` micro-batches
+    (default 1), then finish the round with a restarted job on the same checkpoint."""
+    after = int(params.get("after_batches", 1))
+    job = _job_process(stack.job)
+    commits = stack.job.checkpoint / "indicators" / "commits"
+    deadline = time.monotonic() + JOB_START_TIMEOUT_S
+    try:
+        while _committed(commits) < after:
+            if job.poll() is not None or time.monotonic() > deadline:
+                raise UserError(f"the job to be killed ended or stalled first (exit {job.returncode})")
+            time.sleep(0.2)
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)  # the job and its Spark JVM, at once: nothing gets to clean up
+        job.wait()
+    stack.late_known = False
+    process(stack, {})
+
+
+STEPS: dict[str, Callable[[Stack, dict[str, Any]], None]] = {
+    "play": play,
+    "process": process,
+    "restart_broker": restart_broker,
+    "kill_job": kill_job,
+}
+
+
+def _end_round(stack: Stack) -> None:
+    stack.rounds.append(stack.pending)
+    stack.pending = []
+
+
+def _restart_later(stack: Stack, after: str) -> threading.Thread:
+    def restart() -> None:
+        time.sleep(parse_duration(after))
+        restart_broker(stack, {})
+
+    thread = threading.Thread(target=restart, name="restart-broker", daemon=True)
+    thread.start()
+    return thread
+
+
+def _job_process(job: JobConfig) -> subprocess.Popen:
+    command = [sys.executable, "-m", "velib_replay", "process", "--master", "local[2]", "--show", "0"]
+    command += ["--checkpoint", str(job.checkpoint), "--bootstrap-servers", job.bootstrap_servers]
+    command += ["--topic", job.status_topic, "--indicators-topic", job.indicators_topic]
+    command += ["--quarantine-topic", job.quarantine_topic, "--watermark", job.watermark]
+    command += ["--trigger-interval", "1 second"]
+    if job.max_offsets_per_trigger:
+        command += ["--max-offsets-per-trigger", str(job.max_offsets_per_trigger)]
+    root = str(config.project_root())  # the package may be run from its checkout, not installed
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
+
+
+def _committed(commits: Path) -> int:
+    return sum(1 for entry in commits.glob("[0-9]*")) if commits.exists() else 0
