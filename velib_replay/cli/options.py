@@ -18,6 +18,7 @@ import click
 from velib_replay import config, units
 from velib_replay.kafka import broker
 from velib_replay.replay.messages import parse_station_filter
+from velib_replay.verify.keys import parse_key_fields
 
 
 def env(name: str) -> str:
@@ -62,6 +63,7 @@ SPEED = _Parsed("speed", units.parse_speed)  # float, or None for max
 DURATION = _Parsed("duration", _positive_duration)  # seconds
 OFFSET = _Parsed("offset", units.parse_offset)  # timedelta from the start, or datetime
 STATIONS = _Parsed("stations", parse_station_filter)  # frozenset of codes, or None for all
+KEY_FIELDS = _Parsed("fields", parse_key_fields)  # tuple of value field names
 
 
 class PositiveSeconds(click.ParamType):
