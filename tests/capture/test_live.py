@@ -176,23 +176,23 @@ def test_sigterm_stops_live_cleanly_with_the_account_and_exit_0(api, tmp_path):
 # ------------------------------------------------------------------ the real broker and Spark job
 @pytest.mark.integration
 def test_live_against_serve_gives_the_messages_and_indicators_of_play(
-    sample, postcodes, kafka_bootstrap, pipeline_topics, topics_with, spark, tmp_path
+    sample, postcodes, velib_kafka, velib_topics, topics_with, velib_spark, tmp_path
 ):
     """live --url against serve: the very messages play sends (so the job cannot tell them apart),
     and the job's indicators equal the golden file of play and the independent computation."""
 
     with serve(sample, speed=None, port=0).start() as server:
         args = ["live", "--url", f"{server.url}/station_status.json", "--interval", "0.05", "--count", "11"]
-        kafka = ["--bootstrap-servers", kafka_bootstrap, "--topic", pipeline_topics.status]
+        kafka = ["--bootstrap-servers", velib_kafka, "--topic", velib_topics.status]
         done = CliRunner().invoke(main, [*args, *kafka, "--record", str(tmp_path / "tee")])
     assert done.exit_code == 0, done.output
     assert "published 11 snapshots (16442 messages)" in done.output
     played = topics_with(1)
-    replay(sample, kafka_bootstrap, played.status, speed=None)
-    assert topic_records(kafka_bootstrap, pipeline_topics.status) == topic_records(kafka_bootstrap, played.status)
+    replay(sample, velib_kafka, played.status, speed=None)
+    assert topic_records(velib_kafka, velib_topics.status) == topic_records(velib_kafka, played.status)
 
-    process_once(spark, kafka_bootstrap, pipeline_topics, tmp_path / "checkpoint")
-    from_live = latest_indicators(kafka_bootstrap, pipeline_topics)
+    process_once(velib_spark, velib_kafka, velib_topics, tmp_path / "checkpoint")
+    from_live = latest_indicators(velib_kafka, velib_topics)
     assert from_live == read_golden(SAMPLE / "indicators.golden.jsonl") == expected_from(sample, postcodes)
     tee = Recording(tmp_path / "tee")
     for feed in (STATUS_FEED, INFO_FEED):
