@@ -21,13 +21,17 @@ def parse_key_fields(text: str) -> tuple[str, ...]:
 
 
 def field_key(row: Any, fields: Sequence[str]) -> str:
-    """``a|b`` from the row's fields (strings as they are, integers in decimal); ValueError naming a bad field."""
+    """``a|b`` from the row's fields (strings as they are, integers in decimal, an explicit null as ``null``: a
+    group by a column with nulls has a null group); ValueError naming a field that is missing or of another type."""
     if not isinstance(row, dict):
         raise ValueError("not a JSON object")
     parts = []
     for name in fields:
-        value = row.get(name)
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        value = row.get(name, ...)
+        if value is None:
+            parts.append("null")
+        elif isinstance(value, bool) or not isinstance(value, str | int):
             raise ValueError(f"{name} missing or not a string or integer")
-        parts.append(str(value))
+        else:
+            parts.append(str(value))
     return SEPARATOR.join(parts)

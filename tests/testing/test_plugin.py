@@ -1,0 +1,55 @@
+"""The golden workflow as a user lives it, through pytest itself (pytester): no Kafka, no Spark needed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import PLUGIN_INSTALLED
+
+pytest_plugins = ["pytester"]
+
+PLUGIN = [] if PLUGIN_INSTALLED else ["-p", "velib_replay.testing.plugin"]
+USER_TEST = """
+import json, pathlib
+
+def test_job_output(velib_golden):
+    rows = json.loads((pathlib.Path(__file__).parent / "rows.json").read_text())
+    velib_golden("golden/per_postcode.jsonl", rows, key="postcode")
+"""
+ROWS = [{"postcode": "75002", "bikes": 5}, {"postcode": "75001", "bikes": 3}]
+
+
+def run(pytester: pytest.Pytester, rows: list[dict], *args: str) -> pytest.RunResult:
+    (pytester.path / "rows.json").write_text(json.dumps(rows))
+    return pytester.runpytest_inprocess(*PLUGIN, *args)
+
+
+def test_missing_then_written_then_equal_then_a_diff_naming_the_keys(pytester):
+    pytester.makepyfile(test_user=USER_TEST)
+    golden = pytester.path / "golden" / "per_postcode.jsonl"
+
+    missing = run(pytester, ROWS)
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines([f"*golden file {golden} is missing: run pytest --velib-update-golden to write it"])
+
+    written = run(pytester, ROWS, "--velib-update-golden")
+    written.assert_outcomes(passed=1)
+    written.stdout.fnmatch_lines(
+        ["*velib-replay golden files*", f"*test_job_output: wrote 2 rows to golden file {golden}"]
+    )
+    assert golden.read_text().splitlines() == [json.dumps(row, sort_keys=True) for row in reversed(ROWS)]
+
+    run(pytester, ROWS).assert_outcomes(passed=1)
+
+    wrong = run(pytester, [{"postcode": "75002", "bikes": 6}, {"postcode": "75003", "bikes": 1}])
+    wrong.assert_outcomes(failed=1)
+    wrong.stdout.fnmatch_lines(
+        [
+            f"*rows differ from golden file {golden}: 1 missing, 1 extra, 1 changed",
+            "*  missing: 75001",
+            "*  extra: 75003",
+            "*  changed: 75002: bikes: expected 5, got 6",
+        ]
+    )
+    assert "Traceback" not in wrong.stdout.str()
