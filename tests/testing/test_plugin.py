@@ -52,4 +52,5 @@ def test_missing_then_written_then_equal_then_a_diff_naming_the_keys(pytester):
             "*  changed: 75002: bikes: expected 5, got 6",
         ]
     )
-    assert "Traceback" not in wrong.stdout.str()
+    assert "Traceback" not in wrong.stdout.str() and "During handling" not in wrong.stdout.str()
+    assert wrong.stdout.str().count("changed: 75002") == 1

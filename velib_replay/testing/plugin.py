@@ -68,7 +68,10 @@ def _failing_on_user_errors() -> Iterator[None]:
     try:
         yield
     except UserError as error:
-        pytest.fail(str(error), pytrace=False)
+        message = str(error)
+    else:
+        return
+    pytest.fail(message, pytrace=False)  # outside the except block: no "during handling" chain in the report
 
 
 @pytest.fixture(scope="session")
@@ -203,7 +206,9 @@ def velib_golden(request: pytest.FixtureRequest) -> Callable[..., None]:
         try:
             done = check_golden(where, rows, key=key, update=update, limit=limit)
         except (GoldenMismatch, UserError) as error:
-            pytest.fail(str(error), pytrace=False)
+            done = error
+        if isinstance(done, Exception):
+            pytest.fail(str(done), pytrace=False)  # outside the except block: the diff alone, shown once
         if update:
             request.config.stash[WRITTEN].append(f"{request.node.nodeid}: {done}")
 
