@@ -20,21 +20,21 @@ WAIT_MS = 30_000  # the page hears of a new row within a second; the margin is f
 
 
 def test_the_dashboard_follows_a_replay_at_60x(
-    page, screenshot, sample, spark, kafka_bootstrap, pipeline_topics, checkpoint
+    page, screenshot, sample, velib_spark, velib_kafka, velib_topics, checkpoint
 ):
-    names = pipeline_topics
+    names = velib_topics
     times = sorted({iso_utc(snapshot.snapshot_time) for snapshot in sample.snapshots()})
-    server = open_dashboard(kafka_bootstrap, names.indicators, names.status, "127.0.0.1", 0, quiet_after=600).start()
+    server = open_dashboard(velib_kafka, names.indicators, names.status, "127.0.0.1", 0, quiet_after=600).start()
     try:
         page.goto(server.url)
         expect(page.locator("#latest-time")).to_have_text("none yet")
-        replay(sample, kafka_bootstrap, names.status, None, limit=1)
-        process_once(spark, kafka_bootstrap, names, checkpoint)
+        replay(sample, velib_kafka, names.status, None, limit=1)
+        process_once(velib_spark, velib_kafka, names, checkpoint)
         expect(page.locator("#latest-time")).to_have_text(times[0], timeout=WAIT_MS)
-        replay(sample, kafka_bootstrap, names.status, 60.0)  # the whole sample, a snapshot a second
-        process_once(spark, kafka_bootstrap, names, checkpoint)
+        replay(sample, velib_kafka, names.status, 60.0)  # the whole sample, a snapshot a second
+        process_once(velib_spark, velib_kafka, names, checkpoint)
         expect(page.locator("#latest-time")).to_have_text(times[-1], timeout=WAIT_MS)  # the page moved on
-        latest = latest_indicators(kafka_bootstrap, names)
+        latest = latest_indicators(velib_kafka, names)
         final_time, by_postcode = latest_by_postcode(latest.values())
         total = network_totals(by_postcode.values())[final_time]
         assert final_time == times[-1]

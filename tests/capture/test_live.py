@@ -197,7 +197,7 @@ def test_sigterm_stops_live_cleanly_with_the_account_and_exit_0(api, tmp_path):
 # ------------------------------------------------------------------ the real broker and Spark job
 @pytest.mark.integration
 def test_live_against_serve_gives_the_messages_and_indicators_of_play(
-    sample, postcodes, kafka_bootstrap, pipeline_topics, spark, tmp_path
+    sample, postcodes, velib_kafka, velib_topics, velib_spark, tmp_path
 ):
     """live --url against serve: the very messages play sends (so the job cannot tell them apart), the
     snapshot the feed served twice only once, and the job's indicators equal the golden file of play and the
@@ -205,15 +205,15 @@ def test_live_against_serve_gives_the_messages_and_indicators_of_play(
 
     with serve(sample, speed=None, port=0).start() as server:
         args = ["live", "--url", f"{server.url}/station_status.json", "--interval", "0.05", "--count", "11"]
-        kafka = ["--bootstrap-servers", kafka_bootstrap, "--topic", pipeline_topics.status]
+        kafka = ["--bootstrap-servers", velib_kafka, "--topic", velib_topics.status]
         done = CliRunner().invoke(main, [*args, *kafka, "--record", str(tmp_path / "tee")])
     assert done.exit_code == 0, done.output
     once = published_once(sample)
     assert f"published 10 snapshots ({len(once)} messages), 1 repeated not republished" in done.output
-    assert topic_records(kafka_bootstrap, pipeline_topics.status) == [(m.key, m.value) for m in once]
+    assert topic_records(velib_kafka, velib_topics.status) == [(m.key, m.value) for m in once]
 
-    process_once(spark, kafka_bootstrap, pipeline_topics, tmp_path / "checkpoint")
-    from_live = latest_indicators(kafka_bootstrap, pipeline_topics)
+    process_once(velib_spark, velib_kafka, velib_topics, tmp_path / "checkpoint")
+    from_live = latest_indicators(velib_kafka, velib_topics)
     assert from_live == read_golden(SAMPLE / "indicators.golden.jsonl") == expected_from(sample, postcodes)
     tee = Recording(tmp_path / "tee")
     for feed in (STATUS_FEED, INFO_FEED):

@@ -387,7 +387,7 @@ def test_sigint_and_sigterm_stop_cleanly_with_a_summary(api, tmp_path, sig, in_f
 # ------------------------------------------------------------------ the issue's "done when", through Kafka and Spark
 @pytest.mark.integration
 def test_record_then_play_and_process_equals_an_independent_computation(
-    api, tmp_path, postcodes, kafka_bootstrap, pipeline_topics, spark, checkpoint
+    api, tmp_path, postcodes, velib_kafka, velib_topics, velib_spark, checkpoint
 ):
     """Record the sample's bodies from a local API, then play + process: the indicators equal a plain
     computation over the bodies the server sent (one snapshot served twice, a station gone for two)."""
@@ -403,11 +403,11 @@ def test_record_then_play_and_process_equals_an_independent_computation(
     recording = Recording(out)
     assert bodies_of(recording) == sent
 
-    replay(recording, kafka_bootstrap, pipeline_topics.status, speed=None)
-    process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint)
+    replay(recording, velib_kafka, velib_topics.status, speed=None)
+    process_once(velib_spark, velib_kafka, velib_topics, checkpoint)
     documents = [parse_status(body) for body in sent]
     expected = reference.compute(((doc.last_updated, doc.stations) for doc in documents), postcodes)
-    assert latest_indicators(kafka_bootstrap, pipeline_topics) == expected
+    assert latest_indicators(velib_kafka, velib_topics) == expected
     assert len({key.split("|")[0] for key in expected}) == len(sent) - 1  # the repeated snapshot counted once
 
 

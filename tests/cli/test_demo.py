@@ -9,7 +9,7 @@ from velib_replay.kafka import broker
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_demo_starts_kafka_runs_the_pipeline_and_verifies(tmp_path, spark):
+def test_demo_starts_kafka_runs_the_pipeline_and_verifies(tmp_path, velib_spark):
     embedded = broker.Broker(tmp_path / "kafka", broker.free_port())
     try:
         result = CliRunner().invoke(main, ["demo", "--port", str(embedded.port), "--data-dir", str(embedded.data_dir)])

@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import unique_topics
 from helpers import latest_indicators, process_once
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from raw_messages import expected_quarantine, quarantined, send_raw
 
 from velib_replay.recording.feed import iso_utc
+from velib_replay.testing.topics import fresh_topics
 from velib_replay.verify.reference import judge
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -89,16 +89,16 @@ values = st.one_of(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 @given(batch=st.lists(values, min_size=150, max_size=400))
-def test_job_and_reference_agree_on_any_messages(batch, spark, kafka_bootstrap, postcodes):
-    names = unique_topics().create(kafka_bootstrap)
-    offsets = send_raw(kafka_bootstrap, names.status, batch)
+def test_job_and_reference_agree_on_any_messages(batch, velib_spark, velib_kafka, postcodes):
+    names = fresh_topics(velib_kafka)
+    offsets = send_raw(velib_kafka, names.status, batch)
     now = time.time()
     with tempfile.TemporaryDirectory() as checkpoint:
-        summary = process_once(spark, kafka_bootstrap, names, Path(checkpoint))
+        summary = process_once(velib_spark, velib_kafka, names, Path(checkpoint))
     expected = judge(batch, postcodes, now)
     note(f"{len(batch)} messages, {len(expected.rejected)} rejected, {len(expected.indicators)} indicator rows")
     assert summary.input_rows == len(batch)
-    assert latest_indicators(kafka_bootstrap, names) == expected.indicators
-    assert quarantined(kafka_bootstrap, names.quarantine) == expected_quarantine(offsets, expected.rejected)
+    assert latest_indicators(velib_kafka, names) == expected.indicators
+    assert quarantined(velib_kafka, names.quarantine) == expected_quarantine(offsets, expected.rejected)
     assert summary.quarantined == len(expected.rejected)
     assert summary.dropped_late == 0

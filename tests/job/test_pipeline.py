@@ -20,39 +20,37 @@ GOLDEN = SAMPLE / "indicators.golden.jsonl"
 
 
 def test_max_speed_replay_gives_the_golden_indicators(
-    sample, postcodes, kafka_bootstrap, pipeline_topics, spark, checkpoint
+    sample, postcodes, velib_kafka, velib_topics, velib_spark, checkpoint
 ):
-    played = replay(sample, kafka_bootstrap, pipeline_topics.status, speed=None)
-    summary = process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint)
-    latest = latest_indicators(kafka_bootstrap, pipeline_topics)
+    played = replay(sample, velib_kafka, velib_topics.status, speed=None)
+    summary = process_once(velib_spark, velib_kafka, velib_topics, checkpoint)
+    latest = latest_indicators(velib_kafka, velib_topics)
     assert summary.input_rows == played.messages == 16442
     assert latest == read_golden(GOLDEN) == expected_from(sample, postcodes)
     assert sum(row["stations"] for key, row in latest.items() if key.endswith("|unknown")) == 10 * 84
     assert summary.quarantined == 0
 
 
-def test_bad_messages_are_quarantined_and_counted(sample, kafka_bootstrap, pipeline_topics, spark, checkpoint):
+def test_bad_messages_are_quarantined_and_counted(sample, velib_kafka, velib_topics, velib_spark, checkpoint):
     bad = [
         Message(b"x", b"{not json"),
         Message(None, b'{"num_bikes_available": 3, "snapshot_time": "2025-10-18T09:09:16Z"}'),
         Message(b"16107", b'{"stationCode": "16107", "num_bikes_available": 3}'),
     ]
-    with open_publisher(kafka_bootstrap, pipeline_topics.status) as publisher:
+    with open_publisher(velib_kafka, velib_topics.status) as publisher:
         publisher.send(bad)
         assert publisher.flush().delivered == 3
-    replay(sample, kafka_bootstrap, pipeline_topics.status, speed=None, limit=1)
-    summary = process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint)
+    replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
+    summary = process_once(velib_spark, velib_kafka, velib_topics, checkpoint)
     assert summary.quarantined == 3
     first_snapshot = {k: v for k, v in read_golden(GOLDEN).items() if k.startswith("2025-10-18T09:09:16Z")}
-    assert latest_indicators(kafka_bootstrap, pipeline_topics) == first_snapshot
-    reasons = sorted(
-        json.loads(value)["problem"] for value in topic_values(kafka_bootstrap, pipeline_topics.quarantine)
-    )
+    assert latest_indicators(velib_kafka, velib_topics) == first_snapshot
+    reasons = sorted(json.loads(value)["problem"] for value in topic_values(velib_kafka, velib_topics.quarantine))
     assert reasons == ["no stationCode", "no valid snapshot_time", "not a JSON object"]
 
 
 def test_stations_with_missing_or_odd_fields_count_like_the_reference(
-    postcodes, kafka_bootstrap, pipeline_topics, spark, checkpoint
+    postcodes, velib_kafka, velib_topics, velib_spark, checkpoint
 ):
     """Missing bike types or docks count as 0, and the types may be a map: job and reference agree."""
     snapshot_time = 1760778556
@@ -63,29 +61,29 @@ def test_stations_with_missing_or_odd_fields_count_like_the_reference(
         {"stationCode": "no-such-station", "num_bikes_available": 1, "num_bikes_available_types": [{"ebike": 1}]},
         {"stationCode": "14111", "num_bikes_available": "7", "num_docks_available": 3.5},
     ]
-    with open_publisher(kafka_bootstrap, pipeline_topics.status) as publisher:
+    with open_publisher(velib_kafka, velib_topics.status) as publisher:
         publisher.send(snapshot_messages(stations, snapshot_time, None))
         assert publisher.flush().delivered == len(stations)
-    summary = process_once(spark, kafka_bootstrap, pipeline_topics, checkpoint)
+    summary = process_once(velib_spark, velib_kafka, velib_topics, checkpoint)
     assert summary.quarantined == 0
     expected = reference.compute([(snapshot_time, stations)], postcodes)
-    assert latest_indicators(kafka_bootstrap, pipeline_topics) == expected
+    assert latest_indicators(velib_kafka, velib_topics) == expected
     assert sum(row["mechanical"] for row in expected.values()) == 1
     assert sum(row["ebike"] for row in expected.values()) == 8
 
 
-def test_cli_play_process_verify(kafka_bootstrap, pipeline_topics, spark, tmp_path):
-    kafka = ["--bootstrap-servers", kafka_bootstrap]
-    topics = ["--topic", pipeline_topics.status, "--indicators-topic", pipeline_topics.indicators]
+def test_cli_play_process_verify(velib_kafka, velib_topics, velib_spark, tmp_path):
+    kafka = ["--bootstrap-servers", velib_kafka]
+    topics = ["--topic", velib_topics.status, "--indicators-topic", velib_topics.indicators]
     runner = CliRunner()
-    played = runner.invoke(main, ["play", str(SAMPLE), "--speed", "max", *kafka, "--topic", pipeline_topics.status])
+    played = runner.invoke(main, ["play", str(SAMPLE), "--speed", "max", *kafka, "--topic", velib_topics.status])
     assert played.exit_code == 0, played.output
     assert "16442" in played.output
     args = ["process", "--once", "--checkpoint", str(tmp_path / "cp"), *kafka, *topics]
-    processed = runner.invoke(main, [*args, "--quarantine-topic", pipeline_topics.quarantine, "--show", "0"])
+    processed = runner.invoke(main, [*args, "--quarantine-topic", velib_topics.quarantine, "--show", "0"])
     assert processed.exit_code == 0, processed.output
     assert "16442 messages" in processed.output
-    verify = ["verify", *kafka, "--indicators-topic", pipeline_topics.indicators, "--golden"]
+    verify = ["verify", *kafka, "--indicators-topic", velib_topics.indicators, "--golden"]
     verified = runner.invoke(main, [*verify, str(GOLDEN)])
     assert verified.exit_code == 0, verified.output
     against_recording = runner.invoke(main, [*verify[:-1], "--recording", str(SAMPLE)])

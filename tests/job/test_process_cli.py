@@ -73,10 +73,10 @@ def running_process(bootstrap: str, names, checkpoint: Path) -> Iterator[subproc
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_the_job_cleanly_with_its_summary(
-    signum, exit_code, sample, kafka_bootstrap, pipeline_topics, checkpoint
+    signum, exit_code, sample, velib_kafka, velib_topics, checkpoint
 ):
-    replay(sample, kafka_bootstrap, pipeline_topics.status, speed=None, limit=1)
-    with running_process(kafka_bootstrap, pipeline_topics, checkpoint) as job:
+    replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
+    with running_process(velib_kafka, velib_topics, checkpoint) as job:
         job.send_signal(signum)
         out, err = job.communicate(timeout=300)
     assert job.returncode == exit_code, (out, err)
@@ -87,11 +87,11 @@ def test_a_signal_stops_the_job_cleanly_with_its_summary(
 
 @pytest.mark.slow
 def test_a_second_job_on_a_running_jobs_checkpoint_is_refused_in_one_line(
-    sample, kafka_bootstrap, pipeline_topics, checkpoint, spark
+    sample, velib_kafka, velib_topics, checkpoint, velib_spark
 ):
-    replay(sample, kafka_bootstrap, pipeline_topics.status, speed=None, limit=1)
-    with running_process(kafka_bootstrap, pipeline_topics, checkpoint) as job:
-        second = CliRunner().invoke(main, [*process_args(kafka_bootstrap, pipeline_topics, checkpoint), "--once"])
+    replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
+    with running_process(velib_kafka, velib_topics, checkpoint) as job:
+        second = CliRunner().invoke(main, [*process_args(velib_kafka, velib_topics, checkpoint), "--once"])
         job.send_signal(signal.SIGTERM)
         job.communicate(timeout=300)
     assert second.exit_code == 1, second.output
@@ -102,11 +102,11 @@ def test_a_second_job_on_a_running_jobs_checkpoint_is_refused_in_one_line(
     assert job.returncode == 143
 
 
-def test_a_checkpoint_under_a_regular_file_is_refused_in_one_line(kafka_bootstrap, pipeline_topics, tmp_path, spark):
+def test_a_checkpoint_under_a_regular_file_is_refused_in_one_line(velib_kafka, velib_topics, tmp_path, velib_spark):
     regular = tmp_path / "file"
     regular.write_text("not a folder")
     checkpoint = regular / "checkpoint"
-    result = CliRunner().invoke(main, [*process_args(kafka_bootstrap, pipeline_topics, checkpoint), "--once"])
+    result = CliRunner().invoke(main, [*process_args(velib_kafka, velib_topics, checkpoint), "--once"])
     assert result.exit_code == 1, result.output
     assert result.output == f"Error: cannot use checkpoint {checkpoint}: Not a directory\n"
 
@@ -118,12 +118,12 @@ _INTERVALS = st.lists(_TERMS, min_size=1, max_size=3).map(" ".join)
 _ANY_TEXT = st.one_of(_INTERVALS, st.tuples(_VALUES, _UNITS).map(" ".join), st.text(max_size=12))
 
 
-def spark_accepts(spark, text: str) -> tuple[bool, bool]:
+def spark_accepts(velib_spark, text: str) -> tuple[bool, bool]:
     """Whether Spark takes ``text`` as a watermark delay, and as a processing-time trigger."""
     results = []
     for attempt in (
-        lambda: spark.sql("select current_timestamp() as t").withWatermark("t", text),
-        lambda: spark.readStream.format("rate").load().writeStream.trigger(processingTime=text),
+        lambda: velib_spark.sql("select current_timestamp() as t").withWatermark("t", text),
+        lambda: velib_spark.readStream.format("rate").load().writeStream.trigger(processingTime=text),
     ):
         try:
             attempt()
@@ -143,16 +143,16 @@ def accepted(kind: options.click.ParamType, text: str) -> bool:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_ANY_TEXT)
-def test_what_the_interval_types_accept_spark_accepts(spark, text):
+def test_what_the_interval_types_accept_spark_accepts(velib_spark, text):
     """The parameter types may be stricter than Spark, never looser: what they let through, Spark takes."""
-    watermark, trigger = spark_accepts(spark, text)
+    watermark, trigger = spark_accepts(velib_spark, text)
     assert watermark or not accepted(options.SPARK_INTERVAL, text), text
     assert trigger or not accepted(options.SPARK_TRIGGER_INTERVAL, text), text
 
 
 @pytest.mark.parametrize("text", ["2 hours", "5 seconds", "500 milliseconds", "1 hour 30 minutes", "1.5 seconds"])
-def test_the_documented_examples_are_accepted_by_both(spark, text):
-    assert spark_accepts(spark, text) == (True, True)
+def test_the_documented_examples_are_accepted_by_both(velib_spark, text):
+    assert spark_accepts(velib_spark, text) == (True, True)
     assert accepted(options.SPARK_INTERVAL, text) and accepted(options.SPARK_TRIGGER_INTERVAL, text)
 
 
@@ -160,7 +160,7 @@ def test_the_documented_examples_are_accepted_by_both(spark, text):
     ("text", "as_watermark", "as_trigger"),
     [("two hours", False, False), ("-2 hours", False, False), ("5", False, False), ("1 month", True, False)],
 )
-def test_what_spark_refuses_the_types_refuse(spark, text, as_watermark, as_trigger):
-    assert spark_accepts(spark, text) == (as_watermark, as_trigger)
+def test_what_spark_refuses_the_types_refuse(velib_spark, text, as_watermark, as_trigger):
+    assert spark_accepts(velib_spark, text) == (as_watermark, as_trigger)
     assert accepted(options.SPARK_INTERVAL, text) == as_watermark
     assert accepted(options.SPARK_TRIGGER_INTERVAL, text) == as_trigger

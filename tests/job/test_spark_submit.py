@@ -23,12 +23,12 @@ def test_spark_submits_master_is_passed_on_unless_the_user_chose_one():
 @pytest.mark.integration
 @pytest.mark.slow
 def test_spark_submit_on_two_workers_gives_the_reference_indicators(
-    sample, postcodes, kafka_bootstrap, pipeline_topics, checkpoint: Path, tmp_path: Path
+    sample, postcodes, velib_kafka, velib_topics, checkpoint: Path, tmp_path: Path
 ):
-    replay(sample, kafka_bootstrap, pipeline_topics.status, speed=None)
-    topics = ["--topic", pipeline_topics.status, "--indicators-topic", pipeline_topics.indicators]
-    options = ["--once", "--show", "0", "--bootstrap-servers", kafka_bootstrap, *topics]
-    options += ["--quarantine-topic", pipeline_topics.quarantine, "--checkpoint", str(checkpoint)]
+    replay(sample, velib_kafka, velib_topics.status, speed=None)
+    topics = ["--topic", velib_topics.status, "--indicators-topic", velib_topics.indicators]
+    options = ["--once", "--show", "0", "--bootstrap-servers", velib_kafka, *topics]
+    options += ["--quarantine-topic", velib_topics.quarantine, "--checkpoint", str(checkpoint)]
     with standalone_cluster(tmp_path / "spark", workers=2, cores=1, memory="768m") as cluster:
         command = spark_submit_command(cluster.master_url, options, executor_memory="512m")
         env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
@@ -38,4 +38,4 @@ def test_spark_submit_on_two_workers_gives_the_reference_indicators(
     assert "Registering app velib-replay" in (tmp_path / "spark" / "master.log").read_text()
     for worker in ("worker-0", "worker-1"):  # the executors really ran on both workers
         assert list((tmp_path / "spark" / worker).glob("app-*/*/stderr")), worker
-    assert latest_indicators(kafka_bootstrap, pipeline_topics) == expected_from(sample, postcodes)
+    assert latest_indicators(velib_kafka, velib_topics) == expected_from(sample, postcodes)

@@ -22,7 +22,7 @@ def test_node_properties_share_the_quorum_and_replicate_internal_topics(tmp_path
     assert settings["controller.quorum.voters"] == "1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097"
     assert settings["offsets.topic.replication.factor"] == "3" and settings["min.insync.replicas"] == "2"
     assert three.bootstrap_servers == "localhost:19092,localhost:19094,localhost:19096"
-    specs = topics.pipeline_topics("s", "i", "q", replication=3, min_insync=2)
+    specs = topics.velib_topics("s", "i", "q", replication=3, min_insync=2)
     assert [spec.configs.get("min.insync.replicas") for spec in specs] == ["2", "2", "2"]
     assert specs[1].configs["cleanup.policy"] == "compact"
 
@@ -37,13 +37,15 @@ def leader_of(bootstrap: str, topic: str) -> int:
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_a_broker_killed_mid_replay_loses_and_doubles_nothing(kafka_cluster, spark, checkpoint, sample, postcodes):
+def test_a_broker_killed_mid_replay_loses_and_doubles_nothing(
+    kafka_cluster, velib_spark, checkpoint, sample, postcodes
+):
     bootstrap = kafka_cluster.bootstrap_servers
     names = unique_topics()
-    specs = topics.pipeline_topics(names.status, names.indicators, names.quarantine, replication=3, min_insync=2)
+    specs = topics.velib_topics(names.status, names.indicators, names.quarantine, replication=3, min_insync=2)
     topics.ensure_topics(bootstrap, specs)
     victim = kafka_cluster.nodes[leader_of(bootstrap, names.status) - 1]  # the status partition's leader
-    job = threading.Thread(target=process_once, args=(spark, bootstrap, names, checkpoint))
+    job = threading.Thread(target=process_once, args=(velib_spark, bootstrap, names, checkpoint))
     sent = []
 
     def midway(slot) -> None:
@@ -55,7 +57,7 @@ def test_a_broker_killed_mid_replay_loses_and_doubles_nothing(kafka_cluster, spa
 
     stats = replay_to_topic(sample, bootstrap, names.status, ReplayPlan(speed=120.0), on_sent=midway)
     job.join()
-    process_once(spark, bootstrap, names, checkpoint)  # what arrived after the first run's end offsets
+    process_once(velib_spark, bootstrap, names, checkpoint)  # what arrived after the first run's end offsets
     assert cluster.running(kafka_cluster).count(None) == 1
     assert stats.undelivered == 0 and stats.failed == 0, stats.first_error
     assert len(topic_values(bootstrap, names.status)) == stats.messages  # no message written twice

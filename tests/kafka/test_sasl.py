@@ -67,7 +67,9 @@ def invoke(*args: str):
     return CliRunner().invoke(main, list(args))
 
 
-def test_with_credentials_play_live_process_and_verify_work(secured_kafka: SecuredKafka, sample, spark, tmp_path: Path):
+def test_with_credentials_play_live_process_and_verify_work(
+    secured_kafka: SecuredKafka, sample, velib_spark, tmp_path: Path
+):
     status, indicators = f"{PREFIX}status-{uuid.uuid4().hex[:8]}", f"{PREFIX}indicators-{uuid.uuid4().hex[:8]}"
     kafka = ["--bootstrap-servers", secured_kafka.bootstrap, "--kafka-config", str(secured_kafka.good)]
     played = invoke("play", str(SAMPLE), "--speed", "max", "--quiet", "--topic", status, *kafka)

@@ -18,17 +18,17 @@ SNAPSHOTS = 2
 @pytest.mark.integration
 @pytest.mark.slow
 def test_job_metrics_match_the_run_and_health_turns_503_when_it_falls_behind(
-    sample, kafka_bootstrap, pipeline_topics, spark, checkpoint
+    sample, velib_kafka, velib_topics, velib_spark, checkpoint
 ):
-    sent = replay(sample, kafka_bootstrap, pipeline_topics.status, speed=None, limit=SNAPSHOTS).delivered
-    observer = JobObserver(pipeline_topics.status, kafka_end_offsets(kafka_bootstrap))
+    sent = replay(sample, velib_kafka, velib_topics.status, speed=None, limit=SNAPSHOTS).delivered
+    observer = JobObserver(velib_topics.status, kafka_end_offsets(velib_kafka))
     with metrics.serving(observer.serving_health(max_lag=3), 0, "127.0.0.1") as server:
-        summary = run_once(job_config(kafka_bootstrap, pipeline_topics, checkpoint), spark, observer=observer)
+        summary = run_once(job_config(velib_kafka, velib_topics, checkpoint), velib_spark, observer=observer)
         seen = parse_metrics(get(server.url + "/metrics"))
         assert verdict(observer.observed.checks) == (200, b'{"status": "ok"}\n')
-        producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+        producer = KafkaProducer(bootstrap_servers=velib_kafka)
         for _ in range(5):
-            producer.send(pipeline_topics.status, b"{}")
+            producer.send(velib_topics.status, b"{}")
         producer.close()
         status, body = verdict(observer.observed.checks)
     assert (status, body) == (

@@ -13,12 +13,12 @@ STATIONS = 2  # status_body's default stations
 
 
 @pytest.mark.integration
-def test_live_metrics_health_and_json_logs_follow_what_happened(api, kafka_bootstrap, pipeline_topics):
+def test_live_metrics_health_and_json_logs_follow_what_happened(api, velib_kafka, velib_topics):
     bodies = [ok(status_body(clock)) for clock in range(1, SNAPSHOTS + 1)]
     url = api.script("/station_status.json", *bodies, then=status(500))
     live = Observed(
         *("live", "--url", url, "--info-url", "none", "--interval", "0.2", "--retries", "0", "--stale-after", "1.5"),
-        *("--bootstrap-servers", kafka_bootstrap, "--topic", pipeline_topics.status),
+        *("--bootstrap-servers", velib_kafka, "--topic", velib_topics.status),
     )
     try:
         live.until(lambda: live.metrics().get("velib_replay_snapshots_published_total") == SNAPSHOTS, "3 published")

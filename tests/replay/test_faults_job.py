@@ -35,10 +35,10 @@ def cli(*args: str) -> str:
 
 
 @pytest.mark.slow
-def test_every_fault_kind_through_the_job(kafka_bootstrap, pipeline_topics, checkpoint, tmp_path, sample, postcodes):
+def test_every_fault_kind_through_the_job(velib_kafka, velib_topics, checkpoint, tmp_path, sample, postcodes):
     """play --inject (every kind), process --once, verify --fault-log: one Spark run proves them all."""
     log, stats, summary = tmp_path / "faults.jsonl", tmp_path / "stats.json", tmp_path / "summary.json"
-    servers = ["--bootstrap-servers", kafka_bootstrap]
+    servers = ["--bootstrap-servers", velib_kafka]
     injects = [arg for spec in EVERY_KIND for arg in ("--inject", spec)]
     cli(
         "play",
@@ -48,7 +48,7 @@ def test_every_fault_kind_through_the_job(kafka_bootstrap, pipeline_topics, chec
         "--stations",
         STATIONS,
         "--topic",
-        pipeline_topics.status,
+        velib_topics.status,
         *servers,
         *injects,
         "--seed",
@@ -59,14 +59,14 @@ def test_every_fault_kind_through_the_job(kafka_bootstrap, pipeline_topics, chec
         stats,
         "-q",
     )
-    topics = ["--indicators-topic", pipeline_topics.indicators, "--quarantine-topic", pipeline_topics.quarantine]
+    topics = ["--indicators-topic", velib_topics.indicators, "--quarantine-topic", velib_topics.quarantine]
     cli(
         "process",
         "--once",
         "--checkpoint",
         checkpoint,
         "--topic",
-        pipeline_topics.status,
+        velib_topics.status,
         *servers,
         *topics,
         *JOB,
@@ -88,21 +88,21 @@ def test_every_fault_kind_through_the_job(kafka_bootstrap, pipeline_topics, chec
     assert expected.late_groups > 0 and expected.quarantined == kinds["corrupt"] > 0  # the test can fail both ways
     assert json.loads(summary.read_text())["dropped_late"] == expected.late_groups
     corrupted = Counter(value for value in stream if isinstance(read_message(value, now=2e9), str))
-    records = topic_values(kafka_bootstrap, pipeline_topics.quarantine)
+    records = topic_values(velib_kafka, velib_topics.quarantine)
     quarantined = Counter(json.loads(record)["value"].encode() for record in records)
     assert quarantined == corrupted  # exactly the ledger's corrupt messages, byte for byte
 
 
-def test_verify_says_what_differs(kafka_bootstrap, pipeline_topics, tmp_path):
+def test_verify_says_what_differs(velib_kafka, velib_topics, tmp_path):
     """A fault log that is not the run's, and a count that is off, each fail in one readable line (no Spark)."""
     log = tmp_path / "faults.jsonl"
-    few = ["--stations", "16107,32304", "--limit", 2, "--topic", pipeline_topics.status]
+    few = ["--stations", "16107,32304", "--limit", 2, "--topic", velib_topics.status]
     cli(
         "play",
         SAMPLE,
         *few,
         "--bootstrap-servers",
-        kafka_bootstrap,
+        velib_kafka,
         "--inject",
         "corrupt=0.5",
         "--seed",
@@ -111,8 +111,8 @@ def test_verify_says_what_differs(kafka_bootstrap, pipeline_topics, tmp_path):
         log,
         "-q",
     )
-    args = ["verify", "--recording", SAMPLE, "--fault-log", log, "--bootstrap-servers", kafka_bootstrap]
-    args += ["--quarantine-topic", pipeline_topics.quarantine, "--indicators-topic", pipeline_topics.indicators]
+    args = ["verify", "--recording", SAMPLE, "--fault-log", log, "--bootstrap-servers", velib_kafka]
+    args += ["--quarantine-topic", velib_topics.quarantine, "--indicators-topic", velib_topics.indicators]
     result = CliRunner().invoke(main, args)  # nothing processed: the quarantine topic is empty
     lines = log.read_text().splitlines()
     corrupt = len(lines) - 1
@@ -135,18 +135,18 @@ def test_verify_says_what_differs(kafka_bootstrap, pipeline_topics, tmp_path):
     max_offsets=st.sampled_from([None, 7]),
 )
 def test_outcome_always_equals_the_ledger_expectation(
-    kafka_bootstrap, spark, sample, postcodes, seed, specs, max_offsets
+    velib_kafka, velib_spark, sample, postcodes, seed, specs, max_offsets
 ):
     """Random seeds and fault mixes on 5 stations by 5 snapshots: the job's output is the expectation, always."""
-    names = unique_topics().create(kafka_bootstrap)
+    names = unique_topics().create(velib_kafka)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "faults.jsonl"
         plan = ReplayPlan(wanted=parse_station_filter("16107,32304,14111,8026,7002"), limit=5)
         faults = [parse_fault(spec) for spec in specs]
-        replay_to_topic(sample, kafka_bootstrap, names.status, plan, faults=faults, seed=seed, fault_log=log)
+        replay_to_topic(sample, velib_kafka, names.status, plan, faults=faults, seed=seed, fault_log=log)
         summary = process_once(
-            spark,
-            kafka_bootstrap,
+            velib_spark,
+            velib_kafka,
             names,
             Path(folder) / "cp",
             watermark="2 minutes",
@@ -154,5 +154,5 @@ def test_outcome_always_equals_the_ledger_expectation(
         )
         stream = [message.value for message in replayed_stream(sample, read_ledger(log))]
     expected = outcome([stream], postcodes, watermark_s=120, max_offsets=max_offsets)
-    assert latest_indicators(kafka_bootstrap, names) == expected.indicators
+    assert latest_indicators(velib_kafka, names) == expected.indicators
     assert (summary.quarantined, summary.dropped_late) == (expected.quarantined, expected.late_groups)

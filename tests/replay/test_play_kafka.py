@@ -36,10 +36,10 @@ def wait_for_first_message(bootstrap: str, topic: str, player: subprocess.Popen)
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_an_endless_play_cleanly_with_its_statistics(
-    kafka_bootstrap, pipeline_topics, tmp_path, signum, status
+    velib_kafka, velib_topics, tmp_path, signum, status
 ):
     stats = tmp_path / "stats.json"
-    target = ["--bootstrap-servers", kafka_bootstrap, "--topic", pipeline_topics.status, "--stats-json", str(stats)]
+    target = ["--bootstrap-servers", velib_kafka, "--topic", velib_topics.status, "--stats-json", str(stats)]
     player = subprocess.Popen(
         [sys.executable, "-m", "velib_replay", "play", str(SAMPLE), "--loop", "--speed", "1x", *target],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -49,7 +49,7 @@ def test_a_signal_stops_an_endless_play_cleanly_with_its_statistics(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as on a terminal, even if pytest runs in &
     )
     try:
-        wait_for_first_message(kafka_bootstrap, pipeline_topics.status, player)
+        wait_for_first_message(velib_kafka, velib_topics.status, player)
         player.send_signal(signum)
         out, err = player.communicate(timeout=120)
     finally:
@@ -60,7 +60,7 @@ def test_a_signal_stops_an_endless_play_cleanly_with_its_statistics(
     assert stats["interrupted"] == signal.Signals(signum).name
     assert stats["delivery_latency"]["max_ms"] > 0
     assert "Traceback" not in err + out and f"Interrupted by {signal.Signals(signum).name}" in err
-    assert len(topic_values(kafka_bootstrap, pipeline_topics.status)) == stats["delivered"]
+    assert len(topic_values(velib_kafka, velib_topics.status)) == stats["delivered"]
 
 
 def play_cli(recording: Path, bootstrap: str, topic: str, stats_file: Path, *args: str):
@@ -70,10 +70,10 @@ def play_cli(recording: Path, bootstrap: str, topic: str, stats_file: Path, *arg
 
 @pytest.mark.slow
 def test_without_the_check_a_bad_body_ends_with_the_statistics_and_one_line(
-    kafka_bootstrap, pipeline_topics, sample, tmp_path
+    velib_kafka, velib_topics, sample, tmp_path
 ):
     bad = corrupt_copy(sample.path, tmp_path / "bad", (4,))
-    result = play_cli(bad, kafka_bootstrap, pipeline_topics.status, tmp_path / "stats.json", "--no-check")
+    result = play_cli(bad, velib_kafka, velib_topics.status, tmp_path / "stats.json", "--no-check")
     assert result.exit_code == 1
     assert result.output.startswith("Error: ") and len(result.output.splitlines()) == 1
     assert "20251018T091600.000Z.station_status.json.gz" in result.output
@@ -81,33 +81,31 @@ def test_without_the_check_a_bad_body_ends_with_the_statistics_and_one_line(
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["snapshots"] == 4 and stats["messages"] == stats["delivered"] > 0
     assert "091600.000Z" in stats["aborted"]
-    assert len(topic_values(kafka_bootstrap, pipeline_topics.status)) == stats["delivered"]
+    assert len(topic_values(velib_kafka, velib_topics.status)) == stats["delivered"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("check", ["--check", "--no-check"])
-def test_skip_invalid_sends_the_rest_and_counts_the_skipped(kafka_bootstrap, pipeline_topics, sample, tmp_path, check):
+def test_skip_invalid_sends_the_rest_and_counts_the_skipped(velib_kafka, velib_topics, sample, tmp_path, check):
     bad = corrupt_copy(sample.path, tmp_path / "bad", (4, 7))
-    result = play_cli(bad, kafka_bootstrap, pipeline_topics.status, tmp_path / "stats.json", check, "--skip-invalid")
+    result = play_cli(bad, velib_kafka, velib_topics.status, tmp_path / "stats.json", check, "--skip-invalid")
     assert result.exit_code == 0, result.output
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert (stats["snapshots"], stats["skipped_invalid"]) == (9, 2)
-    assert stats["messages"] == stats["delivered"] == len(topic_values(kafka_bootstrap, pipeline_topics.status))
+    assert stats["messages"] == stats["delivered"] == len(topic_values(velib_kafka, velib_topics.status))
 
 
-def test_without_the_check_a_play_that_sent_nothing_fails(kafka_bootstrap, pipeline_topics, tmp_path):
+def test_without_the_check_a_play_that_sent_nothing_fails(velib_kafka, velib_topics, tmp_path):
     stats_file = tmp_path / "stats.json"
-    result = play_cli(SAMPLE, kafka_bootstrap, pipeline_topics.status, stats_file, "--no-check", "--stations", "99999")
+    result = play_cli(SAMPLE, velib_kafka, velib_topics.status, stats_file, "--no-check", "--stations", "99999")
     assert result.exit_code == 1
     assert result.output == "Error: nothing was sent: --stations 99999 matches no station of the selected snapshots\n"
     assert json.loads(stats_file.read_text())["messages"] == 0
 
 
 @pytest.mark.parametrize("client", CLIENTS)
-def test_delivery_latency_is_measured_once_per_snapshot_by_both_clients(
-    kafka_bootstrap, pipeline_topics, sample, client
-):
-    stats = replay_to_topic(sample, kafka_bootstrap, pipeline_topics.status, ReplayPlan(), client=client)
+def test_delivery_latency_is_measured_once_per_snapshot_by_both_clients(velib_kafka, velib_topics, sample, client):
+    stats = replay_to_topic(sample, velib_kafka, velib_topics.status, ReplayPlan(), client=client)
     assert stats.delivered == stats.messages == 16442
     assert len(stats.latencies_ms) == stats.snapshots == 11
     latency = stats.as_dict()["delivery_latency"]

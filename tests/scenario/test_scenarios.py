@@ -67,11 +67,11 @@ def test_the_shipped_scenarios_are_at_least_eight_and_say_what_they_prove():
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_every_shipped_scenario_passes(request, kafka_bootstrap, spark):
+def test_every_shipped_scenario_passes(request, velib_kafka, velib_spark):
     """``scenario run scenarios/`` on the shared broker (restarted by one scenario) and Spark session."""
     if os.environ.get("VELIB_REPLAY_TEST_BOOTSTRAP"):
         pytest.skip("a scenario restarts the broker: needs the embedded one")
-    broker = request.getfixturevalue("embedded_broker")
-    results = run_scenarios(scenario_files([SHIPPED]), broker=broker, spark=lambda: spark)
+    broker = request.getfixturevalue("velib_broker")
+    results = run_scenarios(scenario_files([SHIPPED]), broker=broker, spark=lambda: velib_spark)
     assert [(r.name, r.problems) for r in results if not r.passed] == []
     assert sum(r.faults.total() for r in results) > 0

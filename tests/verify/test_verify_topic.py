@@ -51,104 +51,120 @@ def golden(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("bad", "reason"), [(b'{"stations": 2', "not JSON"), (b"\xff\xfe{}", "not UTF-8")])
-def test_an_unreadable_latest_value_fails_instead_of_falling_back(
-    kafka_bootstrap, pipeline_topics, golden, bad, reason
-):
-    write(kafka_bootstrap, pipeline_topics.indicators, (KEY, GOOD), (KEY, bad))
-    result = verify(kafka_bootstrap, pipeline_topics.indicators, "--golden", str(golden))
+def test_an_unreadable_latest_value_fails_instead_of_falling_back(velib_kafka, velib_topics, golden, bad, reason):
+    write(velib_kafka, velib_topics.indicators, (KEY, GOOD), (KEY, bad))
+    result = verify(velib_kafka, velib_topics.indicators, "--golden", str(golden))
     assert result.exit_code == 1, result.output
     assert result.output.splitlines() == [
-        f"{pipeline_topics.indicators}: 1 record of 2 unreadable (1 {reason})",
+        f"{velib_topics.indicators}: 1 record of 2 unreadable (1 {reason})",
         f"  unreadable latest value: {KEY.decode()} ({reason})",
-        f"Error: {pipeline_topics.indicators} cannot be verified: the latest value of 1 key is unreadable",
+        f"Error: {velib_topics.indicators} cannot be verified: the latest value of 1 key is unreadable",
     ]
 
 
-def test_unreadable_records_superseded_by_readable_values_are_reported(kafka_bootstrap, pipeline_topics, golden):
-    write(kafka_bootstrap, pipeline_topics.indicators, (KEY, b"garbage"), (KEY, GOOD))
-    result = verify(kafka_bootstrap, pipeline_topics.indicators, "--golden", str(golden))
+def test_unreadable_records_superseded_by_readable_values_are_reported(velib_kafka, velib_topics, golden):
+    write(velib_kafka, velib_topics.indicators, (KEY, b"garbage"), (KEY, GOOD))
+    result = verify(velib_kafka, velib_topics.indicators, "--golden", str(golden))
     assert result.exit_code == 0, result.output
-    topic = pipeline_topics.indicators
+    topic = velib_topics.indicators
     assert result.output.splitlines() == [
         f"{topic}: 1 record of 2 unreadable (1 not JSON), each superseded by a later readable value of its key",
-        f"OK: 1 indicator rows in {topic} equal {golden} (2 records read, 1 unreadable but superseded)",
+        f"OK: 1 rows in {topic} equal {golden} (2 records read, 1 unreadable but superseded)",
     ]
 
 
-def test_records_without_a_key_fail(kafka_bootstrap, pipeline_topics, golden):
-    topic = pipeline_topics.status  # not compacted: the broker takes records without a key there
-    write(kafka_bootstrap, topic, (KEY, GOOD), (None, GOOD), (b"\xff", GOOD))
-    result = verify(kafka_bootstrap, topic, "--golden", str(golden))
+def test_records_without_a_key_fail(velib_kafka, velib_topics, golden):
+    topic = velib_topics.status  # not compacted: the broker takes records without a key there
+    write(velib_kafka, topic, (KEY, GOOD), (None, GOOD), (b"\xff", GOOD))
+    result = verify(velib_kafka, topic, "--golden", str(golden))
     assert result.exit_code == 1, result.output
     assert f"{topic}: 2 records of 3 unreadable (1 with a key not UTF-8, 1 without a key)" in result.output
     assert result.output.endswith(f"Error: {topic} cannot be verified: 2 records without a readable key\n")
 
 
-def test_update_refuses_to_write_a_golden_file_from_a_doubtful_topic(kafka_bootstrap, pipeline_topics, tmp_path):
-    write(kafka_bootstrap, pipeline_topics.indicators, (KEY, GOOD), (KEY, b"garbage"))
+def test_update_refuses_to_write_a_golden_file_from_a_doubtful_topic(velib_kafka, velib_topics, tmp_path):
+    write(velib_kafka, velib_topics.indicators, (KEY, GOOD), (KEY, b"garbage"))
     target = tmp_path / "new.jsonl"
-    result = verify(kafka_bootstrap, pipeline_topics.indicators, "--golden", str(target), "--update")
+    result = verify(velib_kafka, velib_topics.indicators, "--golden", str(target), "--update")
     assert result.exit_code == 1 and "cannot be verified" in result.output
     assert not target.exists()
 
 
-def test_an_empty_topic_makes_no_golden_file_unless_allowed(kafka_bootstrap, pipeline_topics, tmp_path):
-    topic = pipeline_topics.indicators
+def test_an_empty_topic_makes_no_golden_file_unless_allowed(velib_kafka, velib_topics, tmp_path):
+    topic = velib_topics.indicators
     target = tmp_path / "empty.jsonl"
-    refused = verify(kafka_bootstrap, topic, "--golden", str(target), "--update")
+    refused = verify(velib_kafka, topic, "--golden", str(target), "--update")
     assert refused.exit_code == 1
     assert refused.output == (
         f"Error: {topic} is empty: not writing an empty golden file {target} (pass --allow-empty if that is expected)\n"
     )
     assert not target.exists()
-    allowed = verify(kafka_bootstrap, topic, "--golden", str(target), "--update", "--allow-empty")
-    assert allowed.exit_code == 0 and allowed.output == f"Wrote 0 indicator rows to {target}\n"
+    allowed = verify(velib_kafka, topic, "--golden", str(target), "--update", "--allow-empty")
+    assert allowed.exit_code == 0 and allowed.output == f"Wrote 0 rows to {target}\n"
     assert target.read_text() == ""
-    empty_vs_empty = verify(kafka_bootstrap, topic, "--golden", str(target))
+    empty_vs_empty = verify(velib_kafka, topic, "--golden", str(target))
     assert empty_vs_empty.exit_code == 1
     assert empty_vs_empty.output == (
         f"Error: {topic} and {target} are both empty: nothing was compared (pass --allow-empty if that is expected)\n"
     )
-    accepted = verify(kafka_bootstrap, topic, "--golden", str(target), "--allow-empty")
-    assert accepted.exit_code == 0 and accepted.output.startswith(f"OK: 0 indicator rows in {topic}")
+    accepted = verify(velib_kafka, topic, "--golden", str(target), "--allow-empty")
+    assert accepted.exit_code == 0 and accepted.output.startswith(f"OK: 0 rows in {topic}")
 
 
 def test_an_empty_golden_file_against_rows_and_rows_against_an_empty_topic_differ(
-    kafka_bootstrap, pipeline_topics, golden, tmp_path
+    velib_kafka, velib_topics, golden, tmp_path
 ):
     empty_golden = tmp_path / "empty.jsonl"
     empty_golden.write_text("")
-    empty_topic = pipeline_topics.quarantine
-    missing = verify(kafka_bootstrap, empty_topic, "--golden", str(golden), "--allow-empty")
+    empty_topic = velib_topics.quarantine
+    missing = verify(velib_kafka, empty_topic, "--golden", str(golden), "--allow-empty")
     assert missing.exit_code == 1 and "1 missing, 0 extra, 0 changed" in missing.output
     assert missing.output.endswith(f"differs from {golden} (the topic is empty: has the job run?)\n")
-    write(kafka_bootstrap, pipeline_topics.indicators, (KEY, GOOD))
-    extra = verify(kafka_bootstrap, pipeline_topics.indicators, "--golden", str(empty_golden), "--allow-empty")
+    write(velib_kafka, velib_topics.indicators, (KEY, GOOD))
+    extra = verify(velib_kafka, velib_topics.indicators, "--golden", str(empty_golden), "--allow-empty")
     assert extra.exit_code == 1 and "0 missing, 1 extra, 0 changed" in extra.output
-    assert extra.output.endswith(f"Error: {pipeline_topics.indicators} differs from {empty_golden}\n")
+    assert extra.output.endswith(f"Error: {velib_topics.indicators} differs from {empty_golden}\n")
 
 
-def test_update_then_verify_round_trip(kafka_bootstrap, pipeline_topics, tmp_path):
-    write(kafka_bootstrap, pipeline_topics.indicators, (KEY, GOOD))
+def test_update_then_verify_round_trip(velib_kafka, velib_topics, tmp_path):
+    write(velib_kafka, velib_topics.indicators, (KEY, GOOD))
     target = tmp_path / "golden.jsonl"
-    written = verify(kafka_bootstrap, pipeline_topics.indicators, "--golden", str(target), "--update")
-    assert written.exit_code == 0 and written.output == f"Wrote 1 indicator rows to {target}\n"
-    checked = verify(kafka_bootstrap, pipeline_topics.indicators, "--golden", str(target))
+    written = verify(velib_kafka, velib_topics.indicators, "--golden", str(target), "--update")
+    assert written.exit_code == 0 and written.output == f"Wrote 1 rows to {target}\n"
+    checked = verify(velib_kafka, velib_topics.indicators, "--golden", str(target))
     assert checked.exit_code == 0, checked.output
-    assert checked.output.startswith(f"OK: 1 indicator rows in {pipeline_topics.indicators} equal {target}")
+    assert checked.output.startswith(f"OK: 1 rows in {velib_topics.indicators} equal {target}")
 
 
-def test_an_empty_expectation_from_a_recording_is_not_ok_on_an_empty_topic(kafka_bootstrap, pipeline_topics, sample):
+def test_an_empty_expectation_from_a_recording_is_not_ok_on_an_empty_topic(velib_kafka, velib_topics, sample):
     args = ["--recording", str(sample.path), "--stations", "99999"]  # a station the sample does not hold
-    refused = verify(kafka_bootstrap, pipeline_topics.indicators, *args)
+    refused = verify(velib_kafka, velib_topics.indicators, *args)
     assert refused.exit_code == 1
     assert refused.output == (
-        f"Error: {pipeline_topics.indicators} and the computation over {sample.path} are both empty: "
+        f"Error: {velib_topics.indicators} and the computation over {sample.path} are both empty: "
         "nothing was compared (pass --allow-empty if that is expected)\n"
     )
 
 
-def test_a_missing_topic_is_a_one_line_error(kafka_bootstrap, golden):
-    result = verify(kafka_bootstrap, "no-such-indicators-topic", "--golden", str(golden))
+def test_a_missing_topic_is_a_one_line_error(velib_kafka, golden):
+    result = verify(velib_kafka, "no-such-indicators-topic", "--golden", str(golden))
     assert result.exit_code == 1
     assert result.output == "Error: topic no-such-indicators-topic does not exist (nothing was computed yet?)\n"
+
+
+def test_any_topic_written_without_keys_verifies_by_its_key_fields(velib_kafka, velib_topics, tmp_path):
+    """The original consumer's output: rows without Kafka keys, the latest row per postcode counts."""
+    topic, target = velib_topics.status, tmp_path / "by_postcode.jsonl"
+    old, new, other = {"cp": 75001, "velos": 1}, {"cp": 75001, "velos": 2}, {"cp": 75002, "velos": 9}
+    write(velib_kafka, topic, *((None, json.dumps(row).encode()) for row in (old, other, new)))
+    by_postcode = ("--topic", topic, "--golden", str(target), "--key-fields", "cp")
+    written = verify(velib_kafka, "unused", *by_postcode, "--update")
+    assert written.exit_code == 0 and written.output == f"Wrote 2 rows to {target}\n"
+    assert target.read_text().splitlines() == [json.dumps(new, sort_keys=True), json.dumps(other, sort_keys=True)]
+    assert verify(velib_kafka, "unused", *by_postcode).output.startswith(f"OK: 2 rows in {topic} equal {target}")
+    target.write_text(target.read_text().replace('"velos": 9', '"velos": 8'))
+    changed = verify(velib_kafka, "unused", *by_postcode)
+    assert changed.exit_code == 1
+    assert "  changed: 75002: velos: expected 8, got 9" in changed.output.splitlines()
+    keyed = verify(velib_kafka, "unused", "--topic", velib_topics.indicators, "--golden", str(target))
+    assert keyed.exit_code == 1 and 'line 1: not a {"key": "...", "value": ...} entry' in keyed.output

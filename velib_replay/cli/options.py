@@ -24,6 +24,7 @@ from velib_replay.recording import KEYFRAME_EVERY
 from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.messages import parse_station_filter
 from velib_replay.replay.publisher import TIMESTAMPS
+from velib_replay.verify.keys import parse_key_fields
 
 
 def env(name: str) -> str:
@@ -70,6 +71,7 @@ OFFSET = _Parsed("offset", units.parse_offset)  # timedelta from the start, or d
 STATIONS = _Parsed("stations", parse_station_filter)  # frozenset of codes, or None for all
 HTTP_FAULT = _Parsed("fault", parse_http_fault)  # serve --inject KIND=PARAMS
 FAULT = _Parsed("fault", parse_fault)  # replay.faults.Fault
+KEY_FIELDS = _Parsed("fields", parse_key_fields)  # tuple of value field names
 
 
 class PositiveSeconds(click.ParamType):

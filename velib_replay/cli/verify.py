@@ -1,4 +1,5 @@
-"""``velib-replay verify``: the indicators topic against a golden file, or against a recording.
+"""``velib-replay verify``: the indicators topic (or any topic of JSON objects) against a golden file, or the
+indicators against a recording.
 
 It never says OK on doubt: unreadable records are reported, an unreadable latest value fails,
 and nothing empty (topic, golden file, expectation) passes or is written without --allow-empty.
@@ -21,7 +22,7 @@ from velib_replay.replay.ledger import read_ledger
 from velib_replay.units import spark_interval_seconds
 from velib_replay.verify.diff import compare, describe
 from velib_replay.verify.expected import count_mismatches, expected_after
-from velib_replay.verify.golden import read_golden, write_golden
+from velib_replay.verify.golden import KEY_FIELDS, KeyFields, read_golden, write_golden
 from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import TopicContents, read_latest
 
@@ -72,6 +73,17 @@ ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
     "where its micro-batches began, for the lateness rule.",
 )
 @options.quarantine_topic
+@click.option(
+    "--topic",
+    help="With --golden: verify this topic of JSON objects (any pipeline's output) instead of the indicators topic.",
+)
+@click.option(
+    "--key-fields",
+    type=options.KEY_FIELDS,
+    help="Value fields that make each row's key, comma-separated (e.g. postcode), for a topic written without "
+    "keys; the golden file then holds one row per line. Default: the Kafka key (golden lines are "
+    '{"key": ..., "value": ...}), or snapshot_time,postcode for the indicators topic.',
+)
 def command(
     golden: Path | None,
     recording: Path | None,
@@ -86,16 +98,24 @@ def command(
     watermark: str,
     max_offsets_per_trigger: int | None,
     quarantine_topic: str,
+    topic: str | None,
+    key_fields: tuple[str, ...] | None,
 ) -> None:
-    """Compare the indicators topic (latest value per key) with a golden file or a recording; exit 1 if they differ."""
+    """Compare a topic (latest value per key) with a golden file, or the indicators with a recording; exit 1 if
+    they differ."""
     if (golden is None) == (recording is None):
         raise click.UsageError("give exactly one of --golden FILE or --recording DIR")
     if update and golden is None:
         raise click.UsageError("--update rewrites a --golden file")
     if (fault_log is None and summary_json is not None) or (fault_log is not None and recording is None):
         raise click.UsageError("--fault-log goes with --recording, and --summary-json with --fault-log")
+    if topic is not None and recording is not None:
+        raise click.UsageError("--recording computes indicators: it checks the indicators topic, not --topic")
+    golden_fields = key_fields if topic is not None else key_fields or KEY_FIELDS
+    topic = topic or indicators_topic
     if update:
-        _update(golden, _read_without_doubt(bootstrap_servers, indicators_topic), indicators_topic, allow_empty)
+        contents = _read_without_doubt(bootstrap_servers, topic, key_fields)
+        _update(golden, contents, topic, allow_empty, golden_fields)
         return
     if fault_log is not None:
         faulted = expected_after(
@@ -105,16 +125,16 @@ def command(
             watermark_s=spark_interval_seconds(watermark),
             max_offsets=max_offsets_per_trigger,
         )
-        quarantined = _read_without_doubt(bootstrap_servers, quarantine_topic).records
+        quarantined = _read_without_doubt(bootstrap_servers, quarantine_topic, None).records
         late = json.loads(summary_json.read_text())["dropped_late"] if summary_json else None
         for problem in count_mismatches(faulted, quarantined, late):
             raise UserError(f"{problem} ({fault_log})")
         click.echo(f"OK: {quarantined} quarantined{'' if late is None else f', {late} dropped as late'}, as expected")
         expected, source = faulted.indicators, f"the computation over {recording} with {fault_log}"
     else:
-        expected, source = _expected(golden, recording, wanted, stations_table)  # a bad golden fails before Kafka
-    contents = _read_without_doubt(bootstrap_servers, indicators_topic)
-    _compare(expected, source, contents, indicators_topic, allow_empty)
+        expected, source = _expected(golden, recording, wanted, stations_table, golden_fields)  # a bad file fails first
+    contents = _read_without_doubt(bootstrap_servers, topic, key_fields)
+    _compare(expected, source, contents, topic, allow_empty)
 
 
 def _compare(
@@ -128,13 +148,13 @@ def _compare(
     if not expected and not allow_empty:
         raise UserError(f"{topic} and {source} are both empty: nothing was compared ({ALLOW_EMPTY_HINT})")
     click.echo(
-        f"OK: {len(contents.latest)} indicator rows in {topic} equal {source} "
+        f"OK: {len(contents.latest)} rows in {topic} equal {source} "
         f"({contents.records} records read{_superseded(contents)})"
     )
 
 
-def _read_without_doubt(bootstrap_servers: str, topic: str) -> TopicContents:
-    contents = read_latest(bootstrap_servers, topic)
+def _read_without_doubt(bootstrap_servers: str, topic: str, key_fields: tuple[str, ...] | None) -> TopicContents:
+    contents = read_latest(bootstrap_servers, topic, key_fields=key_fields)
     _refuse_doubt(contents, topic)
     return contents
 
@@ -152,11 +172,11 @@ def _refuse_doubt(contents: TopicContents, topic: str) -> None:
         raise UserError(f"{topic} cannot be verified: {doubt}")
 
 
-def _update(golden: Path, contents: TopicContents, topic: str, allow_empty: bool) -> None:
+def _update(golden: Path, contents: TopicContents, topic: str, allow_empty: bool, key_fields: KeyFields) -> None:
     if not contents.latest and not allow_empty:
         raise UserError(f"{topic} is empty: not writing an empty golden file {golden} ({ALLOW_EMPTY_HINT})")
-    write_golden(golden, contents.latest)
-    click.echo(f"Wrote {len(contents.latest)} indicator rows to {golden}")
+    write_golden(golden, contents.latest, key_fields)
+    click.echo(f"Wrote {len(contents.latest)} rows to {golden}")
 
 
 def _superseded(contents: TopicContents) -> str:
@@ -164,11 +184,11 @@ def _superseded(contents: TopicContents) -> str:
 
 
 def _expected(
-    golden: Path | None, recording: Path | None, wanted: frozenset[str] | None, stations_table: Path
+    golden: Path | None, recording: Path | None, wanted: frozenset[str] | None, stations_table: Path, key: KeyFields
 ) -> tuple[dict[str, Indicator], str]:
     if golden is not None:
         if not golden.exists():
             raise UserError(f"golden file {golden} does not exist (create it with --update)")
-        return read_golden(golden), str(golden)
+        return read_golden(golden, key), str(golden)
     expected = over_recording(Recording(recording), load_postcodes(stations_table), wanted=wanted)
     return expected, f"the computation over {recording}"

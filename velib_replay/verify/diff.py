@@ -1,10 +1,9 @@
-"""A readable difference between expected and actual indicator rows, key by key and field by field."""
+"""A readable difference between expected and actual keyed rows, key by key and field by field."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from velib_replay.job.contract import Indicator
+from typing import Any
 
 
 @dataclass
@@ -18,21 +17,27 @@ class Difference:
         return not (self.missing or self.extra or self.changed)
 
 
-def compare(expected: dict[str, Indicator], actual: dict[str, Indicator]) -> Difference:
+def compare(expected: dict[str, Any], actual: dict[str, Any]) -> Difference:
     difference = Difference(
         missing=sorted(set(expected) - set(actual)),
         extra=sorted(set(actual) - set(expected)),
     )
     for key in sorted(set(expected) & set(actual)):
-        fields = set(expected[key]) | set(actual[key])
-        changes = {
-            f: (expected[key].get(f), actual[key].get(f))
-            for f in sorted(fields)
-            if expected[key].get(f) != actual[key].get(f)
-        }
+        changes = _changed_fields(expected[key], actual[key])
         if changes:
             difference.changed[key] = changes
     return difference
+
+
+def _changed_fields(want: Any, got: Any) -> dict[str, tuple]:
+    """Field by field for two JSON objects; a value that is no object is compared whole, as ``value``."""
+    if not (isinstance(want, dict) and isinstance(got, dict)):
+        return {"value": (want, got)} if want != got else {}
+    return {
+        name: (want.get(name), got.get(name))
+        for name in sorted(set(want) | set(got))
+        if want.get(name) != got.get(name)
+    }
 
 
 def describe(difference: Difference, *, limit: int = 20) -> str:

@@ -1,4 +1,5 @@
-"""Reading a topic of indicators as its consumers must: the latest value per key.
+"""Reading a topic of JSON objects (indicators, or any pipeline's output) as its consumers must: the latest
+value per key, the record's Kafka key or, for a topic written without keys, some fields of its value.
 
 Nothing is skipped silently: a record that cannot be read is counted with its reason, and a key
 whose latest value cannot be read has no value at all (never an older one), so a verdict built on
@@ -19,6 +20,7 @@ from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.errors import UserError, kafka_unreachable
 from velib_replay.job.contract import Indicator
 from velib_replay.kafka import client_config
+from velib_replay.verify.keys import field_key
 
 NEW_TOPIC_SETTLE_S = 5.0
 
@@ -30,6 +32,7 @@ class TopicContents:
     unreadable_by_reason: Counter[str] = field(default_factory=Counter)
     unreadable_latest: dict[str, str] = field(default_factory=dict)  # key -> why its latest value is unreadable
     unkeyed: int = 0  # records no key can be read from: they belong to no row
+    key_fields: tuple[str, ...] | None = None  # value fields that make the key; None: the Kafka key
 
     @property
     def unreadable(self) -> int:
@@ -60,6 +63,9 @@ class TopicContents:
     def keep(self, key: bytes | None, value: bytes | None) -> None:
         """Take one record in topic order: the last one of a key wins, readable or not."""
         self.records += 1
+        if self.key_fields is not None:
+            self._keep_by_fields(value, self.key_fields)
+            return
         name = _decoded_key(key)
         if isinstance(name, _Unreadable):
             self.unreadable_by_reason[name.reason] += 1
@@ -75,6 +81,18 @@ class TopicContents:
             self.unreadable_latest[name] = row.reason
         else:
             self.latest[name] = row
+
+    def _keep_by_fields(self, value: bytes | None, fields: tuple[str, ...]) -> None:
+        """A value that cannot be read has no key either: it is counted as unkeyed, so it raises doubt."""
+        row = _Unreadable("without a value") if value is None else _decoded_row(value)
+        if not isinstance(row, _Unreadable):
+            try:
+                self.latest[field_key(row, fields)] = row
+                return
+            except ValueError:
+                row = _Unreadable(f"without the key fields {','.join(fields)}")
+        self.unreadable_by_reason[row.reason] += 1
+        self.unkeyed += 1
 
 
 @dataclass(frozen=True)
@@ -109,11 +127,13 @@ def _records(count: int) -> str:
     return _plural(count, "record")
 
 
-def read_latest(bootstrap_servers: str, topic: str, *, timeout_s: float = 60.0) -> TopicContents:
-    """Read the whole topic (up to its current end) and keep the latest value per key."""
+def read_latest(
+    bootstrap_servers: str, topic: str, *, timeout_s: float = 60.0, key_fields: tuple[str, ...] | None = None
+) -> TopicContents:
+    """Read the whole topic (up to its current end) and keep the latest value per key (see ``key_fields``)."""
     consumer = reader(bootstrap_servers)
     try:
-        return _read_to_end(consumer, topic, timeout_s)
+        return _read_to_end(consumer, topic, timeout_s, TopicContents(latest={}, key_fields=key_fields))
     finally:
         consumer.close()
 
@@ -132,7 +152,7 @@ def reader(bootstrap_servers: str) -> KafkaConsumer:
         raise kafka_unreachable(bootstrap_servers) from None
 
 
-def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float) -> TopicContents:
+def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float, contents: TopicContents) -> TopicContents:
     partitions = _partitions(consumer, topic)
     if not partitions:
         raise UserError(f"topic {topic} does not exist (nothing was computed yet?)")
@@ -140,7 +160,6 @@ def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float) -> Topic
     consumer.assign(assigned)
     consumer.seek_to_beginning(*assigned)
     end_offsets = consumer.end_offsets(assigned)
-    contents = TopicContents(latest={})
     remaining = {tp for tp in assigned if end_offsets[tp] > 0}
     deadline_polls = max(1, int(timeout_s * 10))
     for _ in range(deadline_polls):

@@ -1,0 +1,243 @@
+"""The pytest plugin (entry point ``pytest11: velib_replay``): a real broker, real Spark and recorded traffic
+as fixtures, and golden files with an update switch, for testing any pipeline in its own repository.
+
+One broker and one SparkSession serve the whole test session; each test gets its own topics, so tests
+never see each other's data. Public interface: the ``--velib-*`` options and the ``velib_*`` fixtures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from velib_replay import config, units
+from velib_replay.errors import UserError
+from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.stations_table import load_postcodes
+from velib_replay.kafka import broker
+from velib_replay.kafka.broker import Broker
+from velib_replay.recording import Recording
+from velib_replay.replay.faults import parse_fault
+from velib_replay.replay.messages import parse_station_filter
+from velib_replay.replay.player import PlayStats, ReplayPlan, replay_to_topic
+from velib_replay.testing.golden import GoldenMismatch, Rows, check_golden
+from velib_replay.testing.topics import PipelineTopics, fresh_topics
+from velib_replay.verify.reference import over_recording
+from velib_replay.verify.topic import read_latest
+
+BOOTSTRAP_ENV = f"{config.ENV_PREFIX}_TEST_BOOTSTRAP"
+SPARK_MASTER = "local[2]"  # the suites' machines: a few cores, shared
+BROKER_START_S = 120.0
+WRITTEN = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("velib-replay", "velib-replay: recorded traffic through real Kafka and Spark")
+    group.addoption(
+        "--velib-bootstrap",
+        metavar="HOST:PORT",
+        default=os.environ.get(BOOTSTRAP_ENV),
+        help=f"Use this running Kafka broker instead of starting an embedded one for the session "
+        f"(env: {BOOTSTRAP_ENV}).",
+    )
+    group.addoption(
+        "--velib-update-golden",
+        action="store_true",
+        help="velib_golden writes the golden files from the rows instead of comparing with them.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[WRITTEN] = []
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    written = config.stash.get(WRITTEN, [])
+    if written:
+        terminalreporter.section("velib-replay golden files")
+        for line in written:
+            terminalreporter.write_line(line)
+
+
+@contextlib.contextmanager
+def _failing_on_user_errors() -> Iterator[None]:
+    """A UserError (no broker, bad recording) fails the test with its one line, not a traceback."""
+    try:
+        yield
+    except UserError as error:
+        message = str(error)
+    else:
+        return
+    pytest.fail(message, pytrace=False)  # outside the except block: no "during handling" chain in the report
+
+
+@pytest.fixture(scope="session")
+def velib_broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker | None]:
+    """The embedded broker the session started (None with ``--velib-bootstrap``): for tests that restart it."""
+    if request.config.getoption("velib_bootstrap"):
+        yield None
+        return
+    embedded = broker.Broker(tmp_path_factory.mktemp("velib-kafka"), broker.free_port(), broker.free_port())
+    with _failing_on_user_errors():
+        broker.start(embedded, timeout=BROKER_START_S)
+    try:
+        yield embedded
+    finally:
+        broker.stop(embedded)
+
+
+@pytest.fixture(scope="session")
+def velib_kafka(request: pytest.FixtureRequest, velib_broker: Broker | None) -> str:
+    """The bootstrap servers of the session's broker: ``--velib-bootstrap``, else an embedded one."""
+    return velib_broker.bootstrap_servers if velib_broker is not None else request.config.getoption("velib_bootstrap")
+
+
+@pytest.fixture(scope="session")
+def velib_spark():
+    """A SparkSession with the Kafka connector; one already active (a user's own) is used and left running."""
+    from pyspark.sql import SparkSession
+
+    from velib_replay.job.session import spark_session
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        yield active
+        return
+    with _failing_on_user_errors():
+        session = spark_session(SPARK_MASTER, shuffle_partitions=2)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def velib_topics(velib_kafka: str) -> PipelineTopics:
+    """Fresh topics for this test, created: ``.status``, ``.indicators``, ``.quarantine``."""
+    with _failing_on_user_errors():
+        return fresh_topics(velib_kafka)
+
+
+@pytest.fixture
+def velib_play(velib_kafka: str, velib_topics: PipelineTopics) -> Callable[..., PlayStats]:
+    """``velib_play(recording, topic=None, speed="max", stations=None, inject=(), seed=0, fault_log=None)``: replay a
+    recording (to ``velib_topics.status`` by default), with ``play --inject`` faults drawn from ``seed`` and logged to
+    ``fault_log``, and return its statistics; fails unless every message was delivered."""
+
+    def play(
+        recording: str | Path | Recording,
+        topic: str | None = None,
+        speed: str | float = "max",
+        stations: str | Iterable[str] | None = None,
+        inject: Sequence[str] = (),
+        seed: int = 0,
+        fault_log: str | Path | None = None,
+    ) -> PlayStats:
+        try:
+            faults = [parse_fault(spec) for spec in inject]
+        except ValueError as error:
+            pytest.fail(f"velib_play(inject=...): {error}", pytrace=False)
+        plan = ReplayPlan(speed=_speed(speed), wanted=_stations(stations))
+        target = topic or velib_topics.status
+        log = Path(fault_log) if fault_log is not None else None
+        with _failing_on_user_errors():
+            stats = replay_to_topic(
+                _recording(recording), velib_kafka, target, plan, faults=faults, seed=seed, fault_log=log
+            )
+        if stats.undelivered or stats.aborted:
+            pytest.fail(f"replay incomplete: {stats.undelivered} undelivered ({stats.first_error or stats.aborted})")
+        return stats
+
+    return play
+
+
+@pytest.fixture
+def velib_run_job(velib_spark, velib_kafka: str, velib_topics: PipelineTopics, tmp_path: Path):
+    """``velib_run_job(**JobConfig fields)``: velib-replay's own job, once over ``velib_topics``; its summary."""
+    from velib_replay.job.runner import run_once
+
+    def run(**overrides: Any) -> JobSummary:
+        settings = {"checkpoint": tmp_path / "velib-checkpoint", "show_rows": 0} | overrides
+        cfg = JobConfig(
+            bootstrap_servers=velib_kafka,
+            status_topic=velib_topics.status,
+            indicators_topic=velib_topics.indicators,
+            quarantine_topic=velib_topics.quarantine,
+            **settings,
+        )
+        with _failing_on_user_errors():
+            return run_once(cfg, velib_spark)
+
+    return run
+
+
+@pytest.fixture
+def velib_latest(velib_kafka: str) -> Callable[..., dict[str, Any]]:
+    """``velib_latest(topic, key=None)``: the latest value per key, parsed; ``key`` names value fields that make
+    the key, for topics written without Kafka keys. Fails when any latest value is unreadable."""
+
+    def latest(topic: str, key: Sequence[str] | str | None = None) -> dict[str, Any]:
+        fields = None if key is None else (key,) if isinstance(key, str) else tuple(key)
+        with _failing_on_user_errors():
+            contents = read_latest(velib_kafka, topic, key_fields=fields)
+        doubt = contents.doubt()
+        if doubt:
+            pytest.fail(f"{topic}: {contents.unreadable_summary()}: {doubt}", pytrace=False)
+        return contents.latest
+
+    return latest
+
+
+@pytest.fixture
+def velib_expected() -> Callable[..., dict[str, Any]]:
+    """``velib_expected(recording, stations=None, passes=1, stations_table=None)``: the reference indicators
+    (the independent plain-Python computation) a faithful pipeline gives over a recording."""
+
+    def expected(
+        recording: str | Path | Recording,
+        stations: str | Iterable[str] | None = None,
+        passes: int = 1,
+        stations_table: str | Path | None = None,
+    ) -> dict[str, Any]:
+        with _failing_on_user_errors():
+            postcodes = load_postcodes(Path(stations_table) if stations_table else config.stations_table())
+            return over_recording(_recording(recording), postcodes, wanted=_stations(stations), passes=passes)
+
+    return expected
+
+
+@pytest.fixture
+def velib_golden(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``velib_golden(path, rows, key=None, limit=20)``: compare rows with a golden file (relative to the test
+    file's folder), or write it with ``--velib-update-golden``. Fails with a diff of at most ``limit`` per kind."""
+    update = request.config.getoption("velib_update_golden")
+
+    def golden(path: str | Path, rows: Rows, key: Sequence[str] | str | None = None, limit: int = 20) -> None:
+        where = request.path.parent / path
+        try:
+            done = check_golden(where, rows, key=key, update=update, limit=limit)
+        except (GoldenMismatch, UserError) as error:
+            done = error
+        if isinstance(done, Exception):
+            pytest.fail(str(done), pytrace=False)  # outside the except block: the diff alone, shown once
+        if update:
+            request.config.stash[WRITTEN].append(f"{request.node.nodeid}: {done}")
+
+    return golden
+
+
+def _recording(recording: str | Path | Recording) -> Recording:
+    return recording if isinstance(recording, Recording) else Recording(Path(recording))
+
+
+def _speed(speed: str | float) -> float | None:
+    return units.parse_speed(speed) if isinstance(speed, str) else float(speed)
+
+
+def _stations(stations: str | Iterable[str] | None) -> frozenset[str] | None:
+    if stations is None or isinstance(stations, str):
+        return parse_station_filter(stations)
+    return frozenset(stations)
