@@ -24,7 +24,7 @@ SAMPLE = config.sample_recording()
 # Installing velib-replay registers the plugin (entry point pytest11: velib_replay); a virtualenv installed from
 # a checkout older than the plugin has no entry point yet, so it is loaded here (loading it twice is an error).
 PLUGIN_INSTALLED = bool(entry_points(group="pytest11", name="velib_replay"))
-pytest_plugins = [] if PLUGIN_INSTALLED else ["velib_replay.testing.plugin"]
+pytest_plugins = ["browser_fixtures"] + ([] if PLUGIN_INSTALLED else ["velib_replay.testing.plugin"])
 
 # Property tests draw the same cases on every run, so CI is no lottery; raise max_examples locally to explore more.
 settings.register_profile("velib-replay", derandomize=True, deadline=None)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 from click.testing import CliRunner
-from conftest import unique_topics
 from helpers import expected_from, latest_indicators, process_once, topic_values
 from kafka import KafkaAdminClient
 
 from velib_replay.cli import main
 from velib_replay.kafka import cluster, topics
 from velib_replay.replay.player import ReplayPlan, replay_to_topic
+from velib_replay.testing.topics import PipelineTopics
 
 
 def test_node_properties_share_the_quorum_and_replicate_internal_topics(tmp_path):
@@ -22,7 +23,7 @@ def test_node_properties_share_the_quorum_and_replicate_internal_topics(tmp_path
     assert settings["controller.quorum.voters"] == "1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097"
     assert settings["offsets.topic.replication.factor"] == "3" and settings["min.insync.replicas"] == "2"
     assert three.bootstrap_servers == "localhost:19092,localhost:19094,localhost:19096"
-    specs = topics.velib_topics("s", "i", "q", replication=3, min_insync=2)
+    specs = topics.pipeline_topics("s", "i", "q", replication=3, min_insync=2)
     assert [spec.configs.get("min.insync.replicas") for spec in specs] == ["2", "2", "2"]
     assert specs[1].configs["cleanup.policy"] == "compact"
 
@@ -41,8 +42,8 @@ def test_a_broker_killed_mid_replay_loses_and_doubles_nothing(
     kafka_cluster, velib_spark, checkpoint, sample, postcodes
 ):
     bootstrap = kafka_cluster.bootstrap_servers
-    names = unique_topics()
-    specs = topics.velib_topics(names.status, names.indicators, names.quarantine, replication=3, min_insync=2)
+    names = PipelineTopics(*(f"{role}-{uuid.uuid4().hex[:10]}" for role in ("status", "indicators", "quarantine")))
+    specs = topics.pipeline_topics(names.status, names.indicators, names.quarantine, replication=3, min_insync=2)
     topics.ensure_topics(bootstrap, specs)
     victim = kafka_cluster.nodes[leader_of(bootstrap, names.status) - 1]  # the status partition's leader
     job = threading.Thread(target=process_once, args=(velib_spark, bootstrap, names, checkpoint))

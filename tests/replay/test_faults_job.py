@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLE, unique_topics
+from conftest import SAMPLE
 from helpers import latest_indicators, process_once, topic_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +19,7 @@ from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.ledger import read_ledger
 from velib_replay.replay.messages import parse_station_filter
 from velib_replay.replay.player import ReplayPlan, replay_to_topic
+from velib_replay.testing.topics import fresh_topics
 from velib_replay.verify.expected import outcome, replayed_stream
 from velib_replay.verify.reference import read_message
 
@@ -138,7 +139,7 @@ def test_outcome_always_equals_the_ledger_expectation(
     velib_kafka, velib_spark, sample, postcodes, seed, specs, max_offsets
 ):
     """Random seeds and fault mixes on 5 stations by 5 snapshots: the job's output is the expectation, always."""
-    names = unique_topics().create(velib_kafka)
+    names = fresh_topics(velib_kafka)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "faults.jsonl"
         plan = ReplayPlan(wanted=parse_station_filter("16107,32304,14111,8026,7002"), limit=5)
