@@ -8,10 +8,11 @@ original pipeline still parses it and the job can key indicators on the feed's t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from velib_replay.recording.feed import Station, iso_utc, station_code
+from velib_replay.replay.station_bytes import station_texts
 
 SNAPSHOT_TIME_FIELD = "snapshot_time"
 
@@ -20,6 +21,37 @@ SNAPSHOT_TIME_FIELD = "snapshot_time"
 class Message:
     key: bytes | None
     value: bytes
+
+
+class Messages(Sequence[Message]):
+    """One snapshot's messages as two parallel lists, so the hot path makes no object per message.
+
+    Publishers read ``keys`` and ``values`` directly; anything else sees a sequence of ``Message``.
+    """
+
+    __slots__ = ("keys", "values")
+
+    def __init__(self, keys: list[bytes | None], values: list[bytes]):
+        self.keys, self.values = keys, values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Messages(self.keys[index], self.values[index])
+        return Message(self.keys[index], self.values[index])
+
+    def __iter__(self) -> Iterator[Message]:
+        return map(Message, self.keys, self.values)
+
+
+def keys_and_values(messages: Iterable[Message]) -> tuple[Sequence[bytes | None], Sequence[bytes]]:
+    """The keys and the values of a batch, without copying a ``Messages``."""
+    if isinstance(messages, Messages):
+        return messages.keys, messages.values
+    batch = list(messages)
+    return [message.key for message in batch], [message.value for message in batch]
 
 
 def parse_station_filter(spec: str | None) -> frozenset[str] | None:
@@ -49,3 +81,31 @@ def station_message(station: Station, snapshot_time: int) -> Message:
 def snapshot_messages(stations: Iterable[Station], snapshot_time: int, wanted: frozenset[str] | None) -> list[Message]:
     """All messages of one snapshot, in the feed's order: they are sent together."""
     return [station_message(station, snapshot_time) for station in selected(stations, wanted)]
+
+
+def body_messages(body: bytes, snapshot_time: int, wanted: frozenset[str] | None) -> Messages | None:
+    """``snapshot_messages`` from the body's own bytes: each station's text, ``snapshot_time`` spliced in
+    before its closing brace; None when the body is not plain JSON (the caller parses it then).
+
+    A station that is not a non-empty object, or already has a ``snapshot_time``, is encoded as
+    ``station_message`` does, so the two paths send the same JSON values.
+    """
+    found = station_texts(body)
+    if found is None:
+        return None
+    stamp = iso_utc(snapshot_time)
+    tail = f',"{SNAPSHOT_TIME_FIELD}":"{stamp}"}}'
+    keys: list[bytes | None] = []
+    values: list[bytes] = []
+    for station, text in zip(*found, strict=True):
+        code = station_code(station)
+        if wanted is not None and code not in wanted:
+            continue
+        if type(station) is dict and station and SNAPSHOT_TIME_FIELD not in station:
+            keys.append(code.encode() if code is not None else None)
+            values.append((text[:-1] + tail).encode())
+        else:
+            message = station_message(station, snapshot_time)
+            keys.append(message.key)
+            values.append(message.value)
+    return Messages(keys, values)
