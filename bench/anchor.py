@@ -25,7 +25,7 @@ from velib_replay import config
 from velib_replay.job.config import JobConfig
 from velib_replay.job.runner import run_once
 from velib_replay.job.session import spark_session
-from velib_replay.job.transformations import TIME_FORMAT, postcode_table
+from velib_replay.job.transformations import TIME_FORMAT, postcode_table, read_messages
 from velib_replay.kafka import topics
 from velib_replay.recording import Recording
 from velib_replay.replay.player import replay_to_topic
@@ -41,13 +41,7 @@ SCHEMA = (
 
 def anchor_rows(spark: SparkSession, cfg: JobConfig) -> DataFrame:
     """Indicator records, computed the plain way."""
-    messages = (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", cfg.bootstrap_servers)
-        .option("subscribe", cfg.status_topic)
-        .option("startingOffsets", "earliest")
-        .load()
-    )
+    messages = read_messages(spark, cfg)  # the job's own source: the same Kafka options
     station = F.from_json(F.col("value").cast("string"), SCHEMA).alias("s")
     types = F.col("s.num_bikes_available_types")
 
