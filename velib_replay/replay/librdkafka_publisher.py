@@ -23,7 +23,7 @@ class LibrdkafkaPublisher(DeliveryCounter):
         try:
             from confluent_kafka import KafkaException, Producer
         except ImportError:
-            raise UserError('the librdkafka client needs confluent-kafka: pip install confluent-kafka') from None
+            raise UserError("the librdkafka client needs confluent-kafka: pip install confluent-kafka") from None
         super().__init__(topic)
         self._producer = Producer(
             {
