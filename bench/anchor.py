@@ -118,7 +118,7 @@ def job_vs_anchor(spark: SparkSession, servers: str, folder: Path, status_topic:
 
 
 def run(quick: bool, bootstrap: str | None) -> None:
-    snapshots, rounds = (60, 1) if quick else (240, 2)
+    snapshots, rounds = (30, 2) if quick else (240, 2)
     with workspace(bootstrap) as (folder, servers):
         base = first_status_body(config.sample_recording())
         start = local_midnight(json.loads(base)["lastUpdatedOther"]) + timedelta(hours=7)
