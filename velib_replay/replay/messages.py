@@ -37,7 +37,7 @@ class Messages(Sequence[Message]):
     def __len__(self) -> int:
         return len(self.values)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int | slice) -> Message | Messages:  # type: ignore[override]
         if isinstance(index, slice):
             return Messages(self.keys[index], self.values[index])
         return Message(self.keys[index], self.values[index])
