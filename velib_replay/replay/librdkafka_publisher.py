@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Iterable
 
@@ -10,6 +11,8 @@ from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
 from velib_replay.errors import UserError, kafka_unreachable
 from velib_replay.replay.messages import Message, keys_and_values
 from velib_replay.replay.publisher import DeliveryCounter, DeliveryStats
+
+log = logging.getLogger(__name__)
 
 
 class LibrdkafkaPublisher(DeliveryCounter):
@@ -35,6 +38,7 @@ class LibrdkafkaPublisher(DeliveryCounter):
                 "batch.size": 256 * 1024,
                 "queue.buffering.max.kbytes": 1024 * 1024,
                 "delivery.timeout.ms": int(delivery_timeout_s * 1000),
+                "logger": log,  # through Python logging, as kafka-python's, not printed raw on stderr
             }
         )
         try:
