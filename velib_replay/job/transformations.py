@@ -53,17 +53,21 @@ def parse_stations(messages: DataFrame, max_future: float = MAX_FUTURE_S) -> Dat
     """
     text = F.col("value").cast("string")
     document = F.when(F.is_valid_utf8(text) & text.rlike(r"^[ \t\n\r]*\{"), F.try_parse_json(text))
-    parsed = messages.select("topic", "partition", "offset", "value", document.alias("doc")).select(
-        "topic",
-        "partition",
-        "offset",
-        "value",
-        "doc",
-        _station_code(_field("stationCode")).alias("stationCode"),
-        _snapshot_ts(_field(SNAPSHOT_TIME_FIELD)).alias("snapshot_ts"),
-        _count(_field("num_bikes_available")).alias("bikes"),
-        *(_bikes_of_type(_field("num_bikes_available_types"), kind).alias(kind) for kind in BIKE_TYPES),
-        _count(_field("num_docks_available")).alias("docks"),
+    parsed = (
+        messages.select("topic", "partition", "offset", "value", document.alias("doc"))
+        .select(
+            "topic",
+            "partition",
+            "offset",
+            "value",
+            "doc",
+            _station_code(_field("stationCode")).alias("stationCode"),
+            _snapshot_ts(_field(SNAPSHOT_TIME_FIELD)).alias("snapshot_ts"),
+            _count(_field("num_bikes_available")).alias("bikes"),
+            _bikes_by_type(_field("num_bikes_available_types")).alias("types"),
+            _count(_field("num_docks_available")).alias("docks"),
+        )
+        .select("*", *(F.col(f"types.{kind}").alias(kind) for kind in BIKE_TYPES))  # one pass over the entries
     )
     latest_allowed = F.unix_seconds(F.current_timestamp()) + F.lit(int(max_future))  # the micro-batch's time
     problem = (
@@ -73,7 +77,7 @@ def parse_stations(messages: DataFrame, max_future: float = MAX_FUTURE_S) -> Dat
         .when(F.col("snapshot_ts").isNull(), F.lit(Reason.BAD_TIME))
         .when(F.unix_seconds("snapshot_ts") > latest_allowed, F.lit(Reason.FUTURE))
     )
-    return parsed.withColumn("problem", problem).drop("doc")
+    return parsed.withColumn("problem", problem).drop("doc", "types")
 
 
 def _field(name: str) -> Column:
@@ -100,14 +104,20 @@ def _count(value: Column) -> Column:
     return F.when(usable, number).otherwise(F.lit(0).cast("bigint"))
 
 
-def _bikes_of_type(types: Column, kind: str) -> Column:
-    """Σ of one bike type over the list's entries (or the map, as a one-entry list); each entry judged alone."""
+def _bikes_by_type(types: Column) -> Column:
+    """Σ of each bike type over the list's entries (or the map, as a one-entry list); each entry judged alone.
+
+    One pass over the entries for all types: higher-order functions are not code-generated, so each pass counts.
+    """
     entries = F.coalesce(F.try_variant_get(types, "$", "array<variant>"), F.array(types))
+    zero = F.struct(*(F.lit(0).cast("bigint").alias(kind) for kind in BIKE_TYPES))
 
-    def add(total: Column, entry: Column) -> Column:
-        return total + _count(F.variant_get(entry, f"$.{kind}", "variant"))
+    def add(totals: Column, entry: Column) -> Column:
+        return F.struct(
+            *((totals[kind] + _count(F.variant_get(entry, f"$.{kind}", "variant"))).alias(kind) for kind in BIKE_TYPES)
+        )
 
-    return F.aggregate(entries, F.lit(0).cast("bigint"), add)
+    return F.aggregate(entries, zero, add)
 
 
 def postcode_table(spark: SparkSession, stations_table: Path) -> DataFrame:
@@ -125,22 +135,34 @@ def indicators(stations: DataFrame, postcodes: DataFrame, watermark: str) -> Dat
         .groupBy("snapshot_ts", "postcode")
         .agg(F.array_sort(F.collect_set(reading)).alias("readings"))
     )
-    # one reading per station: the sorted set's first entry for each stationCode
-    unique = F.filter("readings", lambda r, i: (i == 0) | (F.col("readings")[i - 1]["stationCode"] != r["stationCode"]))
-    summed = {name: _sum_field(unique, name) for name in READING_FIELDS[1:]}
-    return grouped.select(
+    summed = F.aggregate("readings", _no_reading(), _add_first_reading)
+    totals = grouped.select("snapshot_ts", "postcode", summed.alias("t"))
+    return totals.select(  # a separate select, so the optimizer keeps one evaluation of the struct
         F.date_format("snapshot_ts", TIME_FORMAT).alias("snapshot_time"),
         "postcode",
-        F.size(unique).alias("stations"),
-        summed["bikes"].alias("bikes_available"),
-        summed["mechanical"].alias("mechanical"),
-        summed["ebike"].alias("ebike"),
-        summed["docks"].alias("docks_available"),
+        F.col("t.stations").alias("stations"),
+        F.col("t.bikes").alias("bikes_available"),
+        F.col("t.mechanical").alias("mechanical"),
+        F.col("t.ebike").alias("ebike"),
+        F.col("t.docks").alias("docks_available"),
     )
 
 
-def _sum_field(readings: Column, name: str) -> Column:
-    return F.aggregate(readings, F.lit(0).cast("bigint"), lambda total, reading: total + reading[name])
+_SUMMED = ("stations", *READING_FIELDS[1:])
+
+
+def _no_reading() -> Column:
+    zeros = (F.lit(0).cast("bigint").alias(name) for name in _SUMMED)
+    return F.struct(*zeros, F.lit(None).cast("string").alias("stationCode"))
+
+
+def _add_first_reading(totals: Column, reading: Column) -> Column:
+    """Σ over the sorted set, one pass: a station's first entry is its smallest reading, later ones are skipped."""
+    seen = totals["stationCode"].eqNullSafe(reading["stationCode"])
+    added = [totals["stations"] + 1, *(totals[name] + reading[name] for name in READING_FIELDS[1:])]
+    return F.when(seen, totals).otherwise(
+        F.struct(*(value.alias(name) for value, name in zip(added, _SUMMED, strict=True)), reading["stationCode"])
+    )
 
 
 def as_kafka_records(frame: DataFrame) -> DataFrame:

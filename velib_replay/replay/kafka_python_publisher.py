@@ -50,22 +50,22 @@ class KafkaPythonPublisher(DeliveryCounter):
             raise kafka_unreachable(bootstrap_servers) from None
 
     def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
-        """Queue messages for delivery; returns how many were queued. The batch's last message times it."""
-        sent_at, count, future = time.monotonic(), 0, None
-        for message in messages:
-            future = self._producer.send(
-                self.topic,
-                key=message.key,
-                value=message.value,
-                headers=headers,
-                timestamp_ms=self._timestamp_ms(message),
-            )
-            future.add_callback(self._delivered).add_errback(self._failed)
-            self._count_sent(message)
-            count += 1
+        """Queue messages for delivery; returns how many were queued. The batch's last message times it.
+
+        kafka-python reports delivery per message only (a future each); the queued count is kept per batch.
+        """
+        keys, values, stamps = self._columns(messages)
+        sent_at, send, queued, future = time.monotonic(), self._producer.send, 0, None
+        try:
+            for key, value, stamp in zip(keys, values, stamps, strict=True):
+                future = send(self.topic, key=key, value=value, headers=headers, timestamp_ms=stamp)
+                future.add_callback(self._delivered).add_errback(self._failed)
+                queued += 1
+        finally:  # a send that raised half-way still accounts for what it queued
+            self._count_sent(keys[:queued], values[:queued])
         if future is not None:
             future.add_callback(lambda _metadata: self._batch_acknowledged(sent_at))
-        return count
+        return queued
 
     def flush(self, timeout_s: float | None = None) -> DeliveryStats:
         """Wait until every queued message is delivered or has failed."""

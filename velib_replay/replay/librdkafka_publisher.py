@@ -1,16 +1,19 @@
-"""The publisher on confluent-kafka (librdkafka), when installed (``pip install -e ".[fast]"``)."""
+"""The publisher on confluent-kafka (librdkafka): the default client whenever the package is installed."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
 from velib_replay.errors import UserError, kafka_unreachable
 from velib_replay.kafka import client_config
 from velib_replay.replay.messages import Message
 from velib_replay.replay.publisher import DeliveryCounter, DeliveryStats
+
+log = logging.getLogger(__name__)
 
 
 class LibrdkafkaPublisher(DeliveryCounter):
@@ -26,7 +29,7 @@ class LibrdkafkaPublisher(DeliveryCounter):
         try:
             from confluent_kafka import KafkaException, Producer
         except ImportError:
-            raise UserError('the librdkafka client needs confluent-kafka: pip install -e ".[fast]"') from None
+            raise UserError("the librdkafka client needs confluent-kafka: pip install confluent-kafka") from None
         super().__init__(topic, feed_time=feed_time)
         self._producer = Producer(
             {
@@ -39,6 +42,7 @@ class LibrdkafkaPublisher(DeliveryCounter):
                 "queue.buffering.max.kbytes": 1024 * 1024,
                 "delivery.timeout.ms": int(delivery_timeout_s * 1000),
                 **client_config.active().librdkafka(),
+                "logger": log,  # through Python logging, as kafka-python's, not printed raw on stderr
             }
         )
         try:
@@ -47,15 +51,25 @@ class LibrdkafkaPublisher(DeliveryCounter):
             raise kafka_unreachable(bootstrap_servers) from None
 
     def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
-        """Queue messages for delivery; returns how many were queued. The batch's last message times it."""
-        batch: Sequence[Message] = messages if isinstance(messages, Sequence) else list(messages)
-        last = len(batch) - 1
+        """Queue messages for delivery; returns how many were queued. The batch's last message times it.
+
+        Counting is per batch; each delivery report only bumps a counter (reports run on this thread).
+        """
+        keys, values, stamps = self._columns(messages)
+        if not values:
+            return 0
+        produce, topic, report, last = self._producer.produce, self.topic, self._report, len(values) - 1
+        extra = {"headers": headers} if headers else {}
+        for key, value, stamp in zip(keys[:last], values[:last], stamps[:last], strict=True):
+            try:  # timestamp 0: librdkafka stamps the send time
+                produce(topic, value, key, on_delivery=report, timestamp=stamp or 0, **extra)
+            except BufferError:  # the local queue is full: let deliveries drain it, then queue it
+                self._produce_when_room(value, key, stamp, report, extra)
         timed = functools.partial(self._report_last, time.monotonic())
-        for i, message in enumerate(batch):
-            self._produce(message, headers, timed if i == last else self._report)
-            self._count_sent(message)
+        self._produce_when_room(values[last], keys[last], stamps[last], timed, extra)
+        self._count_sent(keys, values)
         self._producer.poll(0)
-        return len(batch)
+        return len(values)
 
     def flush(self, timeout_s: float | None = None) -> DeliveryStats:
         self._producer.flush(-1 if timeout_s is None else timeout_s)
@@ -64,24 +78,17 @@ class LibrdkafkaPublisher(DeliveryCounter):
     def close(self) -> None:
         self._producer.flush(5)
 
-    def _produce(self, message: Message, headers: list[tuple[str, bytes]] | None, on_delivery) -> None:
+    def _produce_when_room(self, value: bytes, key: bytes | None, stamp: int | None, on_delivery, extra: dict) -> None:
         while True:
             try:
-                self._producer.produce(
-                    self.topic,
-                    message.value,
-                    message.key,
-                    headers=headers,
-                    on_delivery=on_delivery,
-                    timestamp=self._timestamp_ms(message) or 0,  # 0: librdkafka stamps the send time
-                )
+                self._producer.produce(self.topic, value, key, on_delivery=on_delivery, timestamp=stamp or 0, **extra)
                 return
-            except BufferError:  # the local queue is full: let deliveries drain it
+            except BufferError:
                 self._producer.poll(0.05)
 
     def _report(self, error, _message) -> None:
         if error is None:
-            self._delivered()
+            self.stats.delivered += 1  # runs inside poll/flush on the sending thread: no lock needed
         else:
             self._failed(error)
 

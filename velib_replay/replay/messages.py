@@ -10,10 +10,12 @@ so Kafka's time-based tools (offsets for times, ``startingOffsetsByTimestamp``) 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 from velib_replay.recording.feed import Station, iso_utc, station_code
+from velib_replay.replay.station_bytes import station_texts
 
 SNAPSHOT_TIME_FIELD = "snapshot_time"
 
@@ -23,6 +25,43 @@ class Message:
     key: bytes | None
     value: bytes
     timestamp_ms: int | None = None  # the Kafka record's timestamp; None lets the client stamp send time
+
+
+class Messages(Sequence[Message]):
+    """One snapshot's messages as two parallel lists, so the hot path makes no object per message.
+
+    Publishers read ``keys`` and ``values`` directly; anything else sees a sequence of ``Message``.
+    """
+
+    __slots__ = ("keys", "timestamp_ms", "values")
+
+    def __init__(self, keys: list[bytes | None], values: list[bytes], timestamp_ms: int | None = None):
+        self.keys, self.values, self.timestamp_ms = keys, values, timestamp_ms  # one snapshot: one timestamp
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index: int | slice) -> Message | Messages:  # type: ignore[override]
+        if isinstance(index, slice):
+            return Messages(self.keys[index], self.values[index], self.timestamp_ms)
+        return Message(self.keys[index], self.values[index], self.timestamp_ms)
+
+    def __iter__(self) -> Iterator[Message]:
+        return map(Message, self.keys, self.values, repeat(self.timestamp_ms))
+
+
+def batch_columns(
+    messages: Iterable[Message],
+) -> tuple[Sequence[bytes | None], Sequence[bytes], Sequence[int | None]]:
+    """The keys, values and timestamps of a batch, without copying a ``Messages``'s lists."""
+    if isinstance(messages, Messages):
+        return messages.keys, messages.values, [messages.timestamp_ms] * len(messages.values)
+    batch = list(messages)
+    return (
+        [message.key for message in batch],
+        [message.value for message in batch],
+        [message.timestamp_ms for message in batch],
+    )
 
 
 def parse_station_filter(spec: str | None) -> frozenset[str] | None:
@@ -53,3 +92,31 @@ def station_message(station: Station, snapshot_time: int) -> Message:
 def snapshot_messages(stations: Iterable[Station], snapshot_time: int, wanted: frozenset[str] | None) -> list[Message]:
     """All messages of one snapshot, in the feed's order: they are sent together."""
     return [station_message(station, snapshot_time) for station in selected(stations, wanted)]
+
+
+def body_messages(body: bytes, snapshot_time: int, wanted: frozenset[str] | None) -> Messages | None:
+    """``snapshot_messages`` from the body's own bytes: each station's text, ``snapshot_time`` spliced in
+    before its closing brace; None when the body is not plain JSON (the caller parses it then).
+
+    A station that is not a non-empty object, or already has a ``snapshot_time``, is encoded as
+    ``station_message`` does, so the two paths send the same JSON values.
+    """
+    found = station_texts(body)
+    if found is None:
+        return None
+    stamp = iso_utc(snapshot_time)
+    tail = f',"{SNAPSHOT_TIME_FIELD}":"{stamp}"}}'
+    keys: list[bytes | None] = []
+    values: list[bytes] = []
+    for station, text in zip(*found, strict=True):
+        code = station_code(station)
+        if wanted is not None and code not in wanted:
+            continue
+        if type(station) is dict and station and SNAPSHOT_TIME_FIELD not in station:
+            keys.append(code.encode() if code is not None else None)
+            values.append((text[:-1] + tail).encode())
+        else:
+            message = station_message(station, snapshot_time)
+            keys.append(message.key)
+            values.append(message.value)
+    return Messages(keys, values, snapshot_time * 1000)

@@ -28,9 +28,9 @@ from velib_replay.recording import Recording, RecordingError, Snapshot
 from velib_replay.recording.feed import iso_utc
 from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import open_ledger
-from velib_replay.replay.messages import selected, snapshot_messages
+from velib_replay.replay.messages import Message, body_messages, selected, snapshot_messages
 from velib_replay.replay.pacing import Offset, Slot, empty_window_reason, rebase_shift, schedule, window
-from velib_replay.replay.publisher import Publisher, open_publisher, percentiles_ms
+from velib_replay.replay.publisher import AUTO, Publisher, open_publisher, percentiles_ms
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
 
@@ -151,7 +151,7 @@ def play(
             if slot.loop_pass > 0 and stats.messages == 0:
                 break  # an endless loop over nothing to send would never end
             try:
-                messages = snapshot_messages(slot.snapshot.stations, slot.snapshot_time, wanted)
+                messages = slot_messages(slot.snapshot, slot.snapshot_time, wanted)
             except UNUSABLE as error:
                 if not skip_invalid:
                     stats.aborted = unusable(slot.snapshot, error)
@@ -200,6 +200,13 @@ def play(
 
 def gave_up(error: KafkaError) -> str:
     return f"Kafka gave up: {type(error).__name__}: {error}"
+
+
+def slot_messages(snapshot: Snapshot, snapshot_time: int, wanted: frozenset[str] | None) -> Sequence[Message]:
+    """A snapshot's messages from its body's own bytes; a body that is not plain JSON goes through the
+    parse, which names what is wrong with it."""
+    found = body_messages(snapshot.recording.body(snapshot.poll), snapshot_time, wanted)
+    return found if found is not None else snapshot_messages(snapshot.stations, snapshot_time, wanted)
 
 
 @dataclass(frozen=True)
@@ -302,7 +309,7 @@ def replay_to_topic(
     topic: str,
     plan: ReplayPlan = ReplayPlan(),
     *,
-    client: str = "kafka-python",
+    client: str = AUTO,
     partitions: int = 1,
     delivery_timeout_s: float = DELIVERY_WAIT_S,
     slots: Iterable[Slot] | None = None,
