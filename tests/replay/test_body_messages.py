@@ -8,7 +8,7 @@ import pytest
 from conftest import SAMPLE
 
 from velib_replay.recording import Recording
-from velib_replay.replay.messages import Message, Messages, body_messages, batch_columns, snapshot_messages
+from velib_replay.replay.messages import Message, Messages, batch_columns, body_messages, snapshot_messages
 from velib_replay.replay.station_bytes import station_texts
 
 CLOCK = 1760778556  # 2025-10-18T09:09:16Z
@@ -65,7 +65,9 @@ def test_anything_but_a_plain_document_is_left_to_the_parse(body):
 
 def test_messages_read_as_a_sequence_of_message():
     batch = Messages([b"a", None], [b"1", b"2"], 7000)
-    assert list(batch) == [Message(b"a", b"1", 7000), Message(None, b"2", 7000)] and batch[1] == Message(None, b"2", 7000)
+    assert list(batch) == [Message(b"a", b"1", 7000), Message(None, b"2", 7000)] and batch[1] == Message(
+        None, b"2", 7000
+    )
     assert batch_columns(batch) == ([b"a", None], [b"1", b"2"], [7000, 7000])
     assert batch_columns(iter([Message(b"k", b"v")])) == ([b"k"], [b"v"], [None])
     assert list(batch[1:]) == [Message(None, b"2", 7000)]
