@@ -20,7 +20,7 @@ from helpers import expected_from, latest_indicators, process_once, topic_record
 
 from velib_replay.capture.faults import Injector, parse_http_fault
 from velib_replay.capture.live import Delivery, LivePlan, kafka_connector, live
-from velib_replay.capture.live_against_serve import live_against_serve
+from velib_replay.capture.live_against_serve import live_against_serve, published_once
 from velib_replay.capture.recorder import Limits, Sources, StatusLine
 from velib_replay.capture.server import serve
 from velib_replay.cli import main
@@ -65,13 +65,6 @@ def snapshot_poll(clock: int) -> tuple[Poll, bytes]:
 def expected(*clocks: int) -> list[Message]:
     """What play would send for the snapshots with these feed clocks."""
     return [m for clock in clocks for m in snapshot_messages(parse_status(status_body(clock)).stations, clock, None)]
-
-
-def published_once(recording: Recording, wanted: frozenset[str] | None = None) -> list[Message]:
-    """What live publishes from a recording: play's messages, a snapshot the feed served again only once."""
-    snapshots = list(recording.snapshots())
-    fresh = [s for i, s in enumerate(snapshots) if i == 0 or s.snapshot_time != snapshots[i - 1].snapshot_time]
-    return [m for s in fresh for m in snapshot_messages(s.stations, s.snapshot_time, wanted)]
 
 
 def test_snapshots_wait_while_kafka_is_down_and_go_out_in_order_when_it_is_back():
@@ -223,18 +216,18 @@ def test_live_against_serve_gives_the_messages_and_indicators_of_play(
 @pytest.mark.integration
 @pytest.mark.slow
 def test_live_against_serve_inject_loses_nothing_served_correctly_and_accounts_for_every_fault(
-    sample, kafka_bootstrap, pipeline_topics, tmp_path
+    sample, velib_kafka, velib_topics, tmp_path
 ):
     """The API on a bad day: every distinct snapshot on Kafka exactly once, and each injected fault found
     again, by kind, in live's accounting and in the tee'd recording's ``info`` (no retries: a request is a poll)."""
     specs = ["error=0.2", "timeout=0.1", "truncate=0.1", "stale=0.1", "slow=0.1:200ms", "reset=0.1"]
     faults = [parse_http_fault(spec) for spec in specs]
-    connect = kafka_connector(kafka_bootstrap, pipeline_topics.status)
+    connect = kafka_connector(velib_kafka, velib_topics.status)
     result = live_against_serve(sample, connect, faults, seed=3, record=tmp_path / "tee")
     n, c = result.faults, result.live.counts
     assert result.complete and result.lost == 0 and result.live.undelivered == 0
     assert result.live.delivery.published == result.distinct_snapshots == 10
-    assert topic_records(kafka_bootstrap, pipeline_topics.status) == [(m.key, m.value) for m in published_once(sample)]
+    assert topic_records(velib_kafka, velib_topics.status) == [(m.key, m.value) for m in published_once(sample)]
     assert set(n) == {spec.partition("=")[0] for spec in specs}  # seed 3 draws every kind
     replayed = Injector(faults, 3)
     drawn = (replayed.decide(STATUS_FEED) for _ in range(result.requests))

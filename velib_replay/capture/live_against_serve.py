@@ -20,6 +20,7 @@ from velib_replay.capture.live import Connect, LivePlan, LiveResult, live
 from velib_replay.capture.recorder import Limits, Sources, StatusLine, Stopper
 from velib_replay.capture.server import serve
 from velib_replay.recording import STATUS_FEED, Recording
+from velib_replay.replay.messages import Message, snapshot_messages
 
 # Without retries each request is one poll, so every fault shows in the accounting as itself;
 # the timeout must exceed any slow=P:D given, or a slow answer becomes a timeout.
@@ -70,6 +71,13 @@ def distinct_snapshots(recording: Recording) -> int:
     """Valid status snapshots, a run of the same feed clock counted once: what ``live`` publishes."""
     clocks = [snapshot.poll.last_updated for snapshot in recording.snapshots()]
     return sum(1 for i, clock in enumerate(clocks) if clock is None or i == 0 or clock != clocks[i - 1])
+
+
+def published_once(recording: Recording, wanted: frozenset[str] | None = None) -> list[Message]:
+    """What ``live`` publishes from a recording: play's messages, a snapshot the feed served again only once."""
+    snapshots = list(recording.snapshots())
+    fresh = [s for i, s in enumerate(snapshots) if i == 0 or s.snapshot_time != snapshots[i - 1].snapshot_time]
+    return [message for s in fresh for message in snapshot_messages(s.stations, s.snapshot_time, wanted)]
 
 
 def live_against_serve(

@@ -2,7 +2,7 @@
 
 A step acts on the running stack (``Stack``) and records what the expectation needs: the message
 values each play step sent (regenerated from its fault log, as ``verify`` does) and the job's
-summaries. A new kind of step (e.g. ``live`` against ``serve --inject``) is one function added here.
+summaries. A new kind of step is one function added here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from velib_replay import config
+from velib_replay.capture.faults import parse_http_fault
+from velib_replay.capture.live import kafka_connector
+from velib_replay.capture.live_against_serve import live_against_serve, published_once
 from velib_replay.errors import UserError
 from velib_replay.job.config import JobConfig, JobSummary
 from velib_replay.job.runner import run_once
@@ -107,6 +110,25 @@ def restart_broker(stack: Stack, _params: dict[str, Any]) -> None:
     kafka_broker.start(stack.broker, timeout=120)
 
 
+def live(stack: Stack, params: dict[str, Any]) -> None:
+    """``live`` polling ``serve --inject`` (``inject`` HTTP faults with ``seed``, ``stations``) until every body of
+    the recording was served correctly: an API outage must cost nothing, each distinct snapshot published once."""
+    recording = Recording(stack.scenario.recording)
+    wanted = parse_station_filter(params.get("stations"))
+    result = live_against_serve(
+        recording,
+        kafka_connector(stack.job.bootstrap_servers, stack.job.status_topic),
+        [parse_http_fault(spec) for spec in params.get("inject", [])],
+        seed=int(params.get("seed", 0)),
+        wanted=wanted,
+    )
+    if not result.complete or result.lost or result.live.undelivered:
+        raise UserError(f"live against serve lost snapshots: {result.as_dict()}")
+    stack.pending += [message.value for message in published_once(recording, wanted)]
+    stack.faults += Counter(result.faults)
+    stack.messages += result.live.delivery.messages
+
+
 def kill_job(stack: Stack, params: dict[str, Any]) -> None:
     """Start ``velib-replay process`` as a subprocess, SIGKILL it once it committed ``after_batches`` micro-batches
     (default 1), then finish the round with a restarted job on the same checkpoint."""
@@ -131,6 +153,7 @@ STEPS: dict[str, Callable[[Stack, dict[str, Any]], None]] = {
     "process": process,
     "restart_broker": restart_broker,
     "kill_job": kill_job,
+    "live": live,
 }
 
 
