@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
-from helpers import expected_from, latest_indicators, process_once, replay, topic_values
+from helpers import latest_indicators, process_once, replay, topic_values
 
 from velib_replay.cli import main
 from velib_replay.replay.messages import Message, snapshot_messages
@@ -20,13 +20,15 @@ GOLDEN = SAMPLE / "indicators.golden.jsonl"
 
 
 def test_max_speed_replay_gives_the_golden_indicators(
-    sample, postcodes, velib_kafka, velib_topics, velib_spark, checkpoint
+    velib_play, velib_run_job, velib_latest, velib_expected, velib_golden, velib_topics
 ):
-    played = replay(sample, velib_kafka, velib_topics.status, speed=None)
-    summary = process_once(velib_spark, velib_kafka, velib_topics, checkpoint)
-    latest = latest_indicators(velib_kafka, velib_topics)
+    """Through the plugin's public fixtures only, as a user's test would run velib-replay's own job."""
+    played = velib_play(SAMPLE)
+    summary = velib_run_job()
+    latest = velib_latest(velib_topics.indicators)
     assert summary.input_rows == played.messages == 16442
-    assert latest == read_golden(GOLDEN) == expected_from(sample, postcodes)
+    assert latest == velib_expected(SAMPLE)
+    velib_golden(GOLDEN, list(latest.values()), key=("snapshot_time", "postcode"))
     assert sum(row["stations"] for key, row in latest.items() if key.endswith("|unknown")) == 10 * 84
     assert summary.quarantined == 0
 

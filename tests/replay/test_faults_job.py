@@ -35,7 +35,6 @@ def cli(*args: str) -> str:
     return result.output
 
 
-@pytest.mark.slow
 def test_every_fault_kind_through_the_job(velib_kafka, velib_topics, checkpoint, tmp_path, sample, postcodes):
     """play --inject (every kind), process --once, verify --fault-log: one Spark run proves them all."""
     log, stats, summary = tmp_path / "faults.jsonl", tmp_path / "stats.json", tmp_path / "summary.json"
@@ -94,6 +93,7 @@ def test_every_fault_kind_through_the_job(velib_kafka, velib_topics, checkpoint,
     assert quarantined == corrupted  # exactly the ledger's corrupt messages, byte for byte
 
 
+@pytest.mark.slow  # ~60 s: each verify waits on the empty quarantine topic (see README, known leftovers)
 def test_verify_says_what_differs(velib_kafka, velib_topics, tmp_path):
     """A fault log that is not the run's, and a count that is off, each fail in one readable line (no Spark)."""
     log = tmp_path / "faults.jsonl"

@@ -66,7 +66,6 @@ def test_the_shipped_scenarios_are_at_least_eight_and_say_what_they_prove():
 
 
 @pytest.mark.integration
-@pytest.mark.slow
 def test_every_shipped_scenario_passes(request, velib_kafka, velib_spark):
     """``scenario run scenarios/`` on the shared broker (restarted by one scenario) and Spark session."""
     if os.environ.get("VELIB_REPLAY_TEST_BOOTSTRAP"):

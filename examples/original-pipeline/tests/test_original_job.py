@@ -13,7 +13,7 @@ from velib_replay.config import sample_recording
 
 SAMPLE = sample_recording()  # bundled with velib-replay: 16,442 station messages
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
