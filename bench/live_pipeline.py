@@ -142,6 +142,7 @@ def start_live(url: str, bootstrap: str, names: Topics, interval: float, folder:
     return Command(
         *("live", "--url", url, "--interval", f"{interval:g}", *limit, "--log-format", "json"),
         *("--bootstrap-servers", bootstrap, "--topic", names.status),
+        *("--timestamps", "send"),  # latency is read from broker timestamps: publish time, not the feed's clock
         log=folder / "live.log",
     )
 
