@@ -123,11 +123,11 @@ def test_poll_counts_add_up_and_spot_repeats():
 
 def test_a_signal_abandons_a_fetch_but_not_a_write():
     stopper = Stopper()
-    stopper._on_signal(signal.SIGINT, None)  # outside a fetch (a write, a wait): only asks to stop
+    stopper._on_signal(signal.SIGINT)  # outside a fetch (a write, a wait): only asks to stop
     assert stopper.stopped and stopper.reason == "SIGINT" and not stopper.abandoned
     fresh = Stopper()
     with pytest.raises(Interrupted), fresh.interruptible():
-        fresh._on_signal(signal.SIGTERM, None)
+        fresh._on_signal(signal.SIGTERM)
     assert fresh.abandoned and fresh.reason == "SIGTERM"
     with pytest.raises(Interrupted), fresh.interruptible():
         pass  # once stopped, no new fetch starts

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-from velib_replay import config
+from velib_replay import config, signals
 from velib_replay.capture.client import USER_AGENT, ApiClient, ClientSettings, check_url, discover_feeds, redact_url
 from velib_replay.errors import UserError
 from velib_replay.recording import (
@@ -117,8 +117,6 @@ class Interrupted(BaseException):
 class Stopper:
     """Turns SIGINT/SIGTERM into a clean stop: fetches and waits are abandoned, writes finished."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
     def __init__(self) -> None:
         self.event = threading.Event()
         self.reason: str | None = None
@@ -156,23 +154,16 @@ class Stopper:
         finally:
             self._interruptible = False
 
-    def _on_signal(self, signum: int, _frame: Any) -> None:
+    def _on_signal(self, signum: int) -> None:
         self.stop(signal.Signals(signum).name)
         if self._interruptible:
             raise Interrupted
 
     @contextlib.contextmanager
     def signals_handled(self) -> Iterator[Stopper]:
-        """Install the handlers for the duration of a run (main thread only; a no-op elsewhere)."""
-        if threading.current_thread() is not threading.main_thread():
+        """Install the handlers for the duration of a run (see ``velib_replay.signals``)."""
+        with signals.handled(self._on_signal):
             yield self
-            return
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
-        try:
-            yield self
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 class StatusLine:

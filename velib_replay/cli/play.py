@@ -8,14 +8,13 @@ import json
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 
-from velib_replay import config
+from velib_replay import config, signals
 from velib_replay.cli import options
 from velib_replay.cli.tables import table
 from velib_replay.errors import UserError
@@ -190,29 +189,19 @@ def command(
 def _stop_on_signals() -> Iterator[StopRequest]:
     """SIGINT and SIGTERM ask the replay to stop at the next snapshot boundary; a second one kills at once."""
     stop = StopRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
 
-    def handle(signum: int, _frame: object) -> None:
+    def handle(signum: int) -> None:
         if stop:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
         stop.set(signal.Signals(signum).name)
 
-    ignored = signal.SIG_IGN  # e.g. SIGINT of a job started with & by a script: it stays ignored
-    wanted = [number for number in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(number) is not ignored]
-    previous = {number: signal.signal(number, handle) for number in wanted}
-    try:
+    with signals.handled(handle):
         yield stop
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def _exit_status(signal_name: str) -> int:
-    """The shell's convention for a process ended by a signal: 128 + its number (130, 143)."""
-    return 128 + signal.Signals[signal_name].value
+    return signals.exit_status(signal.Signals[signal_name].value)
 
 
 def _check(

@@ -5,16 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from velib_replay import config
+from velib_replay import config, signals
 from velib_replay.cli import options
 from velib_replay.observe import logs, metrics
 
@@ -65,6 +62,15 @@ from velib_replay.observe import logs, metrics
     help="Micro-batch interval when not --once (Spark's syntax: '5 seconds', '500 milliseconds').",
 )
 @click.option(
+    "--quarantine-trigger-interval",
+    type=options.SPARK_TRIGGER_INTERVAL,
+    default=config.QUARANTINE_TRIGGER_INTERVAL,
+    envvar=options.env("QUARANTINE_TRIGGER_INTERVAL"),
+    show_default=True,
+    help="Micro-batch interval of the quarantine query when not --once: slower than the indicators' "
+    "so that set-aside messages, which no one waits for, cost less of the machine.",
+)
+@click.option(
     "--max-offsets-per-trigger", type=click.IntRange(min=1), default=None, help="Cap messages per micro-batch."
 )
 @click.option(
@@ -91,6 +97,7 @@ def command(
     watermark: str,
     max_future: float,
     trigger_interval: str,
+    quarantine_trigger_interval: str,
     max_offsets_per_trigger: int | None,
     show_rows: int,
     metrics_port: int | None,
@@ -118,6 +125,7 @@ def command(
         watermark=watermark,
         max_future=max_future,
         trigger_interval=trigger_interval,
+        quarantine_trigger_interval=quarantine_trigger_interval,
         max_offsets_per_trigger=max_offsets_per_trigger,
         show_rows=show_rows,
     )
@@ -125,10 +133,11 @@ def command(
         logging.basicConfig(level=logging.INFO, handlers=[logs.handler(log_format)])
     observer = JobObserver(status_topic, kafka_end_offsets(bootstrap_servers))
     started = time.monotonic()
-    with _stop_on_signals() as stop, metrics.serving(observer.serving_health(max_lag), metrics_port, metrics_host):
+    stop = _StopSignal()
+    with signals.handled(stop.received), metrics.serving(observer.serving_health(max_lag), metrics_port, metrics_host):
         session = spark_session(master)
-        stop.install()  # pyspark's SparkContext put its own SIGINT handler in place of ours
-        summary = run(session, cfg, once=once, stop=stop, observer=observer)
+        with signals.handled(stop.received):  # pyspark's SparkContext put its own SIGINT handler in place of ours
+            summary = run(session, cfg, once=once, stop=stop, observer=observer)
     click.echo(
         f"Processed {summary.input_rows} messages in {summary.batches} batch(es), {time.monotonic() - started:.1f} s: "
         f"{summary.indicator_rows} indicator rows written to {indicators_topic}, "
@@ -137,32 +146,14 @@ def command(
     if summary_json is not None:
         summary_json.write_text(json.dumps(dataclasses.asdict(summary), indent=2) + "\n")
     if stop.signum is not None:
-        click.get_current_context().exit(128 + stop.signum)  # 130 after SIGINT, 143 after SIGTERM, as shells expect
+        click.get_current_context().exit(signals.exit_status(stop.signum))
 
 
 class _StopSignal(threading.Event):
     """Set by SIGINT or SIGTERM, remembering which, so the job stops cleanly and exits as the signal asks."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
     signum: int | None = None
 
-    def install(self) -> None:
-        for signum in self.SIGNALS:
-            signal.signal(signum, self._received)
-
-    def _received(self, signum: int, _frame: object) -> None:
+    def received(self, signum: int) -> None:
         self.signum = signum
         self.set()
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[_StopSignal]:
-    """Our handlers from before the Spark session starts (Ctrl-C during start-up) to the end; then the old ones."""
-    previous = {signum: signal.getsignal(signum) for signum in _StopSignal.SIGNALS}
-    stop = _StopSignal()
-    stop.install()
-    try:
-        yield stop
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

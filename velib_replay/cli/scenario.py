@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from velib_replay import signals
 from velib_replay.cli import options
 from velib_replay.cli.tables import table
 from velib_replay.scenario.report import HEADERS, rows, write_junit
@@ -36,11 +37,14 @@ def command() -> None:
 )
 def run(paths: tuple[Path, ...], bootstrap_servers: str | None, junit_xml: Path | None) -> None:
     """Run each scenario FILE (or every *.toml in DIR) with topics of its own; exit 1 if any fails."""
-    results = run_scenarios(
-        scenario_files(list(paths)),
-        bootstrap_servers=bootstrap_servers,
-        on_result=lambda result: click.echo(f"{result.name}: {rows([result])[0][3]} ({result.seconds:.0f}s)", err=True),
-    )
+    with signals.handled(_interrupt):
+        results = run_scenarios(
+            scenario_files(list(paths)),
+            bootstrap_servers=bootstrap_servers,
+            on_result=lambda result: click.echo(
+                f"{result.name}: {rows([result])[0][3]} ({result.seconds:.0f}s)", err=True
+            ),
+        )
     click.echo(table(rows(results), HEADERS))
     for result in results:
         for problem in result.problems:
@@ -50,3 +54,8 @@ def run(paths: tuple[Path, ...], bootstrap_servers: str | None, junit_xml: Path 
     failed = [result.name for result in results if not result.passed]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(results)} scenarios failed: {', '.join(failed)}")
+
+
+def _interrupt(_signum: int) -> None:
+    """SIGTERM as Ctrl-C: unwinding the steps stops the broker and any job a scenario started."""
+    raise KeyboardInterrupt

@@ -68,9 +68,9 @@ class _BatchWriter:
             batch.unpersist()
 
 
-def _start(frame: DataFrame, name: str, sink: _BatchWriter, cfg: JobConfig, once: bool) -> StreamingQuery:
-    """One streaming query through a foreachBatch sink, with its own checkpoint folder."""
-    trigger = {"availableNow": True} if once else {"processingTime": cfg.trigger_interval}
+def _start(frame: DataFrame, name: str, sink: _BatchWriter, cfg: JobConfig, interval: str | None) -> StreamingQuery:
+    """One streaming query through a foreachBatch sink, with its own checkpoint folder; no interval: --once."""
+    trigger = {"processingTime": interval} if interval else {"availableNow": True}
     return (
         frame.writeStream.outputMode("update")
         .foreachBatch(sink)
@@ -113,8 +113,11 @@ def run(
                 usable = parsed.where(F.col("problem").isNull())
                 rows = indicators(usable, postcode_table(spark, cfg.stations_table), cfg.watermark)
                 problems = quarantine_records(parsed.where(F.col("problem").isNotNull()))
-                queries.append(_start(rows, "indicators", publish, cfg, once))
-                queries.append(_start(problems, "quarantine", set_aside, cfg, once))
+                queries.append(_start(rows, "indicators", publish, cfg, None if once else cfg.trigger_interval))
+                # its own, slower cadence: each micro-batch costs a fixed second or so, taken from the indicators
+                queries.append(
+                    _start(problems, "quarantine", set_aside, cfg, None if once else cfg.quarantine_trigger_interval)
+                )
             _wait(queries, stop, out, cfg.checkpoint)
         except BaseException:
             _stop_all(queries, cfg.checkpoint, quietly=True)
