@@ -96,6 +96,8 @@ def test_listener_arithmetic_offsets_watermark_and_failure():
     assert processed_offsets(None, "t") == {}
     event_time = {"max": "2025-10-18T09:10:00.000Z", "watermark": "2025-10-18T07:10:00.000Z"}
     assert watermark_lag(event_time) == 7200.0 and watermark_lag({"watermark": "2025-10-18T07:10:00.000Z"}) is None
+    before_any = {"max": "2025-10-18T09:10:00.000Z", "watermark": "1970-01-01T00:00:00.000Z"}  # Spark's first batch
+    assert watermark_lag(before_any) is None
     listener = JobListener("t", None)
     listener.onQueryTerminated(SimpleNamespace(exception="org.apache.spark.SparkException: boom\n\tat x"))
     assert listener.failure == "org.apache.spark.SparkException: boom" and listener.terminated == 1

@@ -31,6 +31,7 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4
         .config("spark.sql.shuffle.partitions", shuffle_partitions)
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.streaming.stateStore.providerClass", _ROCKSDB)
+        .config(_CHANGELOG, "true")  # a batch commits its changed rows, not a new snapshot of the whole state
         .config("spark.log.structuredLogging.enabled", "false")
     )
     try:
@@ -48,6 +49,7 @@ def worker_python() -> str:
 
 
 _ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+_CHANGELOG = "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"
 
 SPARK_ERRORS = (PySparkException, Py4JError)
 """What pyspark raises: Java exceptions it converts, those it does not, and a lost or failed JVM."""

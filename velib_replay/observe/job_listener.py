@@ -61,7 +61,7 @@ def processed_offsets(end_offset: str | None, topic: str) -> dict[int, int]:
 def watermark_lag(event_time: dict[str, str]) -> float | None:
     """Seconds from the watermark to the latest event time of the batch (None before both are known)."""
     latest, watermark = event_time.get("max"), event_time.get("watermark")
-    if not latest or not watermark:
+    if not latest or not watermark or _instant(watermark).timestamp() == 0:  # Spark's "no watermark yet"
         return None
     return (_instant(latest) - _instant(watermark)).total_seconds()
 
@@ -102,13 +102,14 @@ class JobListener(StreamingQueryListener):
             for source in progress.sources:
                 totals.processed |= processed_offsets(source.endOffset, self.topic)
         self.batch_seconds.labels(name).observe(progress.batchDuration / 1000)
+        facts = {**vars(totals), "phases_ms": progress.durationMs}  # where a batch's time went, as Spark says
         log.info(
             "batch %s of %s: %s rows in %.2f s",
             progress.batchId,
             name,
             progress.numInputRows,
             progress.batchDuration / 1000,
-            extra={"facts": {"event": "batch", "query": name, "batch": progress.batchId, **vars(totals)}},
+            extra={"facts": {"event": "batch", "query": name, "batch": progress.batchId, **facts}},
         )
 
     def onQueryTerminated(self, event: Any) -> None:
