@@ -5,11 +5,14 @@ second (1x) and publishes; ``process`` runs continuously with a trigger interval
 each snapshot, latency = its final indicator rows on the topic minus its publish (broker timestamps,
 see ``live_pipeline``). Target: p99 ≤ trigger + 2 s. Headroom: the same job fed faster (serve at Nx,
 live polling every 1/N s) until p99 misses the target; the highest rate that met it is reported.
-Each phase uses its own simulated day, so the phases never share an indicator key.
+Each phase uses its own simulated day, so the phases never share an indicator key. Before them, a
+warm-up phase at 1x is run and shown but not judged: the job's first batches after its start (JVM
+compilation, first state-store commits) take up to 15 s, which is its startup, not its latency.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 import time
@@ -31,13 +34,15 @@ DAY_ONE = datetime(2025, 10, 20, 8, tzinfo=timezone.utc)
 @dataclass(frozen=True)
 class Sizes:
     snapshots: int  # at 1x (the issue asks for at least 100)
+    warmup: int  # at 1x, before the measured phases
     headroom_snapshots: int
     rates: tuple[float, ...]  # polls per second tried for the headroom, in order
     stations: int | None  # None: the whole network (~1,500)
 
 
-FULL = Sizes(snapshots=120, headroom_snapshots=60, rates=(2, 4, 8, 16), stations=None)
-QUICK = Sizes(snapshots=30, headroom_snapshots=20, rates=(4,), stations=200)  # a smoke run, even on a busy machine
+FULL = Sizes(snapshots=120, warmup=60, headroom_snapshots=60, rates=(2, 4, 8, 16), stations=None)
+# a smoke run, even on a busy machine
+QUICK = Sizes(snapshots=30, warmup=20, headroom_snapshots=20, rates=(4,), stations=200)
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Phase:
     latencies: list[float]
     missing: int
     achieved: float  # snapshots live published per second: below ``rate``, live itself could not keep up
+    judged: bool = True  # False for the warm-up
 
     @property
     def p99(self) -> float:
@@ -55,6 +61,12 @@ class Phase:
     @property
     def kept_up(self) -> bool:
         return not self.missing and bool(self.latencies) and self.p99 <= self.trigger_s + TARGET_MARGIN_S
+
+    @property
+    def verdict(self) -> str:
+        if not self.judged:
+            return "warm-up, not judged"
+        return f"≤ {self.trigger_s + TARGET_MARGIN_S:g}: {'yes' if self.kept_up else 'NO'}"
 
     def row(self) -> list[object]:
         found = self.latencies or [float("nan")]
@@ -67,7 +79,7 @@ class Phase:
             f"{percentile(found, 99):.2f}",
             f"{max(found):.2f}",
             self.missing,
-            f"≤ {self.trigger_s + TARGET_MARGIN_S:g}: {'yes' if self.kept_up else 'NO'}",
+            self.verdict,
         ]
 
 
@@ -83,11 +95,12 @@ def feed_times(recording: Recording) -> set[str]:
     return {iso_utc(poll.snapshot_time) for poll in recording.polls(STATUS_FEED) if not poll.is_gap}
 
 
-def phase(bootstrap: str, names: Topics, folder: Path, trigger_s: float, rate: float, sizes: Sizes, day: int) -> Phase:
+def phase(
+    bootstrap: str, names: Topics, folder: Path, trigger_s: float, rate: float, snapshots: int, sizes: Sizes, day: int
+) -> Phase:
     """One run of serve + live at ``rate`` polls a second against the running job, as long as the recording lasts."""
-    here = folder / f"rate-{rate:g}"
+    here = folder / f"day-{day}"
     here.mkdir()
-    snapshots = sizes.snapshots if rate == 1 else sizes.headroom_snapshots
     start = DAY_ONE + timedelta(days=day)
     recording = simulated(here / "recording", snapshots=snapshots, interval_s=1.0, start=start, stations=sizes.stations)
     server, url = start_serve(recording.path, rate, here)
@@ -114,11 +127,11 @@ def run(quick: bool, bootstrap: str | None) -> None:
             say(f"trigger {trigger_s:g} s: starting the job")
             job, _ = start_job(servers, names, here, trigger_s)
             try:
-                day = 0
-                rows.append(phase(servers, names, here, trigger_s, 1.0, sizes, day))
-                for rate in sizes.rates:
-                    day += 1
-                    rows.append(phase(servers, names, here, trigger_s, rate, sizes, day))
+                warmup = phase(servers, names, here, trigger_s, 1.0, sizes.warmup, sizes, day=0)
+                rows.append(dataclasses.replace(warmup, judged=False))
+                rows.append(phase(servers, names, here, trigger_s, 1.0, sizes.snapshots, sizes, day=1))
+                for day, rate in enumerate(sizes.rates, start=2):
+                    rows.append(phase(servers, names, here, trigger_s, rate, sizes.headroom_snapshots, sizes, day))
                     if not rows[-1].kept_up:
                         break
             finally:
@@ -128,7 +141,7 @@ def run(quick: bool, bootstrap: str | None) -> None:
     title = f"End-to-end latency, publish → final indicator rows (live → Kafka → process), {network}"
     print_table(title, [r.row() for r in rows], headers)
     for trigger_s in TRIGGERS_S:
-        kept = [r.rate for r in rows if r.trigger_s == trigger_s and r.kept_up]
+        kept = [r.rate for r in rows if r.trigger_s == trigger_s and r.judged and r.kept_up]
         print(
             f"trigger {trigger_s:g} s: keeps up with {max(kept):g} polls/s"
             if kept
