@@ -5,7 +5,9 @@ The scripted server and its faults live in fake_api.py.
 
 from __future__ import annotations
 
+import http.client
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -29,6 +31,7 @@ from fake_api import (
 from velib_replay.capture.client import (
     ApiClient,
     ClientSettings,
+    _Deadline,
     discover_feeds,
     feeds_from_gbfs,
     parse_header,
@@ -259,3 +262,13 @@ def test_max_body_sizes(text, size):
 def test_max_body_refuses_what_is_not_a_size(text):
     with pytest.raises(ValueError, match="16MB, 500KB"):
         parse_size(text)
+
+
+def test_a_timeout_beyond_the_clock_arms_a_watchdog_that_just_never_fires(monkeypatch):
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    deadline = _Deadline(1e300)  # --timeout accepts any duration; the timer thread's clock does not
+    deadline.arm(http.client.HTTPConnection("127.0.0.1"))
+    time.sleep(0.2)
+    deadline.disarm()
+    assert failures == [] and not deadline.expired

@@ -143,7 +143,7 @@ class _Deadline:
     """
 
     def __init__(self, seconds: float):
-        self.seconds = seconds
+        self.seconds = min(seconds, threading.TIMEOUT_MAX)  # a larger wait overflows the timer thread's clock
         self.expired = False
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
