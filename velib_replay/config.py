@@ -23,7 +23,6 @@ DELIVERY_WAIT_S = 120.0  # how long a publisher waits for an unreachable broker 
 SPARK_MASTER = "local[*]"
 WATERMARK = "2 hours"  # how late, in feed time, a station message may arrive and still count
 TRIGGER_INTERVAL = "5 seconds"
-QUARANTINE_TRIGGER_INTERVAL = "10 seconds"  # set-aside messages are for people: no hurry, fewer batches
 
 METRICS_HOST = "127.0.0.1"  # /metrics and /healthz stay on loopback unless --metrics-host says otherwise
 STALE_AFTER_S = 300.0  # /healthz: no new snapshot for five real-feed polls means the feed (or the poller) is stuck

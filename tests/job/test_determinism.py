@@ -17,6 +17,7 @@ import pytest
 from conftest import SAMPLE
 from helpers import expected_from, latest_indicators, process_once, replay
 
+from velib_replay.job.config import QUERY_NAME
 from velib_replay.verify.golden import read_golden
 
 pytestmark = pytest.mark.integration
@@ -90,7 +91,7 @@ def test_job_killed_mid_stream_resumes_from_its_checkpoint(sample, velib_kafka, 
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    commits = checkpoint / "indicators" / "commits"
+    commits = checkpoint / QUERY_NAME / "commits"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(list(commits.glob("[0-9]*"))) < 2:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
-from helpers import latest_indicators, process_once, replay, topic_values
+from helpers import job_config, latest_indicators, process_once, replay, topic_values
 
 from velib_replay.cli import main
+from velib_replay.job.runner import _BatchWriter, _start
 from velib_replay.replay.messages import Message, snapshot_messages
 from velib_replay.replay.publisher import open_publisher
 from velib_replay.verify import reference
@@ -49,6 +51,22 @@ def test_bad_messages_are_quarantined_and_counted(sample, velib_kafka, velib_top
     assert latest_indicators(velib_kafka, velib_topics) == first_snapshot
     reasons = sorted(json.loads(value)["problem"] for value in topic_values(velib_kafka, velib_topics.quarantine))
     assert reasons == ["no stationCode", "no valid snapshot_time", "not a JSON object"]
+
+
+def test_both_outputs_come_from_one_read_of_each_message(sample, velib_kafka, velib_topics, velib_spark, checkpoint):
+    """Indicators and quarantine records share one scan and one exchange per micro-batch: reading and parsing
+    every message once per output cost the job as much again (bench/anchor.py)."""
+    with open_publisher(velib_kafka, velib_topics.status) as publisher:
+        publisher.send([Message(b"x", b"{not json")])
+        assert publisher.flush().delivered == 1
+    replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
+    sink = _BatchWriter(job_config(velib_kafka, velib_topics, checkpoint))
+    query = _start(velib_spark, job_config(velib_kafka, velib_topics, checkpoint), sink, once=True)
+    query.awaitTermination()
+    plan = query._jsq.streamingQuery().lastExecution().executedPlan().toString()  # pyspark has no API for it
+    assert re.search(r"ReusedExchange \[.*\], Exchange hashpartitioning", plan), plan
+    first_snapshot = [key for key in read_golden(GOLDEN) if key.startswith("2025-10-18T09:09:16Z")]
+    assert (sink.indicator_rows, sink.quarantined) == (len(first_snapshot), 1)
 
 
 def test_stations_with_missing_or_odd_fields_count_like_the_reference(

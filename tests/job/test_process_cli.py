@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from velib_replay.cli import main, options
+from velib_replay.job.config import QUERY_NAME
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,11 +58,14 @@ def running_process(bootstrap: str, names, checkpoint: Path) -> Iterator[subproc
         text=True,
     )
     try:
-        commits = checkpoint / "indicators" / "commits"
+        commits = checkpoint / QUERY_NAME / "commits"
+        deadline = time.monotonic() + 300
         while not (commits.is_dir() and any(commits.iterdir())):
             if job.poll() is not None:
                 out, err = job.communicate()
                 pytest.fail(f"process exited with {job.returncode} before committing a batch:\n{out}\n{err}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"no micro-batch committed in {commits} within 300 s")
             time.sleep(0.5)
         yield job
     finally:

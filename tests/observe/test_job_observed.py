@@ -35,12 +35,11 @@ def test_job_metrics_match_the_run_and_health_turns_503_when_it_falls_behind(
         503,
         b'{"status": "unhealthy", "reason": "the job\'s input lag is 5 messages, above the threshold of 3 messages"}\n',
     )
-    assert seen['velib_replay_job_input_rows_total{query="indicators"}'] == sent == summary.input_rows
-    assert seen['velib_replay_job_input_rows_total{query="quarantine"}'] == sent
+    assert seen['velib_replay_job_input_rows_total{query="job"}'] == sent == summary.input_rows
     assert seen["velib_replay_job_indicator_rows_total"] == summary.indicator_rows > 0
     assert seen["velib_replay_job_quarantined_rows_total"] == summary.quarantined == 0
-    assert seen['velib_replay_job_batches_total{query="indicators"}'] == summary.batches
-    assert seen['velib_replay_job_batch_duration_seconds_count{query="indicators"}'] == summary.batches
+    assert seen['velib_replay_job_batches_total{query="job"}'] == summary.batches
+    assert seen['velib_replay_job_batch_duration_seconds_count{query="job"}'] == summary.batches
     assert seen["velib_replay_job_late_rows_dropped_total"] == summary.dropped_late == 0
     assert seen["velib_replay_job_state_rows"] == summary.indicator_rows  # one state row per (snapshot, postcode)
     assert seen["velib_replay_job_input_lag_messages"] == 0 and seen["velib_replay_job_kafka_up"] == 1

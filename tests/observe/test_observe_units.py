@@ -111,5 +111,5 @@ def test_job_health_names_a_failed_query_then_an_unreachable_kafka():
     checks = observer.checks(max_lag=10)
     assert json.loads(verdict(checks)[1])["reason"] == "Kafka is unreachable (Unable to bootstrap from 127.0.0.1:9)"
     observer.listener.onQueryTerminated(SimpleNamespace(exception="StreamingQueryException: boom\n\tat x"))
-    assert json.loads(verdict(checks)[1])["reason"] == "a query failed: StreamingQueryException: boom"
+    assert json.loads(verdict(checks)[1])["reason"] == "the query failed: StreamingQueryException: boom"
     assert samples(observer.observed.registry)["velib_replay_job_failed"] == 1

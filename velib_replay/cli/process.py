@@ -59,16 +59,10 @@ from velib_replay.observe import logs, metrics
     "--trigger-interval",
     type=options.SPARK_TRIGGER_INTERVAL,
     default=config.TRIGGER_INTERVAL,
-    help="Micro-batch interval when not --once (Spark's syntax: '5 seconds', '500 milliseconds').",
-)
-@click.option(
-    "--quarantine-trigger-interval",
-    type=options.SPARK_TRIGGER_INTERVAL,
-    default=config.QUARANTINE_TRIGGER_INTERVAL,
-    envvar=options.env("QUARANTINE_TRIGGER_INTERVAL"),
+    envvar=options.env("TRIGGER_INTERVAL"),
+    show_envvar=True,
     show_default=True,
-    help="Micro-batch interval of the quarantine query when not --once: slower than the indicators' "
-    "so that set-aside messages, which no one waits for, cost less of the machine.",
+    help="Micro-batch interval when not --once (Spark's syntax: '5 seconds', '500 milliseconds').",
 )
 @click.option(
     "--max-offsets-per-trigger", type=click.IntRange(min=1), default=None, help="Cap messages per micro-batch."
@@ -97,7 +91,6 @@ def command(
     watermark: str,
     max_future: float,
     trigger_interval: str,
-    quarantine_trigger_interval: str,
     max_offsets_per_trigger: int | None,
     show_rows: int,
     metrics_port: int | None,
@@ -125,7 +118,6 @@ def command(
         watermark=watermark,
         max_future=max_future,
         trigger_interval=trigger_interval,
-        quarantine_trigger_interval=quarantine_trigger_interval,
         max_offsets_per_trigger=max_offsets_per_trigger,
         show_rows=show_rows,
     )

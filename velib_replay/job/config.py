@@ -14,6 +14,9 @@ def _installed_kafka_options() -> dict[str, str]:
     return client_config.active().spark()
 
 
+QUERY_NAME = "job"  # the streaming query's name (metrics label) and its checkpoint folder
+
+
 @dataclass
 class JobConfig:
     """Everything the job reads and writes, explicit so a run is reproducible from its config."""
@@ -27,7 +30,6 @@ class JobConfig:
     watermark: str = config.WATERMARK
     max_future: float = MAX_FUTURE_S  # seconds past the wall clock a snapshot_time may be before it is set aside
     trigger_interval: str = config.TRIGGER_INTERVAL
-    quarantine_trigger_interval: str = config.QUARANTINE_TRIGGER_INTERVAL
     max_offsets_per_trigger: int | None = None
     show_rows: int = 20
     # Client properties for Spark's Kafka source and sink ("kafka.security.protocol"...): by default those of

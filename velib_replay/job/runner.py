@@ -1,4 +1,4 @@
-"""Running the job: two streaming queries (indicators, quarantine) through counting Kafka sinks.
+"""Running the job: one streaming query whose counting foreachBatch sink writes both topics.
 
 velib-projet ─▶ parse ─▶ join station table ─▶ group by (snapshot_time, postcode) ─▶ velib-projet-final-data
                   └──▶ unparseable messages ─▶ velib-projet-quarantine
@@ -9,7 +9,7 @@ from __future__ import annotations
 import fcntl
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,14 +20,14 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from velib_replay.errors import UserError
-from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.config import QUERY_NAME, JobConfig, JobSummary
 from velib_replay.job.session import SPARK_ERRORS, spark_error_message, spark_session
 from velib_replay.job.transformations import (
-    as_kafka_records,
-    indicators,
-    parse_stations,
+    INDICATORS,
+    OUTPUT,
+    QUARANTINE,
+    job_output,
     postcode_table,
-    quarantine_records,
     read_messages,
 )
 from velib_replay.kafka import topics
@@ -37,48 +37,40 @@ if TYPE_CHECKING:
 
 
 class _BatchWriter:
-    """foreachBatch sink: writes a micro-batch to a topic as key/value records, counts it, optionally prints it."""
+    """foreachBatch sink: writes a micro-batch's rows to their topics, counts them, optionally prints them.
 
-    def __init__(
-        self,
-        cfg: JobConfig,
-        topic: str,
-        to_records: Callable[[DataFrame], DataFrame],
-        show_rows: int = 0,
-        out=sys.stdout,
-    ):
-        self.cfg, self.topic, self.to_records, self.show_rows, self.out = cfg, topic, to_records, show_rows, out
+    The batch is cached first, so the query's plan (the Kafka read and the parse) runs once whatever is done
+    with the batch afterwards: counting it, writing it, showing it.
+    """
+
+    def __init__(self, cfg: JobConfig, show_rows: int = 0, out=sys.stdout):
+        self.cfg, self.show_rows, self.out = cfg, show_rows, out
         self.batches = 0
-        self.rows = 0
+        self.indicator_rows = 0
+        self.quarantined = 0
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         batch.persist()
         try:
-            count = batch.count()
-            if count:
-                self.to_records(batch).write.format("kafka").option(
-                    "kafka.bootstrap.servers", self.cfg.bootstrap_servers
-                ).options(**self.cfg.kafka_options).option("topic", self.topic).save()
+            counts = dict(batch.groupBy(OUTPUT).count().collect())
+            if counts:
+                self._write(batch)
             self.batches += 1
-            self.rows += count
-            if self.show_rows and count:
-                print(f"-- batch {batch_id}: {count} indicator rows updated", file=self.out, flush=True)
-                batch.orderBy("snapshot_time", "postcode").show(self.show_rows, truncate=False)
+            self.indicator_rows += counts.get(INDICATORS, 0)
+            self.quarantined += counts.get(QUARANTINE, 0)
+            if self.show_rows and counts.get(INDICATORS):
+                print(f"-- batch {batch_id}: {counts[INDICATORS]} indicator rows updated", file=self.out, flush=True)
+                rows = batch.where(F.col(OUTPUT) == INDICATORS).drop(OUTPUT, "key", "value")
+                rows.orderBy("snapshot_time", "postcode").show(self.show_rows, truncate=False)
         finally:
             batch.unpersist()
 
-
-def _start(frame: DataFrame, name: str, sink: _BatchWriter, cfg: JobConfig, interval: str | None) -> StreamingQuery:
-    """One streaming query through a foreachBatch sink, with its own checkpoint folder; no interval: --once."""
-    trigger = {"processingTime": interval} if interval else {"availableNow": True}
-    return (
-        frame.writeStream.outputMode("update")
-        .foreachBatch(sink)
-        .option("checkpointLocation", str(cfg.checkpoint / name))
-        .trigger(**trigger)
-        .queryName(name)
-        .start()
-    )
+    def _write(self, batch: DataFrame) -> None:
+        cfg = self.cfg
+        topic = F.when(F.col(OUTPUT) == INDICATORS, cfg.indicators_topic).otherwise(cfg.quarantine_topic)
+        batch.select(topic.alias("topic"), "key", "value").write.format("kafka").option(
+            "kafka.bootstrap.servers", cfg.bootstrap_servers
+        ).options(**cfg.kafka_options).save()
 
 
 def run(
@@ -90,46 +82,52 @@ def run(
     stop: threading.Event | None = None,
     observer: JobObserver | None = None,
 ) -> JobSummary:
-    """Start both queries; with ``once``, process everything available and return.
+    """Start the query; with ``once``, process everything available and return.
 
     Without ``once`` it runs until ``stop`` is set (the CLI sets it on Ctrl-C or SIGTERM), then returns its
     summary. Waiting in short slices rather than one blocking call keeps signals out of Py4J's calls.
     Whatever Spark raises (at start, while waiting or on stop) comes out as a one-line UserError.
-    ``observer`` (metrics, /healthz) listens to the queries' progress while they run.
+    ``observer`` (metrics, /healthz) listens to the query's progress while it runs.
     """
     stop = stop or threading.Event()
     with claim_checkpoint(cfg.checkpoint), ExitStack() as observing:
+        _refuse_two_query_layout(cfg.checkpoint)
         topics.ensure_topics(
             cfg.bootstrap_servers, topics.pipeline_topics(cfg.status_topic, cfg.indicators_topic, cfg.quarantine_topic)
         )
-        publish = _BatchWriter(cfg, cfg.indicators_topic, as_kafka_records, cfg.show_rows, out)
-        set_aside = _BatchWriter(cfg, cfg.quarantine_topic, lambda records: records)
-        queries: list[StreamingQuery] = []
+        sink = _BatchWriter(cfg, cfg.show_rows, out)
         if observer:
-            observing.enter_context(observer.watching(spark, publish, set_aside))
+            observing.enter_context(observer.watching(spark, sink))
+        with _spark_errors("cannot start the job", cfg.checkpoint):
+            query = _start(spark, cfg, sink, once)
         try:
-            with _spark_errors("cannot start the job", cfg.checkpoint):
-                parsed = parse_stations(read_messages(spark, cfg), cfg.max_future)
-                usable = parsed.where(F.col("problem").isNull())
-                rows = indicators(usable, postcode_table(spark, cfg.stations_table), cfg.watermark)
-                problems = quarantine_records(parsed.where(F.col("problem").isNotNull()))
-                queries.append(_start(rows, "indicators", publish, cfg, None if once else cfg.trigger_interval))
-                # its own, slower cadence: each micro-batch costs a fixed second or so, taken from the indicators
-                queries.append(
-                    _start(problems, "quarantine", set_aside, cfg, None if once else cfg.quarantine_trigger_interval)
-                )
-            _wait(queries, stop, out, cfg.checkpoint)
+            _wait(query, stop, out, cfg.checkpoint)
         except BaseException:
-            _stop_all(queries, cfg.checkpoint, quietly=True)
+            _stop(query, cfg.checkpoint, quietly=True)
             raise
-        _stop_all(queries, cfg.checkpoint)
+        _stop(query, cfg.checkpoint)
         with _spark_errors("cannot read how the job ended", cfg.checkpoint):
-            failures = [(query.name, query.exception()) for query in queries]
-            summary = _summary(queries[0], publish, set_aside)
-        for name, failure in failures:
-            if failure:
-                raise UserError(_failure_message(f"the {name} query failed", failure, cfg.checkpoint))
+            failure = query.exception()
+            summary = _summary(query, sink)
+        if failure:
+            raise UserError(_failure_message("the job failed", failure, cfg.checkpoint))
         return summary
+
+
+def _start(spark: SparkSession, cfg: JobConfig, sink: _BatchWriter, once: bool) -> StreamingQuery:
+    """The job's one streaming query, in update mode through the sink; ``once``: what is available, then stop."""
+    output = job_output(
+        read_messages(spark, cfg), postcode_table(spark, cfg.stations_table), cfg.watermark, cfg.max_future
+    )
+    trigger = {"availableNow": True} if once else {"processingTime": cfg.trigger_interval}
+    return (
+        output.writeStream.outputMode("update")
+        .foreachBatch(sink)
+        .option("checkpointLocation", str(cfg.checkpoint / QUERY_NAME))
+        .trigger(**trigger)
+        .queryName(QUERY_NAME)
+        .start()
+    )
 
 
 @contextmanager
@@ -155,28 +153,36 @@ def claim_checkpoint(checkpoint: Path) -> Iterator[None]:
         yield
 
 
-def _wait(queries: list[StreamingQuery], stop: threading.Event, out, checkpoint: Path) -> None:
-    """Until ``stop`` is set or every query has ended; a failed query ends the wait (reported after stop)."""
+def _refuse_two_query_layout(checkpoint: Path) -> None:
+    """A checkpoint from when the job ran one query per output (``indicators/``, ``quarantine/``): Spark cannot
+    resume those offsets in the single query, and would fail with an assertion about source counts."""
+    if (checkpoint / "indicators" / "offsets").is_dir() and not (checkpoint / QUERY_NAME).exists():
+        raise UserError(
+            f"checkpoint {checkpoint} was written by an earlier velib-replay (one query per output), which this "
+            "version cannot resume: give a new --checkpoint (the job then starts from the topic's earliest "
+            "offset and writes the same rows again) or remove this one"
+        )
+
+
+def _wait(query: StreamingQuery, stop: threading.Event, out, checkpoint: Path) -> None:
+    """Until ``stop`` is set or the query has ended; a failure ends the wait (it is reported after the stop)."""
     with _spark_errors("the job stopped unexpectedly", checkpoint):
         try:
-            while not stop.is_set() and (active := [query for query in queries if query.isActive]):
-                active[0].awaitTermination(timeout=1)
+            while not stop.is_set() and query.isActive:
+                query.awaitTermination(timeout=1)
         except StreamingQueryException:
             return
     if stop.is_set():
         print("Stopping: the checkpoint keeps the progress; a restart resumes from it.", file=out, flush=True)
 
 
-def _stop_all(queries: list[StreamingQuery], checkpoint: Path, quietly: bool = False) -> None:
-    """Stop every query, even when one cannot be stopped; ``quietly`` when another error is on its way already."""
-    failures = []
-    for query in queries:
-        try:
-            query.stop()
-        except SPARK_ERRORS as error:
-            failures.append(_failure_message(f"cannot stop the {query.name} query", error, checkpoint))
-    if failures and not quietly:
-        raise UserError(failures[0])
+def _stop(query: StreamingQuery, checkpoint: Path, quietly: bool = False) -> None:
+    """Stop the query; ``quietly`` when another error is on its way already."""
+    try:
+        query.stop()
+    except SPARK_ERRORS as error:
+        if not quietly:
+            raise UserError(_failure_message("cannot stop the job", error, checkpoint)) from None
 
 
 @contextmanager
@@ -201,13 +207,13 @@ def _in_use(checkpoint: Path) -> str:
     return f"checkpoint {checkpoint} is in use by another job (stop that one, or give this one its own --checkpoint)"
 
 
-def _summary(query: StreamingQuery, publish: _BatchWriter, set_aside: _BatchWriter) -> JobSummary:
+def _summary(query: StreamingQuery, sink: _BatchWriter) -> JobSummary:
     progress = query.recentProgress
     return JobSummary(
-        batches=publish.batches,
+        batches=sink.batches,
         input_rows=sum(p.numInputRows for p in progress),
-        indicator_rows=publish.rows,
-        quarantined=set_aside.rows,
+        indicator_rows=sink.indicator_rows,
+        quarantined=sink.quarantined,
         dropped_late=sum(op.numRowsDroppedByWatermark for p in progress for op in p.stateOperators),
         state_rows=sum(op.numRowsTotal for op in progress[-1].stateOperators) if progress else 0,
     )

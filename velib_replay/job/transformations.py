@@ -148,18 +148,58 @@ def postcode_table(spark: SparkSession, stations_table: Path) -> DataFrame:
     return spark.createDataFrame(rows, "stationCode string, postcode string")
 
 
-def indicators(stations: DataFrame, postcodes: DataFrame, watermark: str) -> DataFrame:
-    """The indicator contract, from usable station rows."""
-    reading = F.struct(*READING_FIELDS)
-    grouped = (
-        stations.withWatermark("snapshot_ts", watermark)
-        .join(F.broadcast(postcodes), "stationCode", "left")
-        .withColumn("postcode", F.coalesce("postcode", F.lit(UNKNOWN_POSTCODE)))
-        .groupBy("snapshot_ts", "postcode")
-        .agg(F.array_sort(F.collect_set(reading)).alias("readings"))
+def job_output(
+    messages: DataFrame, postcodes: DataFrame, watermark: str, max_future: float = MAX_FUTURE_S
+) -> DataFrame:
+    """Both outputs from one read: indicator rows, and quarantine records, told apart by ``output``.
+
+    Messages are parsed once. Each row is routed to one exchange, keyed for the aggregation, and both
+    outputs read that exchange: Spark runs it once and reuses it for the second output (``ReusedExchange``
+    in the plan; a test holds it there). Two queries, or two branches each with its own filter, read and
+    parsed every message twice, which cost the job as much again. Spark still gives each side of the union
+    its own instance of the Kafka source: both ask for the same offsets, and in the rare batch where a
+    message lands between their two requests, that batch reads twice, which costs time but not correctness.
+    """
+    routed = _routed(parse_stations(messages, max_future), postcodes, watermark)
+    rows = indicators(routed)
+    return _as_records(rows).unionByName(_quarantined(routed), allowMissingColumns=True)
+
+
+OUTPUT = "output"
+INDICATORS, QUARANTINE = "indicators", "quarantine"
+
+
+def _routed(parsed: DataFrame, postcodes: DataFrame, watermark: str) -> DataFrame:
+    """Every row, hash-partitioned for the aggregation: a usable one as its event time, postcode and reading;
+    an unusable one as its quarantine record only. An unusable row has no event time, so it can neither move
+    the watermark nor be dropped as late, and it lands in a single (null, null) group that stays empty."""
+    usable = F.col("problem").isNull()
+    located = parsed.withColumn("snapshot_ts", F.when(usable, F.col("snapshot_ts"))).withWatermark(
+        "snapshot_ts", watermark
     )
+    return (
+        located.join(F.broadcast(postcodes), "stationCode", "left")
+        .select(
+            "snapshot_ts",
+            F.when(usable, F.coalesce("postcode", F.lit(UNKNOWN_POSTCODE))).alias("postcode"),
+            F.when(usable, F.struct(*READING_FIELDS)).alias("reading"),
+            F.when(~usable, _quarantine_record()).alias("quarantined"),
+        )
+        .repartition("snapshot_ts", "postcode")  # the aggregation's own partitioning: no second exchange
+    )
+
+
+def indicators(routed: DataFrame) -> DataFrame:
+    """The indicator contract, from the routed rows (README's "Indicator contract").
+
+    ``quarantined`` is null wherever ``reading`` is set: testing it changes nothing, but makes this output
+    read every routed column, as the quarantine output does. Spark reuses an exchange only for an
+    identical plan below it, and would otherwise prune each side's columns apart.
+    """
+    reading = F.when(F.col("quarantined").isNull(), F.col("reading"))
+    grouped = routed.groupBy("snapshot_ts", "postcode").agg(F.array_sort(F.collect_set(reading)).alias("readings"))
     summed = F.aggregate("readings", _no_reading(), _add_first_reading)
-    totals = grouped.select("snapshot_ts", "postcode", summed.alias("t"))
+    totals = grouped.where(F.size("readings") > 0).select("snapshot_ts", "postcode", summed.alias("t"))
     return totals.select(  # a separate select, so the optimizer keeps one evaluation of the struct
         F.date_format("snapshot_ts", TIME_FORMAT).alias("snapshot_time"),
         "postcode",
@@ -188,13 +228,24 @@ def _add_first_reading(totals: Column, reading: Column) -> Column:
     )
 
 
-def as_kafka_records(frame: DataFrame) -> DataFrame:
+def _as_records(rows: DataFrame) -> DataFrame:
+    """Indicator rows as Kafka records keyed by (snapshot_time, postcode), their columns kept for the console."""
     key = F.concat_ws("|", "snapshot_time", "postcode")
-    return frame.select(key.alias("key"), F.to_json(F.struct(*frame.columns)).alias("value"))
+    value = F.to_json(F.struct(*rows.columns))
+    return rows.select(F.lit(INDICATORS).alias(OUTPUT), key.alias("key"), value.alias("value"), *rows.columns)
 
 
-def quarantine_records(problems: DataFrame) -> DataFrame:
-    """Unusable messages, kept whole with where they came from and why they were set aside."""
+def _quarantine_record() -> Column:
+    """An unusable message, kept whole with where it came from and why it was set aside."""
     origin = F.concat_ws(":", "topic", "partition", "offset")
     detail = F.struct("problem", "topic", "partition", "offset", F.col("value").cast("string").alias("value"))
-    return problems.select(origin.alias("key"), F.to_json(detail).alias("value"))
+    return F.struct(origin.alias("key"), F.to_json(detail).alias("value"))
+
+
+def _quarantined(routed: DataFrame) -> DataFrame:
+    """The quarantine records, by an explode rather than a filter: Spark would push a filter below the shared
+    exchange, making this side's plan differ from the indicators' and the exchange run twice."""
+    record = F.when(F.col("reading").isNull(), F.array("quarantined"))
+    return routed.select(F.explode(record).alias("q")).select(
+        F.lit(QUARANTINE).alias(OUTPUT), F.col("q.key").alias("key"), F.col("q.value").alias("value")
+    )

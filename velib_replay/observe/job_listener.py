@@ -1,10 +1,10 @@
 """What ``process`` exposes: a StreamingQueryListener's view of every micro-batch, plus the input lag.
 
-Spark reports progress per query (``indicators``, ``quarantine``) after each batch; the listener keeps
-running totals and the latest gauges. Indicator and quarantined rows are the job's own sink counts.
-The input lag (messages on the status topic not yet processed) is Kafka's end offsets, asked at
-scrape time, minus the offsets the indicators query last processed, so a stalled job still shows
-its lag growing; failing to ask is how "Kafka unreachable" is told.
+Spark reports the query's progress after each batch; the listener keeps running totals and the
+latest gauges. Indicator and quarantined rows are the job's own sink counts. The input lag (messages
+on the status topic not yet processed) is Kafka's end offsets, asked at scrape time, minus the offsets
+the job last processed, so a stalled job still shows its lag growing; failing to ask is how "Kafka
+unreachable" is told.
 """
 
 from __future__ import annotations
@@ -25,19 +25,20 @@ from prometheus_client.registry import Collector
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQueryListener
 
+from velib_replay.job.config import QUERY_NAME
 from velib_replay.observe.health import Check, at_most
 from velib_replay.observe.metrics import PREFIX, Observed, counter, gauge
 
 log = logging.getLogger(__name__)
 
-MAIN_QUERY = "indicators"  # the stateful one: its offsets, state and watermark are the job's
 BATCH_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
 class Counted(Protocol):
-    """A sink that counts the rows it wrote (the runner's ``_BatchWriter``)."""
+    """A sink that counts the rows it wrote, by topic (the runner's ``_BatchWriter``)."""
 
-    rows: int
+    indicator_rows: int
+    quarantined: int
 
 
 @dataclass
@@ -127,7 +128,7 @@ class JobListener(StreamingQueryListener):
 
     def main(self) -> QueryTotals | None:
         with self.lock:
-            return self.queries.get(MAIN_QUERY)
+            return self.queries.get(QUERY_NAME)
 
 
 EndOffsets = Callable[[str], dict[int, int]]  # topic → partition → end offset; raises when Kafka is unreachable
@@ -171,12 +172,12 @@ class JobObserver(Collector):
         )
         self.listener = JobListener(topic, batch_seconds)
         self.observed.registry.register(self)
-        self.sinks: dict[str, Counted] = {}
+        self.sink: Counted | None = None
         self.kafka_error: str | None = None
 
     @contextlib.contextmanager
-    def watching(self, spark: SparkSession, indicators: Counted, quarantine: Counted) -> Iterator[None]:
-        self.sinks = {"indicator_rows": indicators, "quarantined_rows": quarantine}
+    def watching(self, spark: SparkSession, sink: Counted) -> Iterator[None]:
+        self.sink = sink
         spark.streams.addListener(self.listener)
         try:
             yield
@@ -197,10 +198,10 @@ class JobObserver(Collector):
         return sum(max(0, end - processed.get(partition, 0)) for partition, end in ends.items())
 
     def checks(self, max_lag: int) -> list[Check]:
-        """Unhealthy when a query failed, Kafka cannot be asked, or the job is more than ``max_lag`` behind."""
+        """Unhealthy when the query failed, Kafka cannot be asked, or the job is more than ``max_lag`` behind."""
         lag = at_most("the job's input lag", self.lag, max_lag, "messages")
         return [
-            lambda: f"a query failed: {self.listener.failure}" if self.listener.failure else None,
+            lambda: f"the query failed: {self.listener.failure}" if self.listener.failure else None,
             lambda: lag() or (f"Kafka is unreachable ({self.kafka_error})" if self.kafka_error else None),
         ]
 
@@ -219,15 +220,16 @@ class JobObserver(Collector):
         for name, documentation, key, family in per_query:
             for query, totals in queries.items():
                 yield family(name, documentation, totals[key], {"query": query})
-        main = queries.get(MAIN_QUERY, {})
+        main = queries.get(QUERY_NAME, {})
         yield counter("job_late_rows_dropped", "Rows dropped as later than the watermark.", main.get("dropped_late", 0))
         yield gauge("job_state_rows", "Rows held in the aggregation's state.", main.get("state_rows", 0))
         if main.get("watermark_lag") is not None:
             yield gauge("job_watermark_lag_seconds", "Latest event time minus the watermark.", main["watermark_lag"])
-        for name, sink in self.sinks.items():
-            yield counter(f"job_{name}", f"Rows written by the {name.split('_')[0]} sink.", sink.rows)
+        if self.sink:
+            yield counter("job_indicator_rows", "Indicator rows written.", self.sink.indicator_rows)
+            yield counter("job_quarantined_rows", "Messages set aside in the quarantine topic.", self.sink.quarantined)
         lag = self.lag()
         yield gauge("job_kafka_up", "1 when Kafka answered the end-offset request.", 0 if lag is None else 1)
         if lag is not None:
             yield gauge("job_input_lag_messages", "Kafka end offsets minus the offsets processed.", lag)
-        yield gauge("job_failed", "1 once a query failed.", 1 if self.listener.failure else 0)
+        yield gauge("job_failed", "1 once the query failed.", 1 if self.listener.failure else 0)

@@ -25,7 +25,7 @@ from velib_replay.capture.faults import parse_http_fault
 from velib_replay.capture.live import kafka_connector
 from velib_replay.capture.live_against_serve import live_against_serve, published_once
 from velib_replay.errors import UserError
-from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.config import QUERY_NAME, JobConfig, JobSummary
 from velib_replay.job.runner import run_once
 from velib_replay.kafka import broker as kafka_broker
 from velib_replay.recording import Recording
@@ -134,7 +134,7 @@ def kill_job(stack: Stack, params: dict[str, Any]) -> None:
     (default 1), then finish the round with a restarted job on the same checkpoint."""
     after = int(params.get("after_batches", 1))
     job = _job_process(stack.job)
-    commits = stack.job.checkpoint / "indicators" / "commits"
+    commits = stack.job.checkpoint / QUERY_NAME / "commits"
     deadline = time.monotonic() + JOB_START_TIMEOUT_S
     try:
         while _committed(commits) < after:
