@@ -109,7 +109,7 @@ class Topics:
 
 
 def start_job(bootstrap: str, names: Topics, folder: Path, trigger_s: float) -> tuple[Command, str]:
-    """``process`` running continuously, and its /metrics URL; returns once both its queries have started."""
+    """``process`` running continuously, and its /metrics URL; returns once its query has started."""
     port = broker.free_port()
     job = Command(
         *("process", "--metrics-port", str(port), "--bootstrap-servers", bootstrap, "--topic", names.status),
@@ -118,7 +118,7 @@ def start_job(bootstrap: str, names: Topics, folder: Path, trigger_s: float) -> 
         *("--master", "local[2]", "--show", "0", "--log-format", "json"),
         log=folder / "process.log",
     )
-    job.wait_for("started", 2, timeout=600)
+    job.wait_for("started", 1, timeout=600)
     return job, f"http://127.0.0.1:{port}/metrics"
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from harness import machine_load, print_table, say, simulated, workspace
 from live_pipeline import Command, Topics, indicated_at, published_at, scrape, start_job, start_live, start_serve
 
+from velib_replay.job.config import QUERY_NAME
+
 SPEED = 60.0
 TRIGGER_S = 5.0
 CATCH_UP_S = 600.0  # after live stops, how long the job may take to process what is left
@@ -35,7 +37,7 @@ def job_gauges(url: str) -> list[object]:
 
 
 def input_rows(job: Command) -> int:
-    batches = [event for event in job.events("batch") if event.get("query") == "indicators"]
+    batches = [event for event in job.events("batch") if event.get("query") == QUERY_NAME]
     return batches[-1]["input_rows"] if batches else 0
 
 
