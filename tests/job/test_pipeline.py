@@ -60,8 +60,9 @@ def test_both_outputs_come_from_one_read_of_each_message(sample, velib_kafka, ve
         publisher.send([Message(b"x", b"{not json")])
         assert publisher.flush().delivered == 1
     replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
-    sink = _BatchWriter(job_config(velib_kafka, velib_topics, checkpoint))
-    query = _start(velib_spark, job_config(velib_kafka, velib_topics, checkpoint), sink, once=True)
+    cfg = job_config(velib_kafka, velib_topics, checkpoint)
+    sink = _BatchWriter(cfg)
+    query = _start(velib_spark, cfg, sink, once=True)
     query.awaitTermination()
     plan = query._jsq.streamingQuery().lastExecution().executedPlan().toString()  # pyspark has no API for it
     assert re.search(r"ReusedExchange \[.*\], Exchange hashpartitioning", plan), plan

@@ -6,6 +6,7 @@ velib-projet ─▶ parse ─▶ join station table ─▶ group by (snapshot_ti
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import sys
 import threading
@@ -103,9 +104,11 @@ def run(
         try:
             _wait(query, stop, out, cfg.checkpoint)
         except BaseException:
-            _stop(query, cfg.checkpoint, quietly=True)
+            with contextlib.suppress(*SPARK_ERRORS):  # the error on its way says more than a failed stop
+                query.stop()
             raise
-        _stop(query, cfg.checkpoint)
+        with _spark_errors("cannot stop the job", cfg.checkpoint):
+            query.stop()
         with _spark_errors("cannot read how the job ended", cfg.checkpoint):
             failure = query.exception()
             summary = _summary(query, sink)
@@ -174,15 +177,6 @@ def _wait(query: StreamingQuery, stop: threading.Event, out, checkpoint: Path) -
             return
     if stop.is_set():
         print("Stopping: the checkpoint keeps the progress; a restart resumes from it.", file=out, flush=True)
-
-
-def _stop(query: StreamingQuery, checkpoint: Path, quietly: bool = False) -> None:
-    """Stop the query; ``quietly`` when another error is on its way already."""
-    try:
-        query.stop()
-    except SPARK_ERRORS as error:
-        if not quietly:
-            raise UserError(_failure_message("cannot stop the job", error, checkpoint)) from None
 
 
 @contextmanager
