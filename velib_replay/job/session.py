@@ -14,8 +14,14 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import jvm
 
 
-def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4) -> SparkSession:
-    """A session with the Kafka connector from the local jar cache (no --packages at start)."""
+def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int | None = None) -> SparkSession:
+    """A session with the Kafka connector from the local jar cache (no --packages at start).
+
+    ``shuffle_partitions``: by default one per core the session has, unless spark-submit's ``--conf``
+    set it. Each partition of the aggregation is a state store that loads and commits on every
+    micro-batch: with more partitions than cores, a batch waits for them in turns. (A checkpoint
+    keeps the count it was started with; Spark ignores this setting when it resumes one.)
+    """
     jars = ",".join(str(path) for path in jvm.jars("spark-kafka"))
     logging = f"-Dlog4j2.configurationFile={jvm.RESOURCES / 'spark-log4j2.properties'}"
     python = worker_python()
@@ -28,7 +34,6 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4
         .config("spark.jars", jars)
         .config("spark.driver.extraJavaOptions", logging)
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", shuffle_partitions)
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.streaming.stateStore.providerClass", _ROCKSDB)
         .config(_CHANGELOG, "true")  # a batch commits its changed rows, not a new snapshot of the whole state
@@ -39,6 +44,8 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int = 4
     except SPARK_ERRORS as error:
         raise UserError(f"cannot start Spark on master {master}: {spark_error_message(error)}") from None
     session.sparkContext.setLogLevel("WARN")
+    if shuffle_partitions or not session.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):
+        session.conf.set(_SHUFFLE_PARTITIONS, shuffle_partitions or session.sparkContext.defaultParallelism)
     return session
 
 
@@ -48,6 +55,7 @@ def worker_python() -> str:
     return os.environ.get("PYSPARK_PYTHON") or sys.executable
 
 
+_SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 _ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 _CHANGELOG = "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"
 

@@ -152,4 +152,4 @@ def _stack_broker(
 def _spark():
     from velib_replay.job.session import spark_session
 
-    return spark_session("local[2]", shuffle_partitions=2)
+    return spark_session("local[2]")

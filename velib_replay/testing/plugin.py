@@ -109,7 +109,7 @@ def velib_spark():
         yield active
         return
     with _failing_on_user_errors():
-        session = spark_session(SPARK_MASTER, shuffle_partitions=2)
+        session = spark_session(SPARK_MASTER)
     yield session
     session.stop()
 
