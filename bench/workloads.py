@@ -27,6 +27,8 @@ from harness import fresh_topic, machine_load, main, print_table, say, simulated
 from velib_replay.recording import DELTA
 
 WORKLOADS = {"day": (1440, None), "week": (7 * 1440, None), "10x network": (1440, 15_000)}  # polls, stations
+HEADERS = ["workload", "polls", "stations", "messages", "simulate s", "play s", "play peak RSS MB"]
+HEADERS += ["job s", "job peak RSS MB (JVM incl.)", "state rows", "indicator rows"]
 GROWTH_TOLERANCE = 1.25  # the week's play may use this much of the day's peak RSS (noise, larger index)
 JOB = """
 import json, sys
@@ -100,11 +102,13 @@ def workload(folder: Path, servers: str, name: str, polls: int, stations: int | 
     job = measured([sys.executable, "-c", JOB, json.dumps(cfg)])
     summary = json.loads(job.output.strip().splitlines()[-1])
     stations_per_poll = summary["input_rows"] // polls
-    return [
+    row = [
         name, polls, f"{stations_per_poll:,}", f"{summary['input_rows']:,}", f"{simulate_s:.0f}",
         f"{play.seconds:.0f}", f"{play.peak_rss_mb:.0f}", f"{job.seconds:.0f}", f"{job.peak_rss_mb:.0f}",
         f"{summary['state_rows']:,}", f"{summary['indicator_rows']:,}",
     ]  # fmt: skip
+    say(f"workloads: {name}: " + ", ".join(f"{header} {value}" for header, value in zip(HEADERS, row, strict=True)))
+    return row  # each reported as it ends: the whole run takes an hour or more
 
 
 def run(quick: bool, bootstrap: str | None) -> None:
@@ -112,9 +116,7 @@ def run(quick: bool, bootstrap: str | None) -> None:
     with workspace(bootstrap) as (folder, servers):
         for name, (polls, stations) in WORKLOADS.items():
             rows.append(workload(folder, servers, name, polls // 24 if quick else polls, stations))
-    headers = ["workload", "polls", "stations", "messages", "simulate s", "play s", "play peak RSS MB"]
-    headers += ["job s", "job peak RSS MB (JVM incl.)", "state rows", "indicator rows"]
-    print_table("Workloads: wall time per stage and peak memory", rows, headers)
+    print_table("Workloads: wall time per stage and peak memory", rows, HEADERS)
     day, week = float(rows[0][6]), float(rows[1][6])
     verdict = "flat" if week <= day * GROWTH_TOLERANCE else "GROWS with the recording"
     print(f"play's peak RSS, week vs day: {week:.0f} MB vs {day:.0f} MB: {verdict}")

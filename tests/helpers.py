@@ -26,15 +26,8 @@ def replay(
 
 
 def job_config(bootstrap: str, names, checkpoint: Path, **overrides) -> JobConfig:
-    return JobConfig(
-        bootstrap_servers=bootstrap,
-        status_topic=names.status,
-        indicators_topic=names.indicators,
-        quarantine_topic=names.quarantine,
-        checkpoint=checkpoint,
-        show_rows=0,
-        **overrides,
-    )
+    names = {"status_topic": names.status, "indicators_topic": names.indicators, "quarantine_topic": names.quarantine}
+    return JobConfig(**{"bootstrap_servers": bootstrap, **names, "checkpoint": checkpoint, "show_rows": 0, **overrides})
 
 
 def process_once(spark, bootstrap: str, names, checkpoint: Path, **overrides) -> JobSummary:

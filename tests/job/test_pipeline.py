@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -11,7 +12,9 @@ from conftest import SAMPLE
 from helpers import job_config, latest_indicators, process_once, replay, topic_values
 
 from velib_replay.cli import main
-from velib_replay.job.runner import _BatchWriter, _start
+from velib_replay.job.config import OUTPUT_COUNTS
+from velib_replay.job.runner import _BatchWriter, _start, run_once
+from velib_replay.job.transformations import INDICATORS, QUARANTINE
 from velib_replay.replay.messages import Message, snapshot_messages
 from velib_replay.replay.publisher import open_publisher
 from velib_replay.verify import reference
@@ -36,6 +39,7 @@ def test_max_speed_replay_gives_the_golden_indicators(
 
 
 def test_bad_messages_are_quarantined_and_counted(sample, velib_kafka, velib_topics, velib_spark, checkpoint):
+    """With rows printed, the batch is read twice (written, then shown): each row is still counted once."""
     bad = [
         Message(b"x", b"{not json"),
         Message(None, b'{"num_bikes_available": 3, "snapshot_time": "2025-10-18T09:09:16Z"}'),
@@ -45,9 +49,11 @@ def test_bad_messages_are_quarantined_and_counted(sample, velib_kafka, velib_top
         publisher.send(bad)
         assert publisher.flush().delivered == 3
     replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
-    summary = process_once(velib_spark, velib_kafka, velib_topics, checkpoint)
-    assert summary.quarantined == 3
+    printed = io.StringIO()
+    summary = run_once(job_config(velib_kafka, velib_topics, checkpoint, show_rows=3), velib_spark, out=printed)
     first_snapshot = {k: v for k, v in read_golden(GOLDEN).items() if k.startswith("2025-10-18T09:09:16Z")}
+    assert (summary.quarantined, summary.indicator_rows) == (3, len(first_snapshot))
+    assert f"{len(first_snapshot)} indicator rows updated" in printed.getvalue()
     assert latest_indicators(velib_kafka, velib_topics) == first_snapshot
     reasons = sorted(json.loads(value)["problem"] for value in topic_values(velib_kafka, velib_topics.quarantine))
     assert reasons == ["no stationCode", "no valid snapshot_time", "not a JSON object"]
@@ -61,13 +67,14 @@ def test_both_outputs_come_from_one_read_of_each_message(sample, velib_kafka, ve
         assert publisher.flush().delivered == 1
     replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
     cfg = job_config(velib_kafka, velib_topics, checkpoint)
-    sink = _BatchWriter(cfg)
-    query = _start(velib_spark, cfg, sink, once=True)
+    query = _start(velib_spark, cfg, _BatchWriter(cfg), once=True)
     query.awaitTermination()
     plan = query._jsq.streamingQuery().lastExecution().executedPlan().toString()  # pyspark has no API for it
     assert re.search(r"ReusedExchange \[.*\], Exchange hashpartitioning", plan), plan
     first_snapshot = [key for key in read_golden(GOLDEN) if key.startswith("2025-10-18T09:09:16Z")]
-    assert (sink.indicator_rows, sink.quarantined) == (len(first_snapshot), 1)
+    written = [p.observedMetrics[OUTPUT_COUNTS] for p in query.recentProgress if OUTPUT_COUNTS in p.observedMetrics]
+    assert sum(w[INDICATORS] for w in written) == len(first_snapshot)
+    assert sum(w[QUARANTINE] for w in written) == 1
 
 
 def test_stations_with_missing_or_odd_fields_count_like_the_reference(

@@ -15,6 +15,7 @@ def _installed_kafka_options() -> dict[str, str]:
 
 
 QUERY_NAME = "job"  # the streaming query's name (metrics label) and its checkpoint folder
+OUTPUT_COUNTS = "output_rows"  # the query's observed metrics: rows written per output, in each batch's progress
 
 
 @dataclass

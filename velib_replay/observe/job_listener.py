@@ -1,7 +1,8 @@
 """What ``process`` exposes: a StreamingQueryListener's view of every micro-batch, plus the input lag.
 
 Spark reports the query's progress after each batch; the listener keeps running totals and the
-latest gauges. Indicator and quarantined rows are the job's own sink counts. The input lag (messages
+latest gauges (the job's summary is read from them too). Indicator and quarantined rows are the
+query's observed metrics, counted as the rows are written. The input lag (messages
 on the status topic not yet processed) is Kafka's end offsets, asked at scrape time, minus the offsets
 the job last processed, so a stalled job still shows its lag growing; failing to ask is how "Kafka
 unreachable" is told.
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import Histogram
@@ -25,7 +26,8 @@ from prometheus_client.registry import Collector
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQueryListener
 
-from velib_replay.job.config import QUERY_NAME
+from velib_replay.job.config import OUTPUT_COUNTS, QUERY_NAME
+from velib_replay.job.transformations import INDICATORS, QUARANTINE
 from velib_replay.observe.health import Check, at_most
 from velib_replay.observe.metrics import PREFIX, Observed, counter, gauge
 
@@ -34,18 +36,13 @@ log = logging.getLogger(__name__)
 BATCH_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
-class Counted(Protocol):
-    """A sink that counts the rows it wrote, by topic (the runner's ``_BatchWriter``)."""
-
-    indicator_rows: int
-    quarantined: int
-
-
 @dataclass
 class QueryTotals:
     batches: int = 0
     input_rows: int = 0
     input_rate: float = 0.0
+    indicator_rows: int = 0
+    quarantined: int = 0
     dropped_late: int = 0
     state_rows: int = 0
     watermark_lag: float | None = None  # s: latest event time minus the watermark
@@ -74,7 +71,7 @@ def _instant(text: str) -> datetime:
 class JobListener(StreamingQueryListener):
     """Running totals per query, updated by Spark's listener bus (another thread: hence the lock)."""
 
-    def __init__(self, topic: str, batch_seconds: Histogram):
+    def __init__(self, topic: str, batch_seconds: Histogram | None = None):
         self.topic, self.batch_seconds = topic, batch_seconds
         self.queries: dict[str, QueryTotals] = {}
         self.failure: str | None = None
@@ -97,12 +94,16 @@ class JobListener(StreamingQueryListener):
             totals.batches += 1
             totals.input_rows += progress.numInputRows
             totals.input_rate = progress.inputRowsPerSecond or 0.0
+            if written := progress.observedMetrics.get(OUTPUT_COUNTS):
+                totals.indicator_rows += written[INDICATORS]
+                totals.quarantined += written[QUARANTINE]
             totals.dropped_late += sum(op.numRowsDroppedByWatermark for op in progress.stateOperators)
             totals.state_rows = sum(op.numRowsTotal for op in progress.stateOperators)
             totals.watermark_lag = watermark_lag(progress.eventTime) or totals.watermark_lag
             for source in progress.sources:
                 totals.processed |= processed_offsets(source.endOffset, self.topic)
-        self.batch_seconds.labels(name).observe(progress.batchDuration / 1000)
+        if self.batch_seconds:
+            self.batch_seconds.labels(name).observe(progress.batchDuration / 1000)
         facts = {**vars(totals), "phases_ms": progress.durationMs}  # where a batch's time went, as Spark says
         log.info(
             "batch %s of %s: %s rows in %.2f s",
@@ -129,6 +130,17 @@ class JobListener(StreamingQueryListener):
     def main(self) -> QueryTotals | None:
         with self.lock:
             return self.queries.get(QUERY_NAME)
+
+
+@contextlib.contextmanager
+def listening(spark: SparkSession, listener: JobListener) -> Iterator[JobListener]:
+    """``listener`` hears the session's queries; on the way out, every event Spark queued is heard first."""
+    spark.streams.addListener(listener)
+    try:
+        yield listener
+    finally:
+        listener.drain(DRAIN_TIMEOUT_S)
+        spark.streams.removeListener(listener)
 
 
 EndOffsets = Callable[[str], dict[int, int]]  # topic → partition → end offset; raises when Kafka is unreachable
@@ -158,7 +170,7 @@ def kafka_end_offsets(bootstrap_servers: str) -> EndOffsets:
 
 
 class JobObserver(Collector):
-    """Metrics and health of one ``process`` run; ``watching`` attaches it to the running queries."""
+    """Metrics and health of one ``process`` run; the runner attaches its ``listener`` to the query."""
 
     def __init__(self, topic: str, end_offsets: EndOffsets):
         self.topic, self.end_offsets = topic, end_offsets
@@ -172,18 +184,7 @@ class JobObserver(Collector):
         )
         self.listener = JobListener(topic, batch_seconds)
         self.observed.registry.register(self)
-        self.sink: Counted | None = None
         self.kafka_error: str | None = None
-
-    @contextlib.contextmanager
-    def watching(self, spark: SparkSession, sink: Counted) -> Iterator[None]:
-        self.sink = sink
-        spark.streams.addListener(self.listener)
-        try:
-            yield
-        finally:
-            self.listener.drain(DRAIN_TIMEOUT_S)
-            spark.streams.removeListener(self.listener)
 
     def lag(self) -> int | None:
         """Messages on the status topic the job has not processed yet; None when Kafka cannot be asked."""
@@ -225,9 +226,8 @@ class JobObserver(Collector):
         yield gauge("job_state_rows", "Rows held in the aggregation's state.", main.get("state_rows", 0))
         if main.get("watermark_lag") is not None:
             yield gauge("job_watermark_lag_seconds", "Latest event time minus the watermark.", main["watermark_lag"])
-        if self.sink:
-            yield counter("job_indicator_rows", "Indicator rows written.", self.sink.indicator_rows)
-            yield counter("job_quarantined_rows", "Messages set aside in the quarantine topic.", self.sink.quarantined)
+        yield counter("job_indicator_rows", "Indicator rows written.", main.get("indicator_rows", 0))
+        yield counter("job_quarantined_rows", "Messages set aside in the quarantine topic.", main.get("quarantined", 0))
         lag = self.lag()
         yield gauge("job_kafka_up", "1 when Kafka answered the end-offset request.", 0 if lag is None else 1)
         if lag is not None:
