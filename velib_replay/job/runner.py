@@ -7,6 +7,7 @@ velib-projet ─▶ parse ─▶ postcode lookup ─▶ group by (snapshot_time,
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import sys
 import threading
@@ -201,14 +202,7 @@ def _in_use(checkpoint: Path) -> str:
 def _summary(listener: JobListener) -> JobSummary:
     """The run's totals, from Spark's progress of every batch (``recentProgress`` keeps only the last 100)."""
     totals = listener.main() or QueryTotals()
-    return JobSummary(
-        batches=totals.batches,
-        input_rows=totals.input_rows,
-        indicator_rows=totals.indicator_rows,
-        quarantined=totals.quarantined,
-        dropped_late=totals.dropped_late,
-        state_rows=totals.state_rows,
-    )
+    return JobSummary(**{field.name: getattr(totals, field.name) for field in dataclasses.fields(JobSummary)})
 
 
 def run_once(
