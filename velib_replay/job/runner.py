@@ -1,4 +1,4 @@
-"""Running the job: one streaming query whose counting foreachBatch sink writes both topics.
+"""Running the job: one streaming query, its rows counted as observed metrics, a foreachBatch sink to both topics.
 
 velib-projet ─▶ parse ─▶ postcode lookup ─▶ group by (snapshot_time, postcode) ─▶ velib-projet-final-data
                   └──▶ unparseable messages ─▶ velib-projet-quarantine
