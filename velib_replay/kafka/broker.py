@@ -372,6 +372,7 @@ def _gone(pid: int, broker: Broker) -> bool:
     except PermissionError:
         return False
     if _state(pid) == "Z":
+        _reap(pid)  # it may have exited just after the first reap
         return True
     args = command_line(pid)
     return bool(args) and not _names_broker(args, pid, broker)
