@@ -25,7 +25,8 @@ from velib_replay import config
 from velib_replay.job.config import JobConfig
 from velib_replay.job.runner import run_once
 from velib_replay.job.session import spark_session
-from velib_replay.job.transformations import TIME_FORMAT, postcode_table, read_messages
+from velib_replay.job.stations_table import load_postcodes
+from velib_replay.job.transformations import TIME_FORMAT, read_messages
 from velib_replay.kafka import topics
 from velib_replay.recording import Recording
 from velib_replay.replay.player import replay_to_topic
@@ -37,6 +38,11 @@ SCHEMA = (
     "stationCode string, snapshot_time string, num_bikes_available bigint, num_docks_available bigint, "
     "num_bikes_available_types array<map<string, bigint>>"
 )
+
+
+def postcode_table(spark: SparkSession, stations_table: Path) -> DataFrame:
+    """The station table as a DataFrame, for the anchor's broadcast join (the issue's definition of it)."""
+    return spark.createDataFrame(sorted(load_postcodes(stations_table).items()), "stationCode string, postcode string")
 
 
 def anchor_rows(spark: SparkSession, cfg: JobConfig) -> DataFrame:
