@@ -106,6 +106,6 @@ def main(run: Callable[..., None], description: str, **flags: str) -> None:
         help="use this broker instead of starting an embedded one (the Java reference runs against it too)",
     )
     for name, text in flags.items():
-        parser.add_argument(f"--{name}", action="store_true", help=text)
+        parser.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=text)
     arguments = parser.parse_args()
     run(arguments.quick, arguments.bootstrap_servers, **{name: getattr(arguments, name) for name in flags})
