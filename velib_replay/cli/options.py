@@ -42,6 +42,19 @@ def compose(*decorators: Callable) -> Callable:
     return apply
 
 
+def seed(default: int, env_name: str, help: str) -> Callable:
+    """``--seed``, spelled alike on every command that draws at random: a non-negative integer, env var fallback."""
+    return click.option(
+        "--seed",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=True,
+        envvar=env(env_name),
+        show_envvar=True,
+        help=help,
+    )
+
+
 class _Parsed(click.ParamType):
     """A parameter type made of a parser that raises ValueError with a readable message."""
 

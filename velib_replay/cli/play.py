@@ -106,13 +106,10 @@ from velib_replay.replay.publisher import AUTO, CLIENTS
     help="Inject a fault, repeatable: duplicate=P, reorder=N, late=P:DELAY, drop=P, corrupt=P, skew=P:±D, "
     "stall=AT:PAUSE (P a probability per message; README's 'Fault injection').",
 )
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    envvar=options.env("SEED"),
-    show_envvar=True,
-    help="Seed of the faults' random choices: the same seed and selection give the same faults, byte for byte.",
+@options.seed(
+    0,
+    "SEED",
+    "Seed of the faults' random choices: the same seed and selection give the same faults, byte for byte.",
 )
 @click.option(
     "--fault-log",

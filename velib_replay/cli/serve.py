@@ -51,13 +51,10 @@ from velib_replay.recording import Recording
     "stale=P (the last body again), slow=P:DURATION (e.g. slow=0.1:200ms), reset=P (TCP reset); "
     "P from 0 to 1, adding up to at most 1. At --speed max a faulted request does not use up a body.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=config.SERVE_SEED,
-    envvar=env("SERVE_SEED"),
-    show_envvar=True,
-    help="Seed of the --inject draws: one per feed request, in request order, so a run can be reproduced.",
+@options.seed(
+    config.SERVE_SEED,
+    "SERVE_SEED",
+    "Seed of the --inject draws: one per feed request, in request order, so a run can be reproduced.",
 )
 def command(
     recording: Path,

@@ -47,7 +47,7 @@ def _start_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
     show_default="recordings/sim-<seed>",
     help="Folder of the new recording (must not hold one already).",
 )
-@click.option("--seed", type=int, default=1, help="Random seed: the same seed and sizes give the same bytes.")
+@options.seed(1, "SIMULATE_SEED", "Random seed: the same seed and sizes give the same bytes.")
 @click.option("--snapshots", type=click.IntRange(1, MAX_SNAPSHOTS), default=1440, help="How many station_status polls.")
 @click.option(
     "--interval", type=options.PositiveSeconds(1, 86400), default=60.0, help="Seconds between polls (1 to 86,400)."
