@@ -70,7 +70,11 @@ RAW = [
     b'{"stationCode": "16107", "snapshot_time": "2025-10-18T09:09:16Z", "num_bikes_available": 5} trailing',
     b'\n {"stationCode": "9020", "snapshot_time": "2025-10-18T09:09:16Z", "num_docks_available": 1e400}',
     b'{"stationCode": "9020", "snapshot_time": "2025-10-18T09:09:16Z", "num_docks_available": 2.50}',
-]
+    b'{"stationCode": 16107, "snapshot_time": "2025-10-18T09:09:16Z", "num_bikes_available": 5}',
+    b'{"stationCode": "9020", "snapshot_time": "2025-10-18T09:09:16Z", "num_bikes_available_types": [{"ebike": 2}, 7]}',
+    b'{"stationCode": "9020", "snapshot_time": "2025-10-18T09:09:16Z", '
+    b'"num_bikes_available_types": [{"mechanical": 18446744073709551616, "ebike": 2}, {"mechanical": "3"}]}',
+]  # typed reads: a code that is a number; an entry that is not an object; counts that fit no bigint or are text
 values = st.one_of(
     stations.map(lambda station: json.dumps(station).encode()),
     stations.map(lambda station: json.dumps(station).encode()),

@@ -74,6 +74,18 @@ def test_one_bad_bike_types_entry_loses_only_itself(velib_spark, velib_kafka, ve
     assert expected.indicators[f"{REAL_TIME}|75016"]["ebike"] == 10
 
 
+def test_a_bad_count_in_the_feeds_two_entry_list_loses_only_itself(
+    velib_spark, velib_kafka, velib_topics, checkpoint, postcodes
+):
+    """The feed's own shape is read typed: a count that fits no bigint, or is text, counts 0 alone."""
+    types = [{"mechanical": 2**64, "ebike": 2}, {"mechanical": "3", "ebike": 1}]
+    expected = run_and_judge(
+        velib_spark, velib_kafka, velib_topics, checkpoint, postcodes, [station(num_bikes_available_types=types)]
+    )
+    row = expected.indicators[f"{REAL_TIME}|75016"]
+    assert (row["mechanical"], row["ebike"]) == (0, 3)
+
+
 def test_a_message_from_the_future_does_not_hold_back_real_ones(
     velib_spark, velib_kafka, velib_topics, checkpoint, postcodes
 ):
