@@ -34,6 +34,7 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int | N
         .config("spark.jars", jars)
         .config("spark.driver.extraJavaOptions", logging)
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.json.enablePartialResults", "true")  # the parse reads a field that does not fit as null
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.streaming.stateStore.providerClass", _ROCKSDB)
         .config(_CHANGELOG, "true")  # a batch commits its changed rows, not a new snapshot of the whole state
