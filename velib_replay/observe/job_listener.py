@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQueryListener
 
-from velib_replay.job.config import OUTPUT_COUNTS, QUERY_NAME
+from velib_replay.job.config import OUTPUT_COUNTS, QUERY_NAME, JobSummary
 from velib_replay.job.transformations import INDICATORS, QUARANTINE
 from velib_replay.observe.health import Check, at_most
 from velib_replay.observe.metrics import PREFIX, Observed, counter, gauge
@@ -37,14 +37,10 @@ BATCH_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
 @dataclass
-class QueryTotals:
-    batches: int = 0
-    input_rows: int = 0
+class QueryTotals(JobSummary):
+    """The run's summary, kept up to date batch by batch, plus the gauges only ``/metrics`` shows."""
+
     input_rate: float = 0.0
-    indicator_rows: int = 0
-    quarantined: int = 0
-    dropped_late: int = 0
-    state_rows: int = 0
     watermark_lag: float | None = None  # s: latest event time minus the watermark
     processed: dict[int, int] = field(default_factory=dict)  # partition → next offset to process
 
