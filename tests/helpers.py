@@ -26,8 +26,15 @@ def replay(
 
 
 def job_config(bootstrap: str, names, checkpoint: Path, **overrides) -> JobConfig:
-    names = {"status_topic": names.status, "indicators_topic": names.indicators, "quarantine_topic": names.quarantine}
-    return JobConfig(**{"bootstrap_servers": bootstrap, **names, "checkpoint": checkpoint, "show_rows": 0, **overrides})
+    settings = {"show_rows": 0, **overrides}  # an override may be show_rows itself
+    return JobConfig(
+        bootstrap_servers=bootstrap,
+        status_topic=names.status,
+        indicators_topic=names.indicators,
+        quarantine_topic=names.quarantine,
+        checkpoint=checkpoint,
+        **settings,
+    )
 
 
 def process_once(spark, bootstrap: str, names, checkpoint: Path, **overrides) -> JobSummary:

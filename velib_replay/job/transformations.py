@@ -75,7 +75,7 @@ def parse_stations(messages: DataFrame, max_future: float = MAX_FUTURE_S) -> Dat
             _station_code(F.col("f.stationCode")).alias("stationCode"),
             _snapshot_ts(F.col(f"f.{SNAPSHOT_TIME_FIELD}")).alias("snapshot_ts"),
             _count(F.col("f.num_bikes_available")).alias("bikes"),
-            _bikes_by_type(F.col("f.num_bikes_available_types"), "num_bikes_available_types").alias("types"),
+            _bikes_by_type("num_bikes_available_types").alias("types"),
             _count(F.col("f.num_docks_available")).alias("docks"),
         )
         .select("*", *(F.col(f"types.{kind}").alias(kind) for kind in BIKE_TYPES))  # one pass over the entries
@@ -123,13 +123,14 @@ def _count(number: Column) -> Column:
 UNROLLED_ENTRIES = 2  # the feed lists one entry per bike type
 
 
-def _bikes_by_type(typed: Column, field: str) -> Column:
+def _bikes_by_type(field: str) -> Column:
     """Σ of each bike type over the list's entries (or the map, as a one-entry list); each entry judged alone.
 
     The feed's own shape, a list of at most two objects, comes typed from ``from_json``: its entries are
     read by position. Any other shape (a map, more entries, an entry that is not an object) reads as a null
     list there, and goes through the Variant, entry by entry.
     """
+    typed = F.col(f"f.{field}")
     fits = typed.isNotNull() & (F.size(typed) <= UNROLLED_ENTRIES)
 
     def total(kind: str) -> Column:
