@@ -1,0 +1,44 @@
+"""A local checkpoint's files are written through Hadoop's FileSystem API; Spark's default forks processes per file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from velib_replay.job.runner import _CHECKPOINT_FILE_MANAGER, _PLAIN_FILE_MANAGER, _write_checkpoint_files_plainly
+
+
+@contextmanager
+def manager_unset(spark: SparkSession) -> Iterator[None]:
+    """The session as a user's would be, without the setting (the shared session may have it from an earlier job)."""
+    before = spark.conf.get(_CHECKPOINT_FILE_MANAGER, None)
+    spark.conf.unset(_CHECKPOINT_FILE_MANAGER)
+    try:
+        yield
+    finally:
+        spark.conf.unset(_CHECKPOINT_FILE_MANAGER)
+        if before is not None:
+            spark.conf.set(_CHECKPOINT_FILE_MANAGER, before)
+
+
+def test_a_local_checkpoint_uses_the_file_system_api(velib_spark, tmp_path):
+    with manager_unset(velib_spark):
+        _write_checkpoint_files_plainly(velib_spark, tmp_path / "checkpoint")
+        assert velib_spark.conf.get(_CHECKPOINT_FILE_MANAGER) == _PLAIN_FILE_MANAGER
+
+
+def test_a_remote_checkpoint_keeps_spark_s_default(velib_spark):
+    with manager_unset(velib_spark):
+        _write_checkpoint_files_plainly(velib_spark, Path("hdfs://namenode/velib/checkpoint"))
+        assert velib_spark.conf.get(_CHECKPOINT_FILE_MANAGER, None) is None
+
+
+def test_a_manager_the_user_chose_is_kept(velib_spark, tmp_path):
+    chosen = "com.example.TheirCheckpointFileManager"
+    with manager_unset(velib_spark):
+        velib_spark.conf.set(_CHECKPOINT_FILE_MANAGER, chosen)
+        _write_checkpoint_files_plainly(velib_spark, tmp_path / "checkpoint")
+        assert velib_spark.conf.get(_CHECKPOINT_FILE_MANAGER) == chosen
