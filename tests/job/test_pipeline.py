@@ -13,7 +13,7 @@ from helpers import job_config, latest_indicators, process_once, replay, topic_v
 
 from velib_replay.cli import main
 from velib_replay.job.config import OUTPUT_COUNTS
-from velib_replay.job.runner import _BatchWriter, _start, run_once
+from velib_replay.job.runner import _start, run_once
 from velib_replay.job.transformations import INDICATORS, QUARANTINE
 from velib_replay.replay.messages import Message, snapshot_messages
 from velib_replay.replay.publisher import open_publisher
@@ -67,7 +67,7 @@ def test_both_outputs_come_from_one_read_of_each_message(sample, velib_kafka, ve
         assert publisher.flush().delivered == 1
     replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
     cfg = job_config(velib_kafka, velib_topics, checkpoint)
-    query = _start(velib_spark, cfg, _BatchWriter(cfg), once=True)
+    query = _start(velib_spark, cfg, once=True)
     query.awaitTermination()
     plan = query._jsq.streamingQuery().lastExecution().executedPlan().toString()  # pyspark has no API for it
     assert re.search(r"ReusedExchange \[.*\], Exchange hashpartitioning", plan), plan

@@ -68,7 +68,15 @@ from velib_replay.observe import logs, metrics
     "--max-offsets-per-trigger", type=click.IntRange(min=1), default=None, help="Cap messages per micro-batch."
 )
 @click.option(
-    "--show", "show_rows", type=click.IntRange(min=0), default=20, help="Indicator rows printed per micro-batch."
+    "--show",
+    "show_rows",
+    type=click.IntRange(min=0),
+    default=20,
+    envvar=options.env("SHOW"),
+    show_envvar=True,
+    show_default=True,
+    help="Indicator rows printed per micro-batch. 0 prints none and writes through Spark's own Kafka sink, "
+    "a few tenths of a second quicker a batch: the setting for a live service.",
 )
 @options.metrics_options
 @options.max_lag
