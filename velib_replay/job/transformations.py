@@ -22,9 +22,11 @@ import functools
 import json
 import operator
 from pathlib import Path
+from typing import TypeVar
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, DataFrameWriter, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import DataStreamReader, DataStreamWriter
 
 from velib_replay.job.config import JobConfig
 from velib_replay.job.contract import EARLIEST_SNAPSHOT, MAX_FUTURE_S, TIME_PATTERN, UNKNOWN_POSTCODE, Reason
@@ -36,11 +38,18 @@ TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
 READING_FIELDS = ("stationCode", "bikes", "mechanical", "ebike", "docks")
 
 
+_KafkaSide = TypeVar("_KafkaSide", DataStreamReader, DataStreamWriter, DataFrameWriter)
+
+
+def on_kafka(side: _KafkaSide, cfg: JobConfig) -> _KafkaSide:
+    """Spark's Kafka source or sink on the configured cluster, with its client properties (--kafka-config):
+    one place, so the source and both sinks always connect alike."""
+    return side.format("kafka").option("kafka.bootstrap.servers", cfg.bootstrap_servers).options(**cfg.kafka_options)
+
+
 def read_messages(spark: SparkSession, cfg: JobConfig) -> DataFrame:
     reader = (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", cfg.bootstrap_servers)
-        .options(**cfg.kafka_options)
+        on_kafka(spark.readStream, cfg)
         .option("subscribe", cfg.status_topic)
         .option("startingOffsets", "earliest")
         .option("minPartitions", spark.sparkContext.defaultParallelism)  # parsing is the work: on every core
