@@ -132,3 +132,10 @@ def test_replay_survives_a_broker_restart_and_delivers_every_message_once(sample
 def _station_and_time(value: bytes) -> tuple[str, str]:
     station = json.loads(value)
     return station["stationCode"], station["snapshot_time"]
+
+
+def test_cluster_ids_never_start_with_a_dash():
+    """The storage tool reads "-t -abc" as two options: an id starting with "-" made one start in 64 fail."""
+    ids = [broker.new_cluster_id() for _ in range(2000)]
+    assert not [cluster_id for cluster_id in ids if cluster_id.startswith("-")]
+    assert len(set(ids)) == len(ids)

@@ -231,7 +231,12 @@ def _java_command(java: str, main_class: str, *args: str, heap: str = "512m") ->
 
 
 def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random KRaft cluster id that never starts with "-", as Kafka's own Uuid.randomUuid() ensures: the storage
+    tool's argument parser would read such an id as an option (one start in 64 failed)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _format_storage(broker: Broker, java: str, cluster_id: str | None = None) -> None:
