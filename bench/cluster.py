@@ -22,12 +22,12 @@ import full_day
 from harness import Stopwatch, machine_load, main, print_table, say, workspace
 
 from velib_replay import config
+from velib_replay.cli.submit import spark_submit_command
 from velib_replay.job.config import JobConfig
 from velib_replay.job.runner import run_once
 from velib_replay.job.session import spark_session
 from velib_replay.job.standalone import standalone_cluster
 from velib_replay.job.stations_table import load_postcodes
-from velib_replay.job.submit import spark_submit_command
 from velib_replay.kafka import topics
 from velib_replay.recording import Recording
 from velib_replay.replay.player import replay_to_topic

@@ -23,8 +23,8 @@ from pathlib import Path
 from harness import machine_load, main, print_table, say, simulated, workspace
 from live_pipeline import Topics, latencies_s, start_job, start_live, start_serve
 
+from velib_replay.contracts.feed import iso_utc
 from velib_replay.recording import STATUS_FEED, Recording
-from velib_replay.recording.feed import iso_utc
 
 TRIGGERS_S = (1.0, 5.0)
 TARGET_MARGIN_S = 2.0

@@ -20,7 +20,8 @@ from pathlib import Path
 from harness import fresh_topic, machine_load, main, print_table, say, simulated, workspace
 
 from velib_replay.recording import DELTA, Recording
-from velib_replay.replay.player import PlayStats, ReplayPlan, replay_to_topic
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import PlayStats, replay_to_topic
 
 SPEEDS = (10.0, 60.0)
 SNAPSHOTS = 200

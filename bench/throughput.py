@@ -31,14 +31,14 @@ from kafka.record import default_records
 from kafka.record import util as kafka_record_util
 
 from velib_replay import config
+from velib_replay.contracts.messages import Message
 from velib_replay.kafka import jvm
+from velib_replay.kafka.kafka_python_publisher import KafkaPythonPublisher
+from velib_replay.kafka.publisher import AUTO, open_publisher, resolve_client
 from velib_replay.recording import Recording
 from velib_replay.replay import pacing
-from velib_replay.replay.kafka_python_publisher import KafkaPythonPublisher
-from velib_replay.replay.messages import Message
 from velib_replay.replay.pacing import Slot
 from velib_replay.replay.player import PlayStats, play, slot_messages
-from velib_replay.replay.publisher import AUTO, open_publisher, resolve_client
 
 PERF_TOOL = "org.apache.kafka.tools.ProducerPerformance"  # the class behind kafka-producer-perf-test
 TARGET = 0.40
@@ -151,10 +151,10 @@ def _checked(stats: PlayStats) -> Rate:
 # ---------------------------------------------------------------- where the player's time goes
 AREAS = (  # first match wins: (area, fragments of the path or of the function's name)
     ("kafka-python: record accumulator and batch building", ("kafka/producer/record_accumulator", "kafka/record/")),
-    ("kafka-python: KafkaProducer.send, partitioner, futures", ("/kafka/",)),
+    ("kafka-python: KafkaProducer.send, partitioner, futures", ("packages/kafka/",)),
     ("librdkafka: produce, poll (C)", ("cimpl.",)),
-    ("message building (stations located in the body, snapshot_time spliced)", ("/json/", "replay/messages",
-                                                                               "replay/station_bytes", "scan_once")),
+    ("message building (stations located in the body, snapshot_time spliced)", ("/json/", "contracts/messages",
+                                                                               "contracts/station_bytes", "scan_once")),
     ("velib-replay player and publisher", ("velib_replay/",)),
 )  # fmt: skip
 

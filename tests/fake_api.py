@@ -21,7 +21,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from velib_replay.capture.client import ClientSettings
-from velib_replay.recording.feed import minified
+from velib_replay.contracts.feed import minified
 
 Action = Callable[[Request], Response]
 FAST = ClientSettings(connect_timeout=1.0, timeout=0.3, retries=3, backoff_factor=0.01, backoff_jitter=0.01)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from kafka.errors import KafkaTimeoutError
 
-from velib_replay.replay.messages import Message
-from velib_replay.replay.publisher import DeliveryStats
+from velib_replay.contracts.messages import Message
+from velib_replay.kafka.delivery import DeliveryStats
 
 
 class FakeClock:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
+from velib_replay.contracts.indicators import Indicator
 from velib_replay.job.config import JobConfig, JobSummary
-from velib_replay.job.contract import Indicator
 from velib_replay.job.runner import run_once
 from velib_replay.recording import Recording
-from velib_replay.replay.player import PlayStats, ReplayPlan, replay_to_topic
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import PlayStats, replay_to_topic
 from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import read_latest
 

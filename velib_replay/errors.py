@@ -9,12 +9,6 @@ class UserError(Exception):
     """Something the user can fix (bad input, missing tool, unreachable service); the message says what."""
 
 
-def kafka_unreachable(bootstrap_servers: str) -> UserError:
-    from velib_replay.kafka.client_config import unreachable_reason  # it reads these errors: imported late
-
-    return UserError(f"cannot reach Kafka at {bootstrap_servers} ({unreachable_reason()})")
-
-
 def read_user_text(path: Path, what: str) -> str:
     """A text file the user hands us (a station table, a golden file), decoded as UTF-8 with any BOM dropped.
 

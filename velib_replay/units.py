@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta
-
-from velib_replay.recording.format import parse_time
+from datetime import datetime, timedelta, timezone
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -36,6 +34,14 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"duration {text!r}: use a number with ms, s, m, h or d (e.g. 90m, 2h)")
     return float(match.group(1)) * _SECONDS[match.group(2)]
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time (``Z`` or an offset) as an aware UTC datetime; ValueError when it is not one."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone (add Z for UTC)")
+    return moment.astimezone(timezone.utc)
 
 
 def parse_offset(text: str) -> timedelta | datetime:

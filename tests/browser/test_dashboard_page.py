@@ -10,8 +10,8 @@ import pytest
 from helpers import latest_indicators, process_once, replay
 from playwright.sync_api import expect
 
+from velib_replay.contracts.feed import iso_utc
 from velib_replay.dashboard.server import open_dashboard
-from velib_replay.recording.feed import iso_utc
 from velib_replay.report.data import latest_by_postcode, network_totals
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

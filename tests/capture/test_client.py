@@ -41,8 +41,8 @@ from velib_replay.capture.client import (
     secrets_of,
 )
 from velib_replay.cli.options import parse_size
+from velib_replay.contracts.feed import minified
 from velib_replay.errors import UserError
-from velib_replay.recording.feed import minified
 
 
 @pytest.fixture

@@ -24,11 +24,12 @@ from velib_replay.capture.live_against_serve import live_against_serve, publishe
 from velib_replay.capture.recorder import Limits, Sources, StatusLine
 from velib_replay.capture.server import serve
 from velib_replay.cli import main
+from velib_replay.contracts.feed import parse_status
+from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.errors import UserError
-from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, parse_time
-from velib_replay.recording.feed import parse_status
+from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording
 from velib_replay.recording.info import describe
-from velib_replay.replay.messages import Message, snapshot_messages
+from velib_replay.units import parse_time
 from velib_replay.verify.golden import read_golden
 
 T0 = parse_time("2025-10-18T09:00:00.000Z")

@@ -52,10 +52,11 @@ from velib_replay.capture.recorder import (
     resolve_sources,
 )
 from velib_replay.cli import main
+from velib_replay.contracts.feed import minified, parse_status
 from velib_replay.errors import UserError
-from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, RecordingWriter, parse_time
-from velib_replay.recording.feed import minified, parse_status
+from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, RecordingWriter
 from velib_replay.recording.info import describe
+from velib_replay.units import parse_time
 from velib_replay.verify import reference
 
 T0 = parse_time("2025-10-18T09:00:00.000Z")

@@ -19,9 +19,10 @@ from fakes import FakeClock
 from velib_replay.capture.client import ApiClient, discover_feeds
 from velib_replay.capture.recorder import Limits, RecordPlan, Sources, StatusLine, record
 from velib_replay.capture.server import ReplayClock, serve
+from velib_replay.contracts.feed import minified
 from velib_replay.errors import UserError
-from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, RecordingWriter, parse_time
-from velib_replay.recording.feed import minified
+from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, RecordingWriter
+from velib_replay.units import parse_time
 
 T0 = parse_time("2025-10-18T09:00:00.000Z")
 

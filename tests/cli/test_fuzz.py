@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from velib_replay.cli import main
-from velib_replay.recording import INDEX, MANIFEST, STATUS_FEED, Poll, RecordingWriter, parse_time
-from velib_replay.recording.feed import minified
+from velib_replay.contracts.feed import minified
+from velib_replay.recording import INDEX, MANIFEST, STATUS_FEED, Poll, RecordingWriter
+from velib_replay.units import parse_time
 
 SMALL = (
     "<a small valid recording>"  # three one-station polls: option fuzzing costs milliseconds, not the sample's seconds

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from velib_replay.contracts.indicators import snapshot_epoch
 from velib_replay.dashboard.follow import freshness, view
-from velib_replay.job.contract import snapshot_epoch
 
 
 def _row(time: str, postcode: str, bikes: int) -> dict:

@@ -12,11 +12,11 @@ from conftest import SAMPLE
 from helpers import job_config, latest_indicators, process_once, replay, topic_values
 
 from velib_replay.cli import main
+from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.job.config import OUTPUT_COUNTS
 from velib_replay.job.runner import _start, run_once
 from velib_replay.job.transformations import INDICATORS, QUARANTINE
-from velib_replay.replay.messages import Message, snapshot_messages
-from velib_replay.replay.publisher import open_publisher
+from velib_replay.kafka.publisher import open_publisher
 from velib_replay.verify import reference
 from velib_replay.verify.golden import read_golden
 

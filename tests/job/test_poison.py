@@ -16,7 +16,7 @@ from helpers import latest_indicators, process_once, replay
 from raw_messages import expected_quarantine, quarantined, send_raw
 
 from velib_replay.cli import main
-from velib_replay.job.contract import Reason
+from velib_replay.contracts.indicators import Reason
 from velib_replay.verify.golden import read_golden
 from velib_replay.verify.reference import judge
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import expected_from, latest_indicators, replay
 
+from velib_replay.cli.submit import arguments, spark_submit_command
 from velib_replay.job.standalone import standalone_cluster
-from velib_replay.job.submit import arguments, spark_submit_command
 
 
 def test_spark_submits_master_is_passed_on_unless_the_user_chose_one():

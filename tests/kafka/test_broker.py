@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from helpers import replay, topic_values
 
 from velib_replay.cli import main
+from velib_replay.contracts.feed import iso_utc
 from velib_replay.errors import UserError
 from velib_replay.kafka import broker, jvm, topics
-from velib_replay.recording.feed import iso_utc
-from velib_replay.replay.publisher import CLIENTS, open_publisher
+from velib_replay.kafka.publisher import CLIENTS, open_publisher
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,8 @@ from kafka import KafkaAdminClient
 
 from velib_replay.cli import main
 from velib_replay.kafka import cluster, topics
-from velib_replay.replay.player import ReplayPlan, replay_to_topic
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import replay_to_topic
 from velib_replay.testing.topics import PipelineTopics
 
 

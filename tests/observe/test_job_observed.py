@@ -10,7 +10,7 @@ from observed_process import get, parse_metrics
 from velib_replay.job.runner import run_once
 from velib_replay.observe import metrics
 from velib_replay.observe.health import verdict
-from velib_replay.observe.job_listener import JobObserver, kafka_end_offsets
+from velib_replay.observe.job_metrics import JobObserver, kafka_end_offsets
 
 SNAPSHOTS = 2
 
@@ -23,7 +23,7 @@ def test_job_metrics_match_the_run_and_health_turns_503_when_it_falls_behind(
     sent = replay(sample, velib_kafka, velib_topics.status, speed=None, limit=SNAPSHOTS).delivered
     observer = JobObserver(velib_topics.status, kafka_end_offsets(velib_kafka))
     with metrics.serving(observer.serving_health(max_lag=3), 0, "127.0.0.1") as server:
-        summary = run_once(job_config(velib_kafka, velib_topics, checkpoint), velib_spark, observer=observer)
+        summary = run_once(job_config(velib_kafka, velib_topics, checkpoint), velib_spark, listener=observer.listener)
         seen = parse_metrics(get(server.url + "/metrics"))
         assert verdict(observer.observed.checks) == (200, b'{"status": "ok"}\n')
         producer = KafkaProducer(bootstrap_servers=velib_kafka)

@@ -12,11 +12,13 @@ from prometheus_client.exposition import generate_latest
 
 from velib_replay.capture.live import Delivery
 from velib_replay.capture.recorder import PollCounts
+from velib_replay.job.progress import JobListener, processed_offsets, watermark_lag
 from velib_replay.observe.capture_metrics import CaptureObserver
 from velib_replay.observe.health import at_most, verdict
-from velib_replay.observe.job_listener import JobListener, JobObserver, processed_offsets, watermark_lag
+from velib_replay.observe.job_metrics import JobObserver
 from velib_replay.observe.logs import JsonFormatter, JsonStatusLine
-from velib_replay.recording import STATUS_FEED, Poll, parse_time
+from velib_replay.recording import STATUS_FEED, Poll
+from velib_replay.units import parse_time
 
 
 def samples(registry) -> dict[str, float]:

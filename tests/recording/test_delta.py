@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from velib_replay.cli import main
+from velib_replay.contracts.feed import minified
 from velib_replay.recording import DELTA, INFO_FEED, STATUS_FEED, Poll, Recording, RecordingError, RecordingWriter
 from velib_replay.recording import reader as reader_module
 from velib_replay.recording.convert import convert
-from velib_replay.recording.feed import minified
-from velib_replay.recording.format import parse_time
 from velib_replay.simulate.day import DayPattern, first_status_body, simulate_day
+from velib_replay.units import parse_time
 
 START = parse_time("2025-10-18T09:00:00Z")
 

@@ -1,6 +1,6 @@
 import pytest
 
-from velib_replay.recording.feed import (
+from velib_replay.contracts.feed import (
     FeedError,
     bikes_by_type,
     count_of,

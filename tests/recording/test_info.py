@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from conftest import SAMPLE
 
 from velib_replay.cli import main
-from velib_replay.recording import INDEX, INFO_FEED, STATUS_FEED, Poll, Recording, RecordingWriter, parse_time
-from velib_replay.recording.feed import minified
+from velib_replay.contracts.feed import minified
+from velib_replay.recording import INDEX, INFO_FEED, STATUS_FEED, Poll, Recording, RecordingWriter
 from velib_replay.recording.info import (
     describe,
     format_text,
@@ -22,6 +22,7 @@ from velib_replay.recording.info import (
     repair,
     station_changes,
 )
+from velib_replay.units import parse_time
 
 
 def body(clock: int, *codes: str) -> bytes:

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from velib_replay.recording import INDEX, Poll, Recording, RecordingError, RecordingWriter, parse_time
+from velib_replay.recording import INDEX, Poll, Recording, RecordingError, RecordingWriter
+from velib_replay.units import parse_time
 
 BODY = b'{"lastUpdatedOther":100,"ttl":3600,"data":{"stations":[{"stationCode":"1","num_bikes_available":2}]}}'
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from conftest import SAMPLE
 
+from velib_replay.contracts.messages import Message, Messages, batch_columns, body_messages, snapshot_messages
+from velib_replay.contracts.station_bytes import station_texts
 from velib_replay.recording import Recording
-from velib_replay.replay.messages import Message, Messages, batch_columns, body_messages, snapshot_messages
-from velib_replay.replay.station_bytes import station_texts
 
 CLOCK = 1760778556  # 2025-10-18T09:09:16Z
 ODD = [

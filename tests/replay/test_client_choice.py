@@ -7,7 +7,7 @@ import importlib.util
 from click.testing import CliRunner
 
 from velib_replay.cli import main
-from velib_replay.replay.publisher import AUTO, resolve_client
+from velib_replay.kafka.publisher import AUTO, resolve_client
 
 
 def test_auto_prefers_librdkafka_and_falls_back_to_kafka_python(monkeypatch):

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from velib_replay.replay.messages import parse_station_filter, snapshot_messages, station_message
+from velib_replay.contracts.messages import parse_station_filter, snapshot_messages, station_message
 
 STATION = {"station_id": 1, "num_bikes_available": 2, "stationCode": "11031_relais", "station_opening_hours": None}
 

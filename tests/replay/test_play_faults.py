@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from velib_replay.cli import main
+from velib_replay.contracts.indicators import Reason, snapshot_epoch
+from velib_replay.contracts.messages import snapshot_messages
 from velib_replay.errors import UserError
-from velib_replay.job.contract import Reason, snapshot_epoch
 from velib_replay.replay.faults import Fault, Injector, parse_fault
 from velib_replay.replay.ledger import open_ledger, read_ledger
-from velib_replay.replay.messages import snapshot_messages
-from velib_replay.replay.player import ReplayPlan, plan_slots
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import plan_slots
 from velib_replay.verify.expected import minus_ledger, outcome
 from velib_replay.verify.reference import read_message
 

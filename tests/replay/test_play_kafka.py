@@ -16,8 +16,9 @@ from helpers import corrupt_copy, topic_values
 from kafka import KafkaConsumer
 
 from velib_replay.cli import main
-from velib_replay.replay.player import ReplayPlan, replay_to_topic
-from velib_replay.replay.publisher import CLIENTS
+from velib_replay.kafka.publisher import CLIENTS
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import replay_to_topic
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,10 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from velib_replay.capture.live import kafka_connector
-from velib_replay.recording.feed import iso_utc
-from velib_replay.replay.messages import snapshot_messages
-from velib_replay.replay.player import ReplayPlan, replay_to_topic
+from velib_replay.contracts.feed import iso_utc
+from velib_replay.contracts.messages import snapshot_messages
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import replay_to_topic
 
 SNAPSHOTS = 4
 WANTED = frozenset({"16107", "32017"})  # a few records per snapshot keep the Spark read short

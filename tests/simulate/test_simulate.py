@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from conftest import SAMPLE
 
 from velib_replay.cli.simulate import command as simulate_command
+from velib_replay.contracts.feed import bikes_by_type, minified
 from velib_replay.recording import STATUS_FEED, Recording, RecordingError
-from velib_replay.recording.feed import bikes_by_type, minified
 from velib_replay.simulate.day import (
     DayPattern,
     first_status_body,

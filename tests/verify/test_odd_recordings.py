@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from click.testing import CliRunner
 
 from velib_replay.cli import main
+from velib_replay.contracts.messages import snapshot_messages
 from velib_replay.recording import STATUS_FEED, Poll, Recording, RecordingWriter
-from velib_replay.replay.messages import snapshot_messages
 from velib_replay.verify.reference import judge, over_recording
 
 ODD_STATIONS = [

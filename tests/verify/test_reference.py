@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from velib_replay.job.contract import UNKNOWN_POSTCODE, Reason
+from velib_replay.contracts.indicators import UNKNOWN_POSTCODE, Reason
 from velib_replay.verify.golden import read_golden, write_golden
 from velib_replay.verify.reference import Judgement, compute, judge, read_message
 

@@ -19,7 +19,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kafka.errors import KafkaError
 
@@ -37,20 +36,18 @@ from velib_replay.capture.recorder import (
     StatusLine,
     Stopper,
     Unstored,
+    Watcher,
     open_writer,
     run_loop,
     source_of,
 )
+from velib_replay.contracts.feed import parse_status
+from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.errors import UserError
 from velib_replay.kafka import topics
+from velib_replay.kafka.publisher import Publisher, open_publisher
 from velib_replay.recording import KEYFRAME_EVERY, Poll, RecordingWriter
-from velib_replay.recording.feed import parse_status
-from velib_replay.replay.messages import Message, snapshot_messages
-from velib_replay.replay.publisher import Publisher, open_publisher
 from velib_replay.units import format_duration
-
-if TYPE_CHECKING:
-    from velib_replay.observe.capture_metrics import CaptureObserver
 
 DEFAULT_MAX_BACKLOG = 120  # snapshots (two hours at one a minute, ~1 MB of messages each)
 DELIVERY_TIMEOUT = 30.0  # s: how long a snapshot may wait on Kafka before the outage is reported
@@ -237,7 +234,7 @@ def live(
     *,
     stopper: Stopper | None = None,
     status: StatusLine | None = None,
-    observer: CaptureObserver | None = None,
+    observer: Watcher | None = None,
 ) -> LiveResult:
     """Poll and publish until the plan's limits or a stop; a last delivery attempt is made at the end."""
     settings, stopper, status = settings or ClientSettings(), stopper or Stopper(), status or StatusLine()

@@ -19,8 +19,8 @@ from velib_replay.capture.faults import HttpFault, Injector
 from velib_replay.capture.live import Connect, LivePlan, LiveResult, live
 from velib_replay.capture.recorder import Limits, Sources, StatusLine, Stopper
 from velib_replay.capture.server import serve
+from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.recording import STATUS_FEED, Recording
-from velib_replay.replay.messages import Message, snapshot_messages
 
 # Without retries each request is one poll, so every fault shows in the accounting as itself;
 # the timeout must exceed any slow=P:D given, or a slow answer becomes a timeout.

@@ -29,11 +29,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from velib_replay import config, signals
 from velib_replay.capture.client import USER_AGENT, ApiClient, ClientSettings, check_url, discover_feeds, redact_url
+from velib_replay.contracts.feed import iso_utc
 from velib_replay.errors import UserError
 from velib_replay.recording import (
     DELTA,
@@ -46,14 +47,22 @@ from velib_replay.recording import (
     RecordingWriter,
     checked,
 )
-from velib_replay.recording.feed import iso_utc
 from velib_replay.recording.info import reason_category
 from velib_replay.units import format_bytes, format_duration
 
-if TYPE_CHECKING:
-    from velib_replay.observe.capture_metrics import CaptureObserver
-
 log = logging.getLogger(__name__)
+
+
+class Watcher(Protocol):
+    """Whoever watches a polling run (``observe``'s CaptureObserver): told of the run once, then of every poll.
+
+    A protocol, so capture never imports what watches it.
+    """
+
+    def watch(self, poller: Poller, delivery: Any = None) -> None: ...
+
+    def seen(self, poll: Poll) -> None: ...
+
 
 DEFAULT_INTERVAL = 60.0
 DEFAULT_INFO_EVERY = 3600.0
@@ -335,7 +344,7 @@ class Poller:
         on_status: Callable[[Poll, bytes | None], None] | None = None,
         suffix: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
-        observer: CaptureObserver | None = None,
+        observer: Watcher | None = None,
     ):
         self.sources, self.client, self.writer, self.stopper, self.status = sources, client, writer, stopper, status
         self.on_status, self.suffix, self.clock, self.observer = on_status, suffix, clock, observer
@@ -463,7 +472,7 @@ def record(
     *,
     stopper: Stopper | None = None,
     status: StatusLine | None = None,
-    observer: CaptureObserver | None = None,
+    observer: Watcher | None = None,
 ) -> RecordResult:
     """Record until the plan's limits or a stop; the CLI wraps this in ``stopper.signals_handled()``."""
     settings = settings or ClientSettings()

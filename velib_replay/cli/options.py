@@ -17,13 +17,13 @@ import click
 
 from velib_replay import config, units
 from velib_replay.capture.faults import parse_http_fault
+from velib_replay.contracts.messages import parse_station_filter
 from velib_replay.errors import UserError
 from velib_replay.kafka import broker, client_config
+from velib_replay.kafka.publisher import TIMESTAMPS
 from velib_replay.observe.logs import LOG_FORMATS
 from velib_replay.recording import KEYFRAME_EVERY
 from velib_replay.replay.faults import parse_fault
-from velib_replay.replay.messages import parse_station_filter
-from velib_replay.replay.publisher import TIMESTAMPS
 from velib_replay.verify.keys import parse_key_fields
 
 

@@ -17,11 +17,12 @@ import click
 from velib_replay import config, signals
 from velib_replay.cli import options
 from velib_replay.cli.tables import table
+from velib_replay.contracts.feed import iso_utc
+from velib_replay.contracts.messages import selected
 from velib_replay.errors import UserError
+from velib_replay.kafka.publisher import AUTO, CLIENTS
 from velib_replay.recording import Recording, Snapshot
-from velib_replay.recording.feed import iso_utc
 from velib_replay.replay.faults import Fault
-from velib_replay.replay.messages import selected
 from velib_replay.replay.pacing import Slot
 from velib_replay.replay.player import (
     UNUSABLE,
@@ -35,7 +36,6 @@ from velib_replay.replay.player import (
     select_snapshots,
     used_snapshots,
 )
-from velib_replay.replay.publisher import AUTO, CLIENTS
 
 
 @click.command("play")

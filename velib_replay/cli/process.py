@@ -112,7 +112,7 @@ def command(
     from velib_replay.job.runner import run
     from velib_replay.job.session import spark_session
     from velib_replay.job.stations_table import load_postcodes
-    from velib_replay.observe.job_listener import JobObserver, kafka_end_offsets
+    from velib_replay.observe.job_metrics import JobObserver, kafka_end_offsets
 
     load_postcodes(stations_table)  # a table Spark would read as "every station unknown" is refused before it starts
 
@@ -137,7 +137,7 @@ def command(
     with signals.handled(stop.received), metrics.serving(observer.serving_health(max_lag), metrics_port, metrics_host):
         session = spark_session(master)
         with signals.handled(stop.received):  # pyspark's SparkContext put its own SIGINT handler in place of ours
-            summary = run(session, cfg, once=once, stop=stop, observer=observer)
+            summary = run(session, cfg, once=once, stop=stop, listener=observer.listener)
     click.echo(
         f"Processed {summary.input_rows} messages in {summary.batches} batch(es), {time.monotonic() - started:.1f} s: "
         f"{summary.indicator_rows} indicator rows written to {indicators_topic}, "

@@ -14,8 +14,9 @@ import click
 from velib_replay import config
 from velib_replay.cli import options
 from velib_replay.errors import UserError
-from velib_replay.recording import COMPRESSIONS, parse_time
+from velib_replay.recording import COMPRESSIONS
 from velib_replay.simulate.day import DayPattern, SimulationSummary, first_status_body, simulate_day
+from velib_replay.units import parse_time
 
 MAX_STATIONS = 1_000_000  # 700 times Vélib': beyond, a typo rather than a plan
 MAX_SNAPSHOTS = 1_000_000  # about two years at one poll a minute

@@ -14,8 +14,8 @@ import click
 
 from velib_replay import config
 from velib_replay.cli import options
+from velib_replay.contracts.indicators import Indicator
 from velib_replay.errors import UserError
-from velib_replay.job.contract import Indicator
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.recording import Recording
 from velib_replay.replay.ledger import read_ledger

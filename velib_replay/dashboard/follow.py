@@ -15,8 +15,8 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from velib_replay.job.contract import Indicator, snapshot_epoch
-from velib_replay.replay.messages import SNAPSHOT_TIME_FIELD
+from velib_replay.contracts.indicators import Indicator, snapshot_epoch
+from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD
 from velib_replay.report.data import TOTAL_FIELDS, latest_by_postcode, network_totals
 from velib_replay.units import format_duration
 from velib_replay.verify.reference import json_object

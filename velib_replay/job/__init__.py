@@ -2,6 +2,7 @@
 
 ``config`` (what a run reads and writes), ``session`` (the SparkSession), ``transformations``
 (the chain, in the spirit of Spark's own examples), ``runner`` (the queries and their sinks),
-``contract`` and ``stations_table`` (shared with the verifier). Importing this package does
+``progress`` (the query's listener: the run's summary), ``stations_table`` (shared with the verifier).
+The indicator contract is ``contracts.indicators``. Importing this package does
 not import pyspark, so the commands that do not run Spark start fast.
 """

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from velib_replay import config
-from velib_replay.job.contract import MAX_FUTURE_S
+from velib_replay.contracts.indicators import MAX_FUTURE_S
 from velib_replay.kafka import client_config
 
 

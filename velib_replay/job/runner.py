@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
@@ -23,6 +22,7 @@ from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
 from velib_replay.errors import UserError
 from velib_replay.job.config import OUTPUT_COUNTS, QUERY_NAME, JobConfig, JobSummary
+from velib_replay.job.progress import JobListener, QueryTotals, listening
 from velib_replay.job.session import SPARK_ERRORS, spark_error_message, spark_session
 from velib_replay.job.transformations import (
     INDICATORS,
@@ -34,10 +34,6 @@ from velib_replay.job.transformations import (
     read_messages,
 )
 from velib_replay.kafka import topics
-from velib_replay.observe.job_listener import JobListener, QueryTotals, listening
-
-if TYPE_CHECKING:
-    from velib_replay.observe.job_listener import JobObserver
 
 
 class _BatchWriter:
@@ -75,14 +71,15 @@ def run(
     once: bool,
     out=sys.stdout,
     stop: threading.Event | None = None,
-    observer: JobObserver | None = None,
+    listener: JobListener | None = None,
 ) -> JobSummary:
     """Start the query; with ``once``, process everything available and return.
 
     Without ``once`` it runs until ``stop`` is set (the CLI sets it on Ctrl-C or SIGTERM), then returns its
     summary. Waiting in short slices rather than one blocking call keeps signals out of Py4J's calls.
     Whatever Spark raises (at start, while waiting or on stop) comes out as a one-line UserError.
-    ``observer`` (metrics, /healthz) listens to the query's progress while it runs.
+    ``listener`` hears the query's progress (the summary is read from it); ``observe.job_metrics`` hands its own
+    to show the progress on /metrics while the job runs.
     """
     stop = stop or threading.Event()
     with claim_checkpoint(cfg.checkpoint), ExitStack() as observing:
@@ -90,7 +87,7 @@ def run(
         topics.ensure_topics(
             cfg.bootstrap_servers, topics.pipeline_topics(cfg.status_topic, cfg.indicators_topic, cfg.quarantine_topic)
         )
-        listener = observer.listener if observer else JobListener(cfg.status_topic)
+        listener = listener or JobListener(cfg.status_topic)
         observing.enter_context(listening(spark, listener))
         with _spark_errors("cannot start the job", cfg.checkpoint):
             query = _start(spark, cfg, once, out)
@@ -234,7 +231,7 @@ def _summary(listener: JobListener) -> JobSummary:
 
 
 def run_once(
-    cfg: JobConfig, spark: SparkSession | None = None, *, out=sys.stdout, observer: JobObserver | None = None
+    cfg: JobConfig, spark: SparkSession | None = None, *, out=sys.stdout, listener: JobListener | None = None
 ) -> JobSummary:
     """Process all that is available, then return: what CI, ``demo``, the tests and the benchmarks run."""
-    return run(spark or spark_session(), cfg, once=True, out=out, observer=observer)
+    return run(spark or spark_session(), cfg, once=True, out=out, listener=listener)

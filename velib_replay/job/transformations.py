@@ -28,11 +28,11 @@ from pyspark.sql import Column, DataFrame, DataFrameWriter, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import DataStreamReader, DataStreamWriter
 
+from velib_replay.contracts.feed import BIKE_TYPES, MAX_COUNT
+from velib_replay.contracts.indicators import EARLIEST_SNAPSHOT, MAX_FUTURE_S, TIME_PATTERN, UNKNOWN_POSTCODE, Reason
+from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD
 from velib_replay.job.config import JobConfig
-from velib_replay.job.contract import EARLIEST_SNAPSHOT, MAX_FUTURE_S, TIME_PATTERN, UNKNOWN_POSTCODE, Reason
 from velib_replay.job.stations_table import load_postcodes
-from velib_replay.recording.feed import BIKE_TYPES, MAX_COUNT
-from velib_replay.replay.messages import SNAPSHOT_TIME_FIELD
 
 TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
 READING_FIELDS = ("stationCode", "bikes", "mechanical", "ebike", "docks")

@@ -208,6 +208,11 @@ def redact(text: str) -> str:
     return text
 
 
+def kafka_unreachable(bootstrap_servers: str) -> UserError:
+    """The one error every Kafka client gives when it could not bootstrap, saying what to check."""
+    return UserError(f"cannot reach Kafka at {bootstrap_servers} ({unreachable_reason()})")
+
+
 def unreachable_reason() -> str:
     """What to check when a Kafka client could not bootstrap: kafka-python retries a refused login until its
     bootstrap timeout like an unreachable broker, without saying which it was."""

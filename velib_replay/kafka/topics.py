@@ -9,7 +9,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
-from velib_replay.errors import UserError, kafka_unreachable
+from velib_replay.errors import UserError
 from velib_replay.kafka import client_config
 
 
@@ -70,7 +70,7 @@ def admin_client(bootstrap_servers: str) -> KafkaAdminClient:
             **client_config.active().kafka_python(),
         )
     except KafkaTimeoutError:
-        raise kafka_unreachable(bootstrap_servers) from None
+        raise client_config.kafka_unreachable(bootstrap_servers) from None
 
 
 def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:

@@ -14,7 +14,6 @@ from velib_replay.recording.format import (
     RecordingError,
     checked,
     format_time,
-    parse_time,
 )
 from velib_replay.recording.reader import Recording, Snapshot
 from velib_replay.recording.writer import RecordingWriter
@@ -34,5 +33,4 @@ __all__ = [
     "Snapshot",
     "checked",
     "format_time",
-    "parse_time",
 ]

@@ -24,8 +24,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from velib_replay.contracts.feed import FeedError, parse_status
 from velib_replay.errors import UserError
-from velib_replay.recording.feed import FeedError, parse_status
+from velib_replay.units import parse_time
 
 FORMAT = "velib-replay-recording"
 VERSION = 1
@@ -44,14 +45,6 @@ class RecordingError(UserError):
 def format_time(moment: datetime) -> str:
     """A fetch time as stored: UTC, ISO 8601 with milliseconds (``2025-10-18T09:12:00.000Z``)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 time (``Z`` or an offset) as an aware UTC datetime; ValueError when it is not one."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no time zone (add Z for UTC)")
-    return moment.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from velib_replay.contracts.feed import parse_status, station_code
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording
 from velib_replay.recording.codec import NAMES
-from velib_replay.recording.feed import parse_status, station_code
 from velib_replay.units import format_bytes, format_duration
 
 _REASON_END = re.compile(r"[:(]")

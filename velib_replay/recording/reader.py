@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from velib_replay.contracts.feed import FeedError, Station, parse_status
 from velib_replay.recording.codec import DECODE_ERRORS, decompress, decompress_delta
-from velib_replay.recording.feed import FeedError, Station, parse_status
 from velib_replay.recording.format import FORMAT, INDEX, MANIFEST, STATUS_FEED, VERSIONS, Poll, RecordingError
 from velib_replay.recording.writer import atomic_write, index_line
 

@@ -25,9 +25,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from velib_replay.contracts.feed import iso_utc
+from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD, Message
 from velib_replay.errors import UserError
-from velib_replay.recording.feed import iso_utc
-from velib_replay.replay.messages import SNAPSHOT_TIME_FIELD, Message
 from velib_replay.replay.pacing import Slot
 from velib_replay.units import parse_duration
 

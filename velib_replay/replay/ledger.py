@@ -16,14 +16,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from velib_replay.errors import UserError
 from velib_replay.replay.faults import Fault, Ledger, parse_fault
+from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.units import parse_offset
-
-if TYPE_CHECKING:
-    from velib_replay.replay.player import ReplayPlan
 
 HEADER = "replay"
 

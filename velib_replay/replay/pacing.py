@@ -105,3 +105,28 @@ def at_time(offset: Offset | None, first: datetime) -> datetime | None:
 def rebase_shift(first_snapshot_time: int, now: datetime) -> int:
     """Seconds to add so the first snapshot is stamped ``now``."""
     return int(now.timestamp()) - first_snapshot_time
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    """Which snapshots of a recording to send, stamped how, and how fast: ``play``'s options as values."""
+
+    speed: float | None = None  # a multiplier of recorded time; None sends as fast as possible
+    wanted: frozenset[str] | None = None  # station codes; None keeps all
+    passes: int = 1  # 0 loops until stopped (or until ``limit``)
+    start: Offset | None = None
+    end: Offset | None = None
+    limit: int | None = None
+    rebase_to: datetime | None = None  # stamp the first snapshot at this time
+
+    @property
+    def endless(self) -> bool:
+        return self.passes == 0 and self.limit is None
+
+    def slot_count(self, snapshots: int) -> int | None:
+        """How many slots the plan sends from ``snapshots`` in its window (None: endless), without listing them:
+        ``--loop`` may ask for more passes than memory holds."""
+        if self.endless:
+            return None
+        total = snapshots * self.passes if self.passes else self.limit
+        return min(total, self.limit) if self.limit is not None else total

@@ -16,21 +16,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from kafka.errors import KafkaError
 
 from velib_replay.config import DELIVERY_WAIT_S
+from velib_replay.contracts.feed import iso_utc
+from velib_replay.contracts.messages import Message, body_messages, selected, snapshot_messages
 from velib_replay.errors import UserError
+from velib_replay.kafka.delivery import percentiles_ms
+from velib_replay.kafka.publisher import AUTO, Publisher, open_publisher
 from velib_replay.kafka.topics import ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
-from velib_replay.recording.feed import iso_utc
 from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import open_ledger
-from velib_replay.replay.messages import Message, body_messages, selected, snapshot_messages
-from velib_replay.replay.pacing import Offset, Slot, empty_window_reason, rebase_shift, schedule, window
-from velib_replay.replay.publisher import AUTO, Publisher, open_publisher, percentiles_ms
+from velib_replay.replay.pacing import ReplayPlan, Slot, empty_window_reason, rebase_shift, schedule, window
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
 
@@ -209,31 +209,6 @@ def slot_messages(snapshot: Snapshot, snapshot_time: int, wanted: frozenset[str]
     return found if found is not None else snapshot_messages(snapshot.stations, snapshot_time, wanted)
 
 
-@dataclass(frozen=True)
-class ReplayPlan:
-    """Which snapshots of a recording to send, stamped how, and how fast: ``play``'s options as values."""
-
-    speed: float | None = None  # a multiplier of recorded time; None sends as fast as possible
-    wanted: frozenset[str] | None = None  # station codes; None keeps all
-    passes: int = 1  # 0 loops until stopped (or until ``limit``)
-    start: Offset | None = None
-    end: Offset | None = None
-    limit: int | None = None
-    rebase_to: datetime | None = None  # stamp the first snapshot at this time
-
-    @property
-    def endless(self) -> bool:
-        return self.passes == 0 and self.limit is None
-
-    def slot_count(self, snapshots: int) -> int | None:
-        """How many slots the plan sends from ``snapshots`` in its window (None: endless), without listing them:
-        ``--loop`` may ask for more passes than memory holds."""
-        if self.endless:
-            return None
-        total = snapshots * self.passes if self.passes else self.limit
-        return min(total, self.limit) if self.limit is not None else total
-
-
 def select_snapshots(recording: Recording, plan: ReplayPlan) -> list[Snapshot]:
     """The snapshots in the plan's window, in fetch order; a UserError saying why when there are none."""
     snapshots = list(recording.snapshots())
@@ -307,7 +282,7 @@ def replay_to_topic(
     recording: Recording,
     bootstrap_servers: str,
     topic: str,
-    plan: ReplayPlan = ReplayPlan(),
+    plan: ReplayPlan | None = None,
     *,
     client: str = AUTO,
     partitions: int = 1,
@@ -326,6 +301,7 @@ def replay_to_topic(
     ``slots`` replaces the plan's own selection when the caller already computed it (to count it).
     ``faults`` are injected with ``seed``, each one logged to ``fault_log`` (see ``replay.ledger``).
     """
+    plan = plan or ReplayPlan()
     chosen = slots if slots is not None else plan_slots(recording, plan)
     ensure_topics(bootstrap_servers, [status_topic(topic, partitions)])
     with (

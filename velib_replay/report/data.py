@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from velib_replay.contracts.feed import count_of, iso_utc, parse_status, station_code
+from velib_replay.contracts.indicators import COUNT_FIELDS, Indicator
 from velib_replay.errors import UserError
-from velib_replay.job.contract import COUNT_FIELDS, Indicator
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Recording
-from velib_replay.recording.feed import count_of, iso_utc, parse_status, station_code
 from velib_replay.recording.info import RecordingInfo, describe
 from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import TopicContents, read_latest

@@ -24,6 +24,7 @@ from velib_replay import config
 from velib_replay.capture.faults import parse_http_fault
 from velib_replay.capture.live import kafka_connector
 from velib_replay.capture.live_against_serve import live_against_serve, published_once
+from velib_replay.contracts.messages import parse_station_filter
 from velib_replay.errors import UserError
 from velib_replay.job.config import QUERY_NAME, JobConfig, JobSummary
 from velib_replay.job.runner import run_once
@@ -31,8 +32,8 @@ from velib_replay.kafka import broker as kafka_broker
 from velib_replay.recording import Recording
 from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.ledger import read_ledger
-from velib_replay.replay.messages import parse_station_filter
-from velib_replay.replay.player import ReplayPlan, replay_to_topic
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import replay_to_topic
 from velib_replay.scenario.spec import Scenario
 from velib_replay.units import parse_duration, parse_offset, parse_speed, spark_interval_seconds
 from velib_replay.verify.expected import replayed_stream

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
+from velib_replay.contracts.feed import Station, bikes_by_type, iso_utc, minified, station_code
 from velib_replay.recording import (
     MANIFEST,
     STATUS_FEED,
@@ -27,7 +28,6 @@ from velib_replay.recording import (
     RecordingWriter,
     format_time,
 )
-from velib_replay.recording.feed import Station, bikes_by_type, iso_utc, minified, station_code
 from velib_replay.simulate.stations import set_counts, stop_renting
 
 # ---------------------------------------------------------------- a synthetic day of the whole network

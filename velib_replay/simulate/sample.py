@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from velib_replay.contracts.feed import minified, station_code
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, RecordingWriter, format_time
-from velib_replay.recording.feed import minified, station_code
 from velib_replay.simulate.stations import move_bikes, stop_renting
 
 

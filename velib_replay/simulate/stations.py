@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from velib_replay.recording.feed import BIKE_TYPES, Station, bikes_by_type
+from velib_replay.contracts.feed import BIKE_TYPES, Station, bikes_by_type
 
 
 def set_counts(station: Station, mechanical: int, ebike: int, docks: int) -> None:

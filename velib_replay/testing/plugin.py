@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from velib_replay import config, units
+from velib_replay.contracts.messages import parse_station_filter
 from velib_replay.errors import UserError
 from velib_replay.job.config import JobConfig, JobSummary
 from velib_replay.job.stations_table import load_postcodes
@@ -23,8 +24,8 @@ from velib_replay.kafka import broker
 from velib_replay.kafka.broker import Broker
 from velib_replay.recording import Recording
 from velib_replay.replay.faults import parse_fault
-from velib_replay.replay.messages import parse_station_filter
-from velib_replay.replay.player import PlayStats, ReplayPlan, replay_to_topic
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import PlayStats, replay_to_topic
 from velib_replay.testing.golden import GoldenMismatch, Rows, check_golden
 from velib_replay.testing.topics import PipelineTopics, fresh_topics
 from velib_replay.verify.reference import over_recording

@@ -24,14 +24,15 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from velib_replay.contracts.feed import Station, iso_utc, station_code
+from velib_replay.contracts.indicators import MAX_FUTURE_S, UNKNOWN_POSTCODE, Indicator, snapshot_epoch
+from velib_replay.contracts.messages import Message, selected, snapshot_messages
 from velib_replay.errors import UserError
-from velib_replay.job.contract import MAX_FUTURE_S, UNKNOWN_POSTCODE, Indicator, snapshot_epoch
 from velib_replay.recording import Recording
-from velib_replay.recording.feed import Station, iso_utc, station_code
 from velib_replay.replay.faults import Injector
 from velib_replay.replay.ledger import FaultLog
-from velib_replay.replay.messages import Message, selected, snapshot_messages
-from velib_replay.replay.player import UNUSABLE, ReplayPlan, plan_slots
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import UNUSABLE, plan_slots
 from velib_replay.verify.reference import compute, read_message
 
 

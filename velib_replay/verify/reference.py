@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from velib_replay.job.contract import (
+from velib_replay.contracts.feed import Station, bikes_by_type, count_of, iso_utc, station_code
+from velib_replay.contracts.indicators import (
     FIELDS,
     MAX_FUTURE_S,
     UNKNOWN_POSTCODE,
@@ -23,10 +24,9 @@ from velib_replay.job.contract import (
     indicator_key,
     snapshot_epoch,
 )
+from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD, selected
 from velib_replay.recording import Recording
-from velib_replay.recording.feed import Station, bikes_by_type, count_of, iso_utc, station_code
 from velib_replay.replay import pacing
-from velib_replay.replay.messages import SNAPSHOT_TIME_FIELD, selected
 
 
 def compute(snapshots: Iterable[tuple[int, Iterable[Station]]], postcodes: Mapping[str, str]) -> dict[str, Indicator]:

@@ -17,8 +17,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
-from velib_replay.errors import UserError, kafka_unreachable
-from velib_replay.job.contract import Indicator
+from velib_replay.contracts.indicators import Indicator
+from velib_replay.errors import UserError
 from velib_replay.kafka import client_config
 from velib_replay.verify.keys import field_key
 
@@ -149,7 +149,7 @@ def reader(bootstrap_servers: str) -> KafkaConsumer:
             **client_config.active().kafka_python(),
         )
     except KafkaTimeoutError:
-        raise kafka_unreachable(bootstrap_servers) from None
+        raise client_config.kafka_unreachable(bootstrap_servers) from None
 
 
 def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float, contents: TopicContents) -> TopicContents:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from velib_replay.recording.feed import Station
+from velib_replay.contracts.feed import Station
 
 _DECODER = json.JSONDecoder()
 _scan = _DECODER.scan_once  # the C scanner: (value, end) at an index, StopIteration where no value starts

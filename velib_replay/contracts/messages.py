@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
-from velib_replay.recording.feed import Station, iso_utc, station_code
-from velib_replay.replay.station_bytes import station_texts
+from velib_replay.contracts.feed import Station, iso_utc, station_code
+from velib_replay.contracts.station_bytes import station_texts
 
 SNAPSHOT_TIME_FIELD = "snapshot_time"
 

@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterable
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
-from velib_replay.errors import UserError, kafka_unreachable
+from velib_replay.contracts.messages import Message
+from velib_replay.errors import UserError
 from velib_replay.kafka import client_config
-from velib_replay.replay.messages import Message
-from velib_replay.replay.publisher import DeliveryCounter, DeliveryStats
+from velib_replay.kafka.delivery import DeliveryCounter, DeliveryStats
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class LibrdkafkaPublisher(DeliveryCounter):
         try:
             self._producer.list_topics(timeout=BOOTSTRAP_TIMEOUT_MS / 1000)
         except KafkaException:
-            raise kafka_unreachable(bootstrap_servers) from None
+            raise client_config.kafka_unreachable(bootstrap_servers) from None
 
     def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
         """Queue messages for delivery; returns how many were queued. The batch's last message times it.

@@ -9,10 +9,9 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
-from velib_replay.errors import kafka_unreachable
+from velib_replay.contracts.messages import Message
 from velib_replay.kafka import client_config
-from velib_replay.replay.messages import Message
-from velib_replay.replay.publisher import DeliveryCounter, DeliveryStats
+from velib_replay.kafka.delivery import DeliveryCounter, DeliveryStats
 
 
 class KafkaPythonPublisher(DeliveryCounter):
@@ -47,7 +46,7 @@ class KafkaPythonPublisher(DeliveryCounter):
         try:
             self._producer = KafkaProducer(**settings)
         except KafkaTimeoutError:
-            raise kafka_unreachable(bootstrap_servers) from None
+            raise client_config.kafka_unreachable(bootstrap_servers) from None
 
     def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
         """Queue messages for delivery; returns how many were queued. The batch's last message times it.

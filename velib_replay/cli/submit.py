@@ -1,6 +1,6 @@
 """The job as a ``spark-submit`` application: the very options of ``velib-replay process``.
 
-    spark-submit --master spark://HOST:7077 --jars <the Kafka connector jars> velib_replay/job/submit.py --once ...
+    spark-submit --master spark://HOST:7077 --jars <the Kafka connector jars> velib_replay/cli/submit.py --once ...
 
 spark-submit, not the job, owns the master: unless ``--master`` is given after the script, the one
 spark-submit was given (``spark.master`` in the driver's configuration) is passed on to ``process``.
@@ -52,4 +52,4 @@ def spark_submit_command(master: str, process_options: list[str], *, executor_me
 
 
 if __name__ == "__main__":
-    main(arguments(sys.argv[1:], submitted_master()), prog_name="velib_replay.job.submit")
+    main(arguments(sys.argv[1:], submitted_master()), prog_name="velib_replay.cli.submit")
