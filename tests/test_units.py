@@ -4,7 +4,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from velib_replay.units import format_bytes, format_duration, parse_duration, parse_offset, parse_speed
+from velib_replay.units import (
+    format_bytes,
+    format_duration,
+    parse_duration,
+    parse_offset,
+    parse_spark_interval,
+    parse_speed,
+    spark_interval_seconds,
+)
 
 
 @pytest.mark.parametrize(("text", "speed"), [("1x", 1.0), ("10x", 10.0), ("0.5x", 0.5), ("60", 60.0), ("max", None)])
@@ -45,3 +53,51 @@ def test_formats():
 def test_an_offset_too_large_for_any_recording_is_refused():
     with pytest.raises(ValueError, match="longer than any recording"):
         parse_offset("99999999999999999999999")
+
+
+SPARK_INTERVALS = [
+    "1 month",
+    "1 year",
+    "2 weeks",
+    "1 day",
+    "interval 1 hour 30 minutes",
+    "1.5 seconds",
+    "500 milliseconds",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("1 month", 31 * 86400),
+        ("2 years", 2 * 12 * 31 * 86400),
+        ("interval 1 hour 30 minutes", 5400),
+        ("1.5 seconds", 1.5),
+    ],
+)
+def test_spark_intervals_count_as_spark_does(text, seconds):
+    assert spark_interval_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["1.5 hours", "soon", "2 fortnights", "-1 day", ""])
+def test_bad_spark_intervals_are_rejected(text):
+    with pytest.raises(ValueError, match="interval"):
+        spark_interval_seconds(text)
+
+
+def test_a_trigger_interval_refuses_calendar_units():
+    assert parse_spark_interval("1 month") == "1 month"
+    with pytest.raises(ValueError, match="months or years"):
+        parse_spark_interval("1 month", calendar=False)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("text", SPARK_INTERVALS)
+def test_spark_interval_seconds_is_spark_own_watermark_delay(text, velib_spark):
+    """The verifier computes what the job's watermark drops: the delay must be Spark's, months included."""
+    jvm = velib_spark.sparkContext._jvm
+    interval = jvm.org.apache.spark.sql.catalyst.util.IntervalUtils.stringToInterval(
+        jvm.org.apache.spark.unsafe.types.UTF8String.fromString(text)
+    )
+    delay_ms = jvm.org.apache.spark.sql.catalyst.plans.logical.EventTimeWatermark.getDelayMs(interval)
+    assert spark_interval_seconds(text) * 1000 == pytest.approx(delay_ms)

@@ -77,14 +77,36 @@ def format_bytes(count: float) -> str:
     raise AssertionError("unreachable")
 
 
-_INTERVAL_TERM = re.compile(r"(\d+(?:\.\d+)?)\s+(microsecond|millisecond|second|minute|hour|day|week)s?\b", re.I)
-_INTERVAL_SECONDS = {"microsecond": 1e-6, "millisecond": 1e-3, "second": 1, "minute": 60, "hour": 3600}
-_INTERVAL_SECONDS |= {"day": 86400, "week": 7 * 86400}
+_SPARK_UNIT = r"(?:microsecond|millisecond|second|minute|hour|day|week|month|year)s?"
+_SPARK_TERM = re.compile(rf"\+?(\d+(?:\.\d+)?)\s+({_SPARK_UNIT})", re.IGNORECASE)
+_SPARK_INTERVAL = re.compile(rf"^(?:interval\s+)?{_SPARK_TERM.pattern}(?:\s+{_SPARK_TERM.pattern})*$", re.IGNORECASE)
+_DAY = 86400
+# Spark's own durations (IntervalUtils.getDuration, which a watermark delay goes through): a month is 31 days
+_SPARK_SECONDS = {"microsecond": 1e-6, "millisecond": 1e-3, "second": 1, "minute": 60, "hour": 3600, "day": _DAY}
+_SPARK_SECONDS |= {"week": 7 * _DAY, "month": 31 * _DAY, "year": 12 * 31 * _DAY}
+
+
+def parse_spark_interval(text: str, *, calendar: bool = True) -> str:
+    """Spark's interval syntax ("2 hours", "5 seconds", "1 minute 30 seconds"), checked before Spark sees it.
+
+    Only seconds may have a fraction; ``calendar=False`` refuses months and years, which triggers cannot use.
+    """
+    cleaned = " ".join(text.split())
+    if not _SPARK_INTERVAL.match(cleaned):
+        raise ValueError(
+            f"interval {text!r}: use Spark's syntax, a number and a unit (e.g. '2 hours', '500 milliseconds')"
+        )
+    for value, unit in _SPARK_TERM.findall(cleaned):
+        if "." in value and not unit.lower().startswith("second"):
+            raise ValueError(f"interval {text!r}: only seconds may have a fraction ('{value} {unit}')")
+        if not calendar and unit.lower().startswith(("month", "year")):
+            raise ValueError(f"interval {text!r}: a trigger interval cannot be counted in months or years")
+    return cleaned
 
 
 def spark_interval_seconds(text: str) -> float:
-    """Spark's interval syntax (``2 hours``, ``1 minute 30 seconds``) → seconds, for computing what Spark does."""
-    terms = _INTERVAL_TERM.findall(text)
-    if not terms or _INTERVAL_TERM.sub("", text).strip().lower() not in ("", "interval"):
-        raise ValueError(f"interval {text!r}: use a number and a unit, e.g. '2 hours' or '90 minutes'")
-    return sum(float(number) * _INTERVAL_SECONDS[unit.lower()] for number, unit in terms)
+    """An interval as Spark counts it for a watermark delay, in seconds: a month is 31 days, a year 12 months."""
+    cleaned = parse_spark_interval(text)
+    return sum(
+        float(value) * _SPARK_SECONDS[unit.lower().removesuffix("s")] for value, unit in _SPARK_TERM.findall(cleaned)
+    )

@@ -280,31 +280,10 @@ def parse_size(text: str) -> int:
 SIZE = _Parsed("size", parse_size)  # bytes
 
 
-_SPARK_UNIT = r"(?:microsecond|millisecond|second|minute|hour|day|week|month|year)s?"
-_SPARK_TERM = re.compile(rf"\+?(\d+(?:\.\d+)?)\s+({_SPARK_UNIT})", re.IGNORECASE)
-_SPARK_INTERVAL = re.compile(rf"^(?:interval\s+)?{_SPARK_TERM.pattern}(?:\s+{_SPARK_TERM.pattern})*$", re.IGNORECASE)
-
-
-def _spark_interval(text: str, *, calendar: bool = True) -> str:
-    """Spark's interval syntax ("2 hours", "5 seconds", "1 minute 30 seconds"), checked before Spark sees it.
-
-    Only seconds may have a fraction; ``calendar=False`` refuses months and years, which triggers cannot use.
-    """
-    cleaned = " ".join(text.split())
-    if not _SPARK_INTERVAL.match(cleaned):
-        raise ValueError(
-            f"interval {text!r}: use Spark's syntax, a number and a unit (e.g. '2 hours', '500 milliseconds')"
-        )
-    for value, unit in _SPARK_TERM.findall(cleaned):
-        if "." in value and not unit.lower().startswith("second"):
-            raise ValueError(f"interval {text!r}: only seconds may have a fraction ('{value} {unit}')")
-        if not calendar and unit.lower().startswith(("month", "year")):
-            raise ValueError(f"interval {text!r}: a trigger interval cannot be counted in months or years")
-    return cleaned
-
-
-SPARK_INTERVAL = _Parsed("interval", _spark_interval)  # e.g. a watermark delay: "2 hours"
-SPARK_TRIGGER_INTERVAL = _Parsed("interval", lambda text: _spark_interval(text, calendar=False))  # "5 seconds"
+SPARK_INTERVAL = _Parsed("interval", units.parse_spark_interval)  # e.g. a watermark delay: "2 hours"
+SPARK_TRIGGER_INTERVAL = _Parsed(
+    "interval", lambda text: units.parse_spark_interval(text, calendar=False)
+)  # "5 seconds"
 
 _SPARK_MASTER = re.compile(
     r"^(?:yarn|local(?:\[(?:\*|[1-9]\d*)(?:,[1-9]\d*)?\])?|local-cluster\[[1-9]\d*,[1-9]\d*,[1-9]\d*\]"
