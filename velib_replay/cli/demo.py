@@ -12,7 +12,7 @@ import click
 
 from velib_replay import config
 from velib_replay.cli import options
-from velib_replay.cli.tables import latest_by_postcode, totals_by_snapshot
+from velib_replay.cli.tables import latest_table, totals_table
 from velib_replay.errors import UserError
 from velib_replay.kafka import broker
 from velib_replay.pipeline import demo
@@ -36,8 +36,8 @@ def command(recording: Path, port: int, data_dir: Path) -> None:
         f"Job: {result.job.input_rows} messages → {result.job.indicator_rows} indicator rows "
         f"({result.job.batches} batch(es))"
     )
-    click.echo("\nNetwork totals per snapshot:\n" + totals_by_snapshot(result.contents.latest))
-    click.echo("\nLatest snapshot by postcode:\n" + latest_by_postcode(result.contents.latest))
+    click.echo("\nNetwork totals per snapshot:\n" + totals_table(result.contents.latest))
+    click.echo("\nLatest snapshot by postcode:\n" + latest_table(result.contents.latest))
     doubt = result.contents.doubt()
     if doubt:
         raise UserError(f"the indicators cannot be verified: {doubt}")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from velib_replay.verify.reference import FIELDS, Indicator
-
-COUNT_FIELDS = FIELDS[2:]
+from velib_replay.contracts.indicators import Indicator
+from velib_replay.report.data import TOTAL_FIELDS, latest_by_postcode, network_totals
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
@@ -22,24 +21,17 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(row) for row in cells)]).rstrip()
 
 
-def totals_by_snapshot(indicators: Mapping[str, Indicator]) -> str:
-    """One line per snapshot: the network's totals, and how many postcodes they span."""
-    sums: dict[str, list[int]] = defaultdict(lambda: [0] * (len(COUNT_FIELDS) + 1))
-    for row in indicators.values():
-        total = sums[row["snapshot_time"]]
-        total[0] += 1
-        for i, name in enumerate(COUNT_FIELDS, start=1):
-            total[i] += row[name]
-    rows = [[time, *values] for time, values in sorted(sums.items())]
-    return table(rows, ["snapshot_time", "postcodes", *COUNT_FIELDS])
+def totals_table(indicators: Mapping[str, Indicator]) -> str:
+    """One line per snapshot: the network's totals (``report.data.network_totals``), and how many postcodes."""
+    postcodes = Counter(row["snapshot_time"] for row in indicators.values())
+    rows = [[time, postcodes[time], *total.values()] for time, total in network_totals(indicators.values()).items()]
+    return table(rows, ["snapshot_time", "postcodes", *TOTAL_FIELDS])
 
 
-def latest_by_postcode(indicators: Mapping[str, Indicator]) -> str:
-    """The most recent snapshot, one line per postcode."""
-    if not indicators:
+def latest_table(indicators: Mapping[str, Indicator]) -> str:
+    """The most recent snapshot (``report.data.latest_by_postcode``), one line per postcode."""
+    latest, by_postcode = latest_by_postcode(indicators.values())
+    if latest is None:
         return "(no indicators)"
-    latest = max(row["snapshot_time"] for row in indicators.values())
-    rows = sorted((row for row in indicators.values() if row["snapshot_time"] == latest), key=lambda r: r["postcode"])
-    return f"snapshot {latest}\n" + table(
-        [[r["postcode"], *(r[n] for n in COUNT_FIELDS)] for r in rows], ["postcode", *COUNT_FIELDS]
-    )
+    rows = [[postcode, *(row[name] for name in TOTAL_FIELDS)] for postcode, row in sorted(by_postcode.items())]
+    return f"snapshot {latest}\n" + table(rows, ["postcode", *TOTAL_FIELDS])
