@@ -26,7 +26,7 @@ from velib_replay.job.config import JobConfig
 from velib_replay.job.runner import run_once
 from velib_replay.job.session import spark_session
 from velib_replay.job.stations_table import load_postcodes
-from velib_replay.job.transformations import TIME_FORMAT, read_messages
+from velib_replay.job.transformations import SPARK_TIME_FORMAT, read_messages
 from velib_replay.kafka import topics
 from velib_replay.recording import Recording
 from velib_replay.replay.player import replay_to_topic
@@ -56,7 +56,7 @@ def anchor_rows(spark: SparkSession, cfg: JobConfig) -> DataFrame:
 
     stations = messages.select(station).select(
         "s.stationCode",
-        F.to_timestamp("s.snapshot_time", TIME_FORMAT).alias("snapshot_ts"),
+        F.to_timestamp("s.snapshot_time", SPARK_TIME_FORMAT).alias("snapshot_ts"),
         F.col("s.num_bikes_available").alias("bikes"),
         of_type("mechanical").alias("mechanical"),
         of_type("ebike").alias("ebike"),
@@ -69,7 +69,7 @@ def anchor_rows(spark: SparkSession, cfg: JobConfig) -> DataFrame:
         .groupBy("snapshot_ts", "postcode")
         .agg(F.count("*").alias("stations"), *(F.sum(name).alias(name) for name in COUNTS))
     )
-    key = F.concat_ws("|", F.date_format("snapshot_ts", TIME_FORMAT), "postcode")
+    key = F.concat_ws("|", F.date_format("snapshot_ts", SPARK_TIME_FORMAT), "postcode")
     return rows.select(key.alias("key"), F.to_json(F.struct(*rows.columns)).alias("value"))
 
 

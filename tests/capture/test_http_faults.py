@@ -12,7 +12,7 @@ from conftest import SAMPLE
 from test_server import body, three_minutes  # noqa: F401  (fixture)
 
 from velib_replay.capture.client import ApiClient, ClientSettings
-from velib_replay.capture.faults import HttpFault, Injector, parse_http_fault
+from velib_replay.capture.faults import HttpFault, HttpInjector, parse_http_fault
 from velib_replay.capture.recorder import Limits, RecordPlan, Sources, StatusLine, record
 from velib_replay.capture.server import serve
 from velib_replay.cli import main
@@ -57,14 +57,14 @@ def test_draws_are_seeded_one_per_request_and_counted():
     faults = [parse_http_fault(text) for text in ("reset=0.1", "error=0.3", "slow=0.2:1s")]
 
     def kinds(seed: int) -> list[str | None]:
-        injector = Injector(faults, seed)
+        injector = HttpInjector(faults, seed)
         return [getattr(injector.decide(STATUS_FEED), "kind", None) for _ in range(2000)]
 
     first = kinds(7)
     assert first == kinds(7) and first != kinds(8)
     counts = Counter(first)
     assert 500 < counts["error"] < 700 and 300 < counts["slow"] < 500 and 130 < counts["reset"] < 270
-    injector = Injector(faults, 7)
+    injector = HttpInjector(faults, 7)
     for _ in range(2000):
         injector.decide(STATUS_FEED)
     assert injector.summary() == (
@@ -79,12 +79,12 @@ def test_draws_are_seeded_one_per_request_and_counted():
 )
 def test_impossible_fault_mixes_are_refused(faults, says):
     with pytest.raises(UserError, match=says):
-        Injector([parse_http_fault(text) for text in faults], 0)
+        HttpInjector([parse_http_fault(text) for text in faults], 0)
 
 
 def fetch_with(recording: Recording, fault: str, requests_: int = 2):
     """``requests_`` fetches from a max-speed server whose first request gets ``fault``, the others none."""
-    injector = Injector([parse_http_fault(fault)], 0)
+    injector = HttpInjector([parse_http_fault(fault)], 0)
     injector.decide = _first_only(injector.decide)
     with serve(recording, speed=None, port=0, injector=injector).start() as server, ApiClient(NO_RETRY) as client:
         fetches = [client.fetch(f"{server.url}/station_status.json") for _ in range(requests_)]
@@ -118,10 +118,10 @@ def test_a_faulted_request_gives_the_client_its_fault_and_does_not_use_up_a_body
 
 
 def test_stale_answers_the_last_body_served_and_slow_the_right_one_late(three_minutes):  # noqa: F811
-    injector = Injector([parse_http_fault("stale=0.5"), parse_http_fault("slow=0.5:300ms")], 0)
+    injector = HttpInjector([parse_http_fault("stale=0.5"), parse_http_fault("slow=0.5:300ms")], 0)
     with serve(three_minutes, speed=None, port=0, injector=injector).start() as server, ApiClient(NO_RETRY) as client:
         answers = [client.fetch(f"{server.url}/station_status.json") for _ in range(8)]
-    replayed = Injector(injector.faults, 0)  # the same seed draws the same faults: which request got which
+    replayed = HttpInjector(injector.faults, 0)  # the same seed draws the same faults: which request got which
     drawn = [getattr(replayed.decide(STATUS_FEED), "kind", None) for _ in range(8)]
     served, expected = [], [body(0), body(120), body(180)]
     for kind, answer in zip(drawn, answers, strict=True):
@@ -136,7 +136,7 @@ def test_stale_answers_the_last_body_served_and_slow_the_right_one_late(three_mi
 
 def test_record_against_an_injected_server_keeps_every_body_and_info_accounts_for_each_fault(sample, tmp_path):
     faults = [parse_http_fault(text) for text in ("error=0.1", "truncate=0.1", "stale=0.1", "reset=0.1")]
-    injector = Injector(faults, 17)  # draws each kind in the first 20 requests, and 13 correct answers
+    injector = HttpInjector(faults, 17)  # draws each kind in the first 20 requests, and 13 correct answers
     with serve(sample, speed=None, port=0, injector=injector).start() as server:
         sources = Sources(f"{server.url}/station_status.json", None)
         plan = RecordPlan(tmp_path, sources, 0.01, Limits(count=20), compression="none")

@@ -18,7 +18,7 @@ from fake_api import FAST, ok, reset, status, status_body
 from fakes import FakePublisher
 from helpers import expected_from, latest_indicators, process_once, topic_records
 
-from velib_replay.capture.faults import Injector, parse_http_fault
+from velib_replay.capture.faults import HttpInjector, parse_http_fault
 from velib_replay.capture.live import Delivery, LivePlan, kafka_connector, live
 from velib_replay.capture.live_against_serve import live_against_serve, published_once
 from velib_replay.capture.recorder import Limits, Sources, StatusLine
@@ -230,7 +230,7 @@ def test_live_against_serve_inject_loses_nothing_served_correctly_and_accounts_f
     assert result.live.delivery.published == result.distinct_snapshots == 10
     assert topic_records(velib_kafka, velib_topics.status) == [(m.key, m.value) for m in published_once(sample)]
     assert set(n) == {spec.partition("=")[0] for spec in specs}  # seed 3 draws every kind
-    replayed = Injector(faults, 3)
+    replayed = HttpInjector(faults, 3)
     drawn = (replayed.decide(STATUS_FEED) for _ in range(result.requests))
     assert Counter(fault.kind for fault in drawn if fault) == n  # one draw per request, in order: the seed's run
     assert c.polls == result.requests and c.retries == 0

@@ -65,11 +65,6 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, urlencode(query), parts.fragment))
 
 
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers safe to store: the ones carrying credentials are dropped."""
-    return {name: value for name, value in headers.items() if not is_sensitive(name)}
-
-
 def secrets_of(url: str, headers: Mapping[str, str]) -> set[str]:
     """Every credential value in a URL and headers, to be scrubbed from error messages."""
     parts = urlsplit(url)

@@ -62,7 +62,7 @@ def _probability(text: str, spec: str) -> float:
     return value
 
 
-class Injector:
+class HttpInjector:
     """Draws one fault (or none) per feed request and counts them by kind; shared by the server's threads."""
 
     def __init__(self, faults: Sequence[HttpFault], seed: int):

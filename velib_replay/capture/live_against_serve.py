@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from velib_replay.capture.client import ClientSettings
-from velib_replay.capture.faults import HttpFault, Injector
+from velib_replay.capture.faults import HttpFault, HttpInjector
 from velib_replay.capture.live import Connect, LivePlan, LiveResult, live
 from velib_replay.capture.recorder import Limits, Sources, StatusLine, Stopper
 from velib_replay.capture.server import serve
@@ -98,7 +98,7 @@ def live_against_serve(
     into a recording, for ``info``. Polling stops once every status body was served correctly, or after
     ``max_polls`` (default: 20 per status poll of the recording, so ``error=1`` ends too).
     """
-    injector = Injector(faults, seed)
+    injector = HttpInjector(faults, seed)
     stopper = Stopper()
     limit = max_polls or 20 * len(recording.polls(STATUS_FEED)) + 20
     server = serve(recording, speed=None, port=0, injector=injector, on_finished=lambda: stopper.stop(FINISHED))

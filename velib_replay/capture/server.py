@@ -12,7 +12,7 @@ gaps are skipped, or answered 503 with ``gaps=True`` to reproduce outages. The
 cannot read from disk (a truncated ``.gz``…) is answered 500, logged and counted
 as failed, never a silently dropped connection counted as served.
 
-With an :class:`~velib_replay.capture.faults.Injector`, each feed request may get a
+With an :class:`~velib_replay.capture.faults.HttpInjector`, each feed request may get a
 fault instead (``serve --inject``). At ``--speed max`` only a correct answer (or a
 slow one) moves on to the next body, so a client that keeps polling still gets every
 recorded body: whatever it misses was never served correctly.
@@ -39,7 +39,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from velib_replay.capture.faults import HttpFault, Injector
+from velib_replay.capture.faults import HttpFault, HttpInjector
 from velib_replay.config import HANG_S
 from velib_replay.errors import UserError
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, RecordingError
@@ -158,7 +158,7 @@ class ReplayServer(ThreadingHTTPServer):
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
         *,
-        injector: Injector | None = None,
+        injector: HttpInjector | None = None,
         on_finished: Callable[[], None] | None = None,
     ):
         self.replay = replay
@@ -330,7 +330,7 @@ def serve(
     port: int = DEFAULT_PORT,
     loop: bool = False,
     gaps: bool = False,
-    injector: Injector | None = None,
+    injector: HttpInjector | None = None,
     on_finished: Callable[[], None] | None = None,
 ) -> ReplayServer:
     """A bound (not yet started) server replaying ``recording``, with ``injector``'s faults if given."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from velib_replay import config
-from velib_replay.capture.faults import HttpFault, Injector
+from velib_replay.capture.faults import HttpFault, HttpInjector
 from velib_replay.capture.recorder import Stopper
 from velib_replay.capture.server import DEFAULT_PORT, serve
 from velib_replay.cli import options
@@ -77,7 +77,7 @@ def command(
     by kind in the summary at exit.
     """
     log_to_stderr(log_format)
-    injector = Injector(faults, seed) if faults else None
+    injector = HttpInjector(faults, seed) if faults else None
     server = serve(Recording(recording), speed=speed, host=host, port=port, loop=loop, gaps=gaps, injector=injector)
     feeds = " ".join(f"{server.url}/{feed}.json" for feed in ["gbfs", *server.replay.feeds])
     injected = f" injecting {' '.join(map(str, injector.faults))} (seed {seed})" if injector else ""

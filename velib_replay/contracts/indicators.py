@@ -13,12 +13,20 @@ from datetime import datetime, timezone
 from typing import Any
 
 UNKNOWN_POSTCODE = "unknown"
-FIELDS = ("snapshot_time", "postcode", "stations", "bikes_available", "mechanical", "ebike", "docks_available")
-COUNT_FIELDS = FIELDS[2:]
+INDICATOR_FIELDS = (
+    "snapshot_time",
+    "postcode",
+    "stations",
+    "bikes_available",
+    "mechanical",
+    "ebike",
+    "docks_available",
+)
+COUNT_FIELDS = INDICATOR_FIELDS[2:]
 
 Indicator = dict[str, Any]
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+STRPTIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 TIME_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"  # ASCII digits only, nothing around
 # No feed time is older; Spark's watermark starts at the epoch, and parsers disagree on years before 1000.
 EARLIEST_SNAPSHOT = 946684800  # 2000-01-01T00:00:00Z
@@ -44,7 +52,7 @@ def snapshot_epoch(value: Any) -> int | None:
     if not (isinstance(value, str) and re.fullmatch(TIME_PATTERN, value)):
         return None
     try:
-        epoch = int(datetime.strptime(value, TIME_FORMAT).replace(tzinfo=timezone.utc).timestamp())
+        epoch = int(datetime.strptime(value, STRPTIME_FORMAT).replace(tzinfo=timezone.utc).timestamp())
     except ValueError:
         return None
     return epoch if epoch >= EARLIEST_SNAPSHOT else None

@@ -34,7 +34,7 @@ from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD
 from velib_replay.job.config import JobConfig
 from velib_replay.job.stations_table import load_postcodes
 
-TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+SPARK_TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
 READING_FIELDS = ("stationCode", "bikes", "mechanical", "ebike", "docks")
 
 
@@ -73,7 +73,7 @@ def parse_stations(messages: DataFrame, max_future: float = MAX_FUTURE_S) -> Dat
     document = F.when(F.is_valid_utf8(text) & text.rlike(r"^[ \t\n\r]*\{"), F.try_parse_json(text))
     parsed = (
         messages.select(
-            "topic", "partition", "offset", "value", document.alias("doc"), F.from_json(text, FIELDS).alias("f")
+            "topic", "partition", "offset", "value", document.alias("doc"), F.from_json(text, MESSAGE_SCHEMA).alias("f")
         )
         .select(
             "topic",
@@ -101,7 +101,7 @@ def parse_stations(messages: DataFrame, max_future: float = MAX_FUTURE_S) -> Dat
 
 
 _ENTRY = ", ".join(f"{kind} bigint" for kind in BIKE_TYPES)
-FIELDS = (
+MESSAGE_SCHEMA = (
     f"stationCode variant, {SNAPSHOT_TIME_FIELD} string, num_bikes_available bigint, num_docks_available bigint, "
     f"num_bikes_available_types array<struct<{_ENTRY}>>"
 )  # from_json: a bigint is a JSON integer that fits 64 bits, else null; a string field takes any value's JSON text
@@ -251,7 +251,7 @@ def indicators(routed: DataFrame) -> DataFrame:
     summed = F.aggregate("readings", _no_reading(), _add_first_reading)
     totals = grouped.where(F.size("readings") > 0).select("snapshot_ts", "postcode", summed.alias("t"))
     return totals.select(  # a separate select, so the optimizer keeps one evaluation of the struct
-        F.date_format("snapshot_ts", TIME_FORMAT).alias("snapshot_time"),
+        F.date_format("snapshot_ts", SPARK_TIME_FORMAT).alias("snapshot_time"),
         "postcode",
         F.col("t.stations").alias("stations"),
         F.col("t.bikes").alias("bikes_available"),

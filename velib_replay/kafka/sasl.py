@@ -27,10 +27,6 @@ class SaslSetup:
     users: tuple[tuple[str, str], ...]
     mechanism: str = "SCRAM-SHA-256"
 
-    @property
-    def super_user(self) -> str:
-        return self.users[0][0]
-
     def _jaas(self, user: str, password: str, extra: str = "") -> str:
         return f'{login_module(self.mechanism)} required username="{user}" password="{password}"{extra};'
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from velib_replay.contracts.feed import Station, bikes_by_type, count_of, iso_utc, station_code
 from velib_replay.contracts.indicators import (
-    FIELDS,
+    INDICATOR_FIELDS,
     MAX_FUTURE_S,
     UNKNOWN_POSTCODE,
     Indicator,
@@ -51,10 +51,10 @@ def compute(snapshots: Iterable[tuple[int, Iterable[Station]]], postcodes: Mappi
         postcode = postcodes.get(code, UNKNOWN_POSTCODE)
         row = result.setdefault(
             indicator_key(time_text, postcode),
-            {"snapshot_time": time_text, "postcode": postcode} | dict.fromkeys(FIELDS[2:], 0),
+            {"snapshot_time": time_text, "postcode": postcode} | dict.fromkeys(INDICATOR_FIELDS[2:], 0),
         )
         row["stations"] += 1
-        for name, value in zip(FIELDS[3:], reading, strict=True):
+        for name, value in zip(INDICATOR_FIELDS[3:], reading, strict=True):
             row[name] += value
     return result
 
