@@ -28,6 +28,7 @@ METRICS_HOST = "127.0.0.1"  # /metrics and /healthz stay on loopback unless --me
 STALE_AFTER_S = 300.0  # /healthz: no new snapshot for five real-feed polls means the feed (or the poller) is stuck
 MAX_LAG_MESSAGES = 15_000  # /healthz: about ten full-network snapshots not yet processed by the job
 HANG_S = 60.0  # how long `serve --inject timeout=P` holds a request its client has not given up on
+CONTROL_PORT = 0  # `play --control`: any free port, printed at start
 SERVE_SEED = 0  # the `serve --inject` faults drawn when no --seed is given
 
 STATUS_URL = "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/station_status.json"

@@ -15,15 +15,17 @@ from pathlib import Path
 import click
 
 from velib_replay import config, signals
-from velib_replay.cli import options
+from velib_replay.cli import keys, options
 from velib_replay.cli.tables import table
 from velib_replay.contracts.feed import iso_utc
 from velib_replay.contracts.messages import selected
 from velib_replay.errors import UserError
 from velib_replay.kafka.publisher import AUTO, CLIENTS
 from velib_replay.recording import Recording, Snapshot
+from velib_replay.replay.control import Control
+from velib_replay.replay.control_server import ControlServer
 from velib_replay.replay.faults import Fault
-from velib_replay.replay.pacing import Slot
+from velib_replay.replay.pacing import Slot, Timeline
 from velib_replay.replay.player import (
     UNUSABLE,
     PlayStats,
@@ -106,6 +108,22 @@ from velib_replay.replay.player import (
     help="Inject a fault, repeatable: duplicate=P, reorder=N, late=P:DELAY, drop=P, corrupt=P, skew=P:±D, "
     "stall=AT:PAUSE (P a probability per message; README's 'Fault injection').",
 )
+@click.option(
+    "--control",
+    "controlled",
+    is_flag=True,
+    help="Open an HTTP control endpoint on 127.0.0.1 (its URL printed at start): GET /status, POST /pause, "
+    '/resume, /step {"snapshots": N}, /seek {"to": "90m"}, /speed {"speed": "60x"}; '
+    "`velib-replay dashboard --control URL` drives it from the page.",
+)
+@click.option(
+    "--control-port",
+    type=click.IntRange(0, 65535),
+    default=config.CONTROL_PORT,
+    envvar=options.env("CONTROL_PORT"),
+    show_envvar=True,
+    help="Port of the --control endpoint (0: any free port).",
+)
 @options.seed(
     0,
     "SEED",
@@ -140,11 +158,15 @@ def command(
     faults: tuple[Fault, ...],
     seed: int,
     fault_log: Path | None,
+    controlled: bool,
+    control_port: int,
 ) -> None:
     """Publish RECORDING to Kafka, one message per station per snapshot, at --speed.
 
     Ctrl-C or SIGTERM stops at a snapshot boundary, flushes, prints the statistics and
-    exits 130 or 143. To publish the live API instead, use `velib-replay live`.
+    exits 130 or 143. On a terminal, keys drive the replay: space pauses and resumes, → sends one
+    snapshot, + and - double and halve the speed, q stops as Ctrl-C does. To publish the live API
+    instead, use `velib-replay live`.
     """
     rebase_to = datetime.now(timezone.utc) if rebase_time else None
     plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to)
@@ -155,12 +177,15 @@ def command(
         if stop:
             click.echo(f"Error: interrupted by {stop.reason} while checking the recording; nothing was sent", err=True)
             raise click.exceptions.Exit(_exit_status(stop.reason))
-        slots: Iterable[Slot] = plan_slots(source, plan, snapshots)
+        slots = plan_slots(source, plan, snapshots)
         total = plan.slot_count(len(snapshots))
         if dry_run:
             _print_schedule(slots, plan, counts or {}, total)
             return
-        with _progress(total, quiet, "Replaying") as on_sent:
+        with (
+            _controlled(slots, plan, controlled, control_port, quiet) as (control, legend),
+            _progress(total, quiet, "Replaying", legend) as on_sent,
+        ):
             stats = replay_to_topic(
                 source,
                 bootstrap_servers,
@@ -177,6 +202,7 @@ def command(
                 faults=faults,
                 seed=seed,
                 fault_log=fault_log,
+                control=control,
             )
     _report(stats, status_topic, quiet, stats_json)
     _verdict(stats, plan)
@@ -195,6 +221,27 @@ def _stop_on_signals() -> Iterator[StopRequest]:
 
     with signals.handled(handle):
         yield stop
+
+
+@contextlib.contextmanager
+def _controlled(
+    timeline: Timeline, plan: ReplayPlan, endpoint: bool, port: int, quiet: bool
+) -> Iterator[tuple[Control | None, str | None]]:
+    """The replay's control, with the --control endpoint and the terminal's keys, when either is there;
+    and the keys' legend for under the progress bar."""
+    with_keys = not quiet and keys.usable()
+    if not (endpoint or with_keys):
+        yield None, None
+        return
+    control = Control(timeline, plan.speed)
+    with contextlib.ExitStack() as stack:
+        if endpoint:
+            server = ControlServer(control, port).start()
+            stack.callback(server.close)
+            click.echo(f"Control endpoint: {server.url} (GET status; POST pause, resume, step, seek, speed)", err=True)
+        if with_keys:
+            stack.enter_context(keys.reading(control))
+        yield control, keys.LEGEND if with_keys else None
 
 
 def _exit_status(signal_name: str) -> int:
@@ -261,13 +308,19 @@ def _stamp(snapshot_time: int) -> str:
 
 
 @contextlib.contextmanager
-def _progress(total: int | None, quiet: bool, label: str) -> Iterator[Callable[[object], None] | None]:
-    """A progress bar with ETA on a terminal; nothing when quiet or piped."""
+def _progress(
+    total: int | None, quiet: bool, label: str, legend: str | None = None
+) -> Iterator[Callable[[object], None] | None]:
+    """A progress bar with ETA on a terminal, ``legend`` on the line under it; nothing when quiet or piped."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
+    if legend:
+        click.echo(f"\n{legend}\x1b[1A\r", nl=False, err=True)  # the legend's line, then back up for the bar
     with click.progressbar(length=total, label=label, show_eta=True, show_pos=True, file=sys.stderr) as bar:
         yield lambda _slot: bar.update(1)
+    if legend:
+        click.echo(err=True)  # below the legend
 
 
 def _report(stats: PlayStats, topic: str, quiet: bool, stats_json: Path | None) -> None:

@@ -6,11 +6,12 @@ so a late send never pushes the following ones back: errors cannot accumulate.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from velib_replay.recording import Snapshot
 
@@ -48,22 +49,91 @@ def schedule(
     ``start`` and ``end`` are offsets from the first snapshot's fetch time, or times.
     """
     chosen = window(snapshots, start, end)
-    if not chosen:
-        return
-    origin = chosen[0].fetched_at
-    length = pass_length(chosen)
-    passes_run = itertools.count() if passes == 0 else range(passes)
-    slots = (
-        Slot(
-            due=(snapshot.fetched_at - origin).total_seconds() + loop_pass * length,
+    if chosen:
+        yield from Timeline(chosen, passes=passes, limit=limit, time_shift=time_shift)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A replay's slots by position (0, 1, 2...), so a controlled replay can seek in them; iterating walks them
+    in send order."""
+
+    snapshots: Sequence[Snapshot]  # the selected window, in fetch order (not empty)
+    passes: int = 1  # 0 loops until ``limit`` (or forever)
+    limit: int | None = None
+    time_shift: int = 0  # seconds added to every snapshot time (--rebase-time)
+
+    @functools.cached_property
+    def length(self) -> float:
+        return pass_length(self.snapshots)
+
+    @property
+    def size(self) -> int | None:
+        """How many slots there are; None when endless."""
+        total = len(self.snapshots) * self.passes if self.passes else None
+        if self.limit is None:
+            return total
+        return self.limit if total is None else min(total, self.limit)
+
+    def slot(self, position: int) -> Slot:
+        loop_pass, index = divmod(position, len(self.snapshots))
+        snapshot = self.snapshots[index]
+        return Slot(
+            due=(snapshot.fetched_at - self.snapshots[0].fetched_at).total_seconds() + loop_pass * self.length,
             snapshot=snapshot,
-            snapshot_time=snapshot.snapshot_time + round(loop_pass * length) + time_shift,
+            snapshot_time=snapshot.snapshot_time + round(loop_pass * self.length) + self.time_shift,
             loop_pass=loop_pass,
         )
-        for loop_pass in passes_run
-        for snapshot in chosen
-    )
-    yield from itertools.islice(slots, limit)
+
+    def __iter__(self) -> Iterator[Slot]:
+        positions = itertools.count() if self.size is None else range(self.size)
+        return (self.slot(position) for position in positions)
+
+    def seek(self, target: Offset, loop_pass: int) -> int:
+        """The position of ``loop_pass``'s first slot whose feed time (as sent) is at or after ``target``:
+        a time, or an offset from the pass's first feed time. A ValueError when no slot of the pass is."""
+        first = self.slot(loop_pass * len(self.snapshots))
+        start = datetime.fromtimestamp(first.snapshot_time, timezone.utc)
+        moment = start + target if isinstance(target, timedelta) else target
+        for index in range(len(self.snapshots)):
+            position = loop_pass * len(self.snapshots) + index
+            if self.size is not None and position >= self.size:
+                break
+            if self.slot(position).snapshot_time >= moment.timestamp():
+                return position
+        raise ValueError(f"{_shown(moment)} is after the last snapshot time of the replay")
+
+
+class Anchor:
+    """Where the absolute schedule stands: the clock time at which a given due time is reached, at ``speed``.
+
+    Set by the first slot sent; moved (never counted as lateness) when the replay is paused, seeks or changes speed.
+    """
+
+    def __init__(self, speed: float | None):
+        self.speed = speed  # None: no waiting
+        self.origin: tuple[float, float] | None = None  # (clock, due)
+
+    def target(self, due: float, now: float) -> float | None:
+        """The clock time ``due`` is to be sent at (None: at once, at max speed); the first call anchors it."""
+        if self.origin is None:
+            self.origin = (now, due)
+        return None if self.speed is None else self.origin[0] + (due - self.origin[1]) / self.speed
+
+    def reached(self, now: float) -> float | None:
+        """The due time the schedule has reached at ``now`` (None before the first slot or at max speed)."""
+        if self.origin is None or self.speed is None:
+            return None
+        return self.origin[1] + max(0.0, now - self.origin[0]) * self.speed
+
+    def hold(self, due: float | None, now: float) -> None:
+        """Restart the schedule at ``now`` from ``due`` (None: from the next slot sent)."""
+        self.origin = None if due is None else (now, due)
+
+    def change_speed(self, speed: float | None, now: float) -> None:
+        """The new speed from where the schedule stands now: nothing sent is moved, nothing waited is lost."""
+        self.hold(self.reached(now), now)
+        self.speed = speed
 
 
 def window(snapshots: Sequence[Snapshot], start: Offset | None, end: Offset | None) -> list[Snapshot]:

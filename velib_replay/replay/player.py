@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +28,10 @@ from velib_replay.kafka.delivery import percentiles_ms
 from velib_replay.kafka.publisher import AUTO, Publisher, open_publisher
 from velib_replay.kafka.topics import ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
+from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import open_ledger
-from velib_replay.replay.pacing import ReplayPlan, Slot, empty_window_reason, rebase_shift, schedule, window
+from velib_replay.replay.pacing import Anchor, ReplayPlan, Slot, Timeline, empty_window_reason, rebase_shift, window
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
 
@@ -80,6 +81,8 @@ class PlayStats:
     pacing_errors_ms: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     faults: Counter[str] = field(default_factory=Counter)  # injected faults by kind (--inject)
+    paused_s: float = 0.0  # time held by --control (pause, step), apart from the pacing error
+    actions: list[dict] = field(default_factory=list)  # the control actions taken, in order, with their time
 
     @property
     def undelivered(self) -> int:
@@ -114,6 +117,8 @@ class PlayStats:
             "pacing": {name: round(value, 3) for name, value in self.pacing().items()},
             "delivery_latency": {name: round(value, 3) for name, value in self.latency().items()},
             "faults": dict(sorted(self.faults.items())),
+            "paused_s": round(self.paused_s, 3),
+            "control_actions": self.actions,
         }
 
 
@@ -131,9 +136,12 @@ def play(
     faults: Sequence[Fault] = (),
     seed: int = 0,
     ledger: Ledger | None = None,
+    control: Control | None = None,
 ) -> PlayStats:
     """Send every slot at its due time (scaled by ``speed``; None = no waiting), then flush.
 
+    With ``control``, the slots come from it instead (its timeline, at its speed): it pauses, steps, seeks and
+    changes speed while this plays, and the time paused is kept apart from the pacing error.
     Sending stops early, at a snapshot boundary, when ``stop`` is set, at the first unreadable body
     (unless ``skip_invalid``: then it is counted and skipped), when the client gives up on the broker,
     and when a whole loop pass sent nothing. ``faults`` are injected on the way with ``seed`` (``replay.faults``),
@@ -143,9 +151,10 @@ def play(
     stats = PlayStats()
     injector = Injector(faults, seed, ledger) if faults else None
     started = clock()
-    origin: tuple[float, float] | None = None  # (clock, due) of the first slot: the schedule's zero
+    anchor = Anchor(speed)
+    first_due: float | None = None
     try:
-        for slot in slots:
+        for slot in slots if control is None else control.slots(stop):
             if stop:
                 break
             if slot.loop_pass > 0 and stats.messages == 0:
@@ -157,18 +166,25 @@ def play(
                     stats.aborted = unusable(slot.snapshot, error)
                     break
                 stats.skipped_invalid += 1
+                if control is not None:
+                    control.skipped()
                 continue
-            origin = origin or (clock(), slot.due)
+            first_due = slot.due if first_due is None else first_due
+            if control is None:
+                target = anchor.target(slot.due, clock())
+                if target is not None and target > clock():
+                    sleep(target - clock())
+            else:
+                pace = control.pace(slot)
+                target = pace.target
+                if target is not None and target > clock() and control.wait(target - clock(), pace.version, stop):
+                    continue  # paused, seeked or sped up meanwhile: look again
             if injector is not None:
-                sleep(injector.pause_before(slot))  # a stall: the pacing below then catches up in a burst
+                sleep(injector.pause_before(slot))  # a stall: the pacing then catches up in a burst
                 messages = injector.apply(slot, messages)
-            if speed is not None:
-                target = origin[0] + (slot.due - origin[1]) / speed
-                delay = target - clock()
-                if delay > 0:
-                    sleep(delay)
-                if stop:
-                    break
+            if stop:
+                break
+            if target is not None:
                 stats.pacing_errors_ms.append((clock() - target) * 1000)
             try:
                 publisher.send(messages)  # kafka-python raises once the broker stayed away past --broker-wait
@@ -177,7 +193,9 @@ def play(
                 break
             stats.snapshots += 1
             stats.messages += len(messages)
-            stats.replayed_span_s = slot.due - origin[1]
+            stats.replayed_span_s = slot.due - first_due
+            if control is not None:
+                control.sent(slot, len(messages))
             if on_sent:
                 on_sent(slot)
         if injector is not None and not stats.aborted:
@@ -187,6 +205,9 @@ def play(
             except KafkaError as error:
                 stats.aborted = gave_up(error)
     finally:
+        if control is not None:
+            control.finish()
+            stats.paused_s, stats.actions = control.paused_s, list(control.actions)
         stats.faults = injector.counts if injector is not None else Counter()
         delivery = publisher.flush()
         stats.wall_s = clock() - started
@@ -271,11 +292,11 @@ def nothing_to_send(wanted: frozenset[str] | None, *, all_invalid: bool) -> str:
     return "the selected snapshots hold no station"
 
 
-def plan_slots(recording: Recording, plan: ReplayPlan, snapshots: Sequence[Snapshot] | None = None) -> Iterator[Slot]:
+def plan_slots(recording: Recording, plan: ReplayPlan, snapshots: Sequence[Snapshot] | None = None) -> Timeline:
     """The slots ``plan`` selects from ``recording`` (or from ``snapshots``, its already-selected window)."""
     chosen = select_snapshots(recording, plan) if snapshots is None else snapshots
     shift = rebase_shift(chosen[0].snapshot_time, plan.rebase_to) if plan.rebase_to else 0
-    return schedule(chosen, passes=plan.passes, limit=plan.limit, time_shift=shift)
+    return Timeline(chosen, passes=plan.passes, limit=plan.limit, time_shift=shift)
 
 
 def replay_to_topic(
@@ -295,11 +316,13 @@ def replay_to_topic(
     faults: Sequence[Fault] = (),
     seed: int = 0,
     fault_log: Path | None = None,
+    control: Control | None = None,
 ) -> PlayStats:
     """Replay ``recording`` to ``topic`` (created if absent) as ``plan`` says; every message accounted for.
 
     ``slots`` replaces the plan's own selection when the caller already computed it (to count it).
     ``faults`` are injected with ``seed``, each one logged to ``fault_log`` (see ``replay.ledger``).
+    ``control``, made over the plan's timeline, drives the replay while it plays (``replay.control``).
     """
     plan = plan or ReplayPlan()
     chosen = slots if slots is not None else plan_slots(recording, plan)
@@ -322,4 +345,5 @@ def replay_to_topic(
             faults=faults,
             seed=seed,
             ledger=ledger,
+            control=control,
         )

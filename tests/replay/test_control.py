@@ -1,0 +1,110 @@
+"""Driving the replay loop through a ``Control`` from another thread: pause, step, seek, speed, and the account.
+
+The publisher is the fake one (this is about the loop's logic); the clock is the real one, the sample's
+snapshots a minute apart, played at 600x (0.1 s each).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from fakes import FakePublisher
+
+from velib_replay.replay.control import Control
+from velib_replay.replay.player import PlayStats, ReplayPlan, StopRequest, plan_slots, play
+from velib_replay.units import parse_offset
+
+
+@pytest.fixture
+def driven(sample):
+    """A replay of the sample running in a thread under a Control: (control, publisher, result, thread)."""
+
+    def start(speed: float | None = 600.0, **plan):
+        timeline = plan_slots(sample, ReplayPlan(speed=speed, **plan))
+        control = Control(timeline, speed)
+        publisher, result = FakePublisher(), {}
+        stop = StopRequest()
+
+        def run() -> None:
+            result["stats"] = play(timeline, publisher, speed=speed, control=control, stop=stop)
+
+        thread = threading.Thread(target=run, daemon=True)
+        return control, publisher, result, thread, stop
+
+    return start
+
+
+def _until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_paused_before_the_start_sends_nothing_then_steps_exactly(driven):
+    control, publisher, result, thread, _stop = driven()
+    control.pause()
+    thread.start()
+    time.sleep(0.5)
+    assert publisher.sends == []
+    control.step(2)
+    _until(lambda: len(publisher.sends) == 2)
+    time.sleep(0.5)
+    assert len(publisher.sends) == 2 and control.status()["paused"]
+    assert control.status()["feed_time"] == "2025-10-18T09:10:16Z"  # the second snapshot's
+    control.resume()
+    thread.join(10)
+    stats: PlayStats = result["stats"]
+    assert stats.snapshots == 11 and [a["action"] for a in stats.actions] == ["pause", "step", "resume"]
+    assert stats.paused_s >= 0.9
+    assert stats.pacing()["max_ms"] < 500  # time paused is not lateness
+
+
+def test_seek_back_resends_from_there_and_seek_forward_skips(driven, sample):
+    control, publisher, result, thread, _stop = driven(speed=None)
+    control.pause()
+    thread.start()
+    control.step(5)
+    _until(lambda: len(publisher.sends) == 5)
+    control.seek(parse_offset("1m"))  # the second snapshot again
+    control.step(1)
+    _until(lambda: len(publisher.sends) == 6)
+    sent = [m.value for m in publisher.sink]
+    per = len(sent) // 6
+    assert sent[5 * per :] == sent[per : 2 * per]
+    status = control.seek(datetime.fromisoformat("2025-10-18T09:18:00+00:00"))
+    assert status["next_feed_time"] == "2025-10-18T09:18:16Z"  # the first at or after it
+    control.resume()
+    thread.join(10)
+    assert result["stats"].snapshots == 6 + 1  # the last snapshot is the first at or after 09:18
+
+
+def test_a_seek_past_the_end_is_refused_and_changes_nothing(driven):
+    control, _publisher, _result, _thread, _stop = driven()
+    with pytest.raises(ValueError, match="after the last snapshot time"):
+        control.seek(timedelta(hours=1))
+    assert control.status()["position"] == 0 and control.actions == []
+
+
+def test_speed_changes_keep_the_schedule_where_it_stands(driven):
+    control, publisher, result, thread, _stop = driven(speed=6.0)  # 10 s a snapshot
+    thread.start()
+    _until(lambda: len(publisher.sends) == 1)
+    time.sleep(0.2)
+    control.set_speed(None)  # max: the rest at once
+    thread.join(10)
+    assert result["stats"].snapshots == 11
+    assert [a["speed"] for a in result["stats"].actions] == ["max"]
+
+
+def test_a_stop_request_ends_a_paused_replay(driven):
+    control, _publisher, result, thread, stop = driven()
+    control.pause()
+    thread.start()
+    time.sleep(0.2)
+    stop.set("SIGINT")
+    thread.join(5)
+    assert result["stats"].interrupted == "SIGINT" and result["stats"].snapshots == 0
