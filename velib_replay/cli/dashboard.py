@@ -33,15 +33,33 @@ from velib_replay.dashboard.server import open_dashboard
     show_envvar=True,
     help="Seconds without a new indicator after which the page says so.",
 )
+@click.option(
+    "--control",
+    "control_url",
+    type=options.CONTROL_URL,
+    default=None,
+    envvar=options.env("CONTROL_URL"),
+    show_envvar=True,
+    metavar="URL",
+    help="The URL `play --control` printed: the page then shows play, pause, step, a speed choice and a feed "
+    "time slider that drive that replay.",
+)
 @options.bootstrap_servers
 @options.indicators_topic
 @options.status_topic
 def command(
-    host: str, port: int, quiet_after: float, bootstrap_servers: str, indicators_topic: str, status_topic: str
+    host: str,
+    port: int,
+    quiet_after: float,
+    control_url: str | None,
+    bootstrap_servers: str,
+    indicators_topic: str,
+    status_topic: str,
 ) -> None:
     """Serve a page following INDICATORS-TOPIC live: network and postcode charts, latest snapshot, its age,
-    the job's lag behind the status --topic, and a notice when nothing arrives. Stop it with Ctrl-C."""
-    server = open_dashboard(bootstrap_servers, indicators_topic, status_topic, host, port, quiet_after)
+    the job's lag behind the status --topic, and a notice when nothing arrives; with --control, the replay's
+    controls too. Stop it with Ctrl-C."""
+    server = open_dashboard(bootstrap_servers, indicators_topic, status_topic, host, port, quiet_after, control_url)
     click.echo(f"Dashboard on {server.url} following {indicators_topic} (Ctrl-C to stop)")
     try:
         server.serve_forever()

@@ -18,6 +18,7 @@ import click
 from velib_replay import config, units
 from velib_replay.capture.faults import parse_http_fault
 from velib_replay.contracts.messages import parse_station_filter
+from velib_replay.dashboard.control import check_url as check_control_url
 from velib_replay.errors import UserError
 from velib_replay.kafka import broker, client_config
 from velib_replay.kafka.publisher import TIMESTAMPS
@@ -85,6 +86,7 @@ STATIONS = _Parsed("stations", parse_station_filter)  # frozenset of codes, or N
 HTTP_FAULT = _Parsed("fault", parse_http_fault)  # serve --inject KIND=PARAMS
 FAULT = _Parsed("fault", parse_fault)  # replay.faults.Fault
 KEY_FIELDS = _Parsed("fields", parse_key_fields)  # tuple of value field names
+CONTROL_URL = _Parsed("url", check_control_url)  # play --control's endpoint, as it printed it
 
 
 class PositiveSeconds(click.ParamType):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from velib_replay.dashboard import control
 from velib_replay.report.data import TOTAL_FIELDS
 from velib_replay.report.page import LABELS, inline_plotly
 
@@ -55,19 +56,23 @@ td:first-child { text-align: left; } tr:nth-child(even) { background: #f3f3f3; }
 """
 
 
-def render(indicators_topic: str, status_topic: str) -> str:
+def render(indicators_topic: str, status_topic: str, with_control: bool = False) -> str:
+    """The page; ``with_control`` adds the replay's controls (``dashboard.control``) above the charts."""
     headers = "".join(f"<th>{LABELS[name]}</th>" for name in TOTAL_FIELDS)
+    control_script = f'<script src="{control.SCRIPT_PATH[1:]}"></script>' if with_control else ""
     script = _SCRIPT.replace("__FIELDS__", json.dumps(TOTAL_FIELDS)).replace("__LABELS__", json.dumps(LABELS))
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<title>Vélib' dashboard: {indicators_topic}</title><style>{_STYLE}</style>{inline_plotly()}</head><body>
+<title>Vélib' dashboard: {indicators_topic}</title><style>{_STYLE}{control.STYLE if with_control else ""}</style>
+{inline_plotly()}</head><body>
 <h1>Vélib' dashboard: {indicators_topic}</h1>
 <div id="notice" hidden></div>
 <p class="facts"><span>latest snapshot <b id="latest-time">none yet</b></span>
 <span>its age <b id="age">-</b></span>
 <span title="how far, in feed time, the newest indicator trails the newest message on {status_topic}">
 job lag <b id="lag">-</b></span><span><b id="rows">0</b> indicator rows</span> <span id="unreadable"></span></p>
+{control.panel() if with_control else ""}
 <table id="latest-totals"><thead><tr><th></th>{headers}</tr></thead><tbody></tbody></table>
 <div id="network"></div><div id="postcodes"></div>
 <details><summary>latest snapshot per postcode</summary>
 <table id="latest-postcodes"><thead><tr><th>postcode</th>{headers}</tr></thead><tbody></tbody></table></details>
-<script>{script}</script></body></html>"""
+<script>{script}</script>{control_script}</body></html>"""

@@ -11,11 +11,12 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from velib_replay.dashboard import page
+from velib_replay.dashboard import control, page
 from velib_replay.dashboard.follow import Follower
 from velib_replay.errors import UserError
 
 STATUS_EVERY_S = 1.0
+MAX_BODY = 4096  # a control action's JSON
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -26,8 +27,28 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, "text/html; charset=utf-8", self.server.page)
         elif self.path == "/events":
             self._stream()
+        elif self.server.control_url and self.path == control.SCRIPT_PATH:
+            self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", control.SCRIPT.encode())
+        elif self.server.control_url and self.path == control.PREFIX + "status":
+            self._send(*self._forwarded("status", None))
         else:
             self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n")
+
+    def do_POST(self) -> None:
+        """The replay's controls, forwarded to ``play --control`` (``dashboard.control``)."""
+        action = self.path.removeprefix(control.PREFIX)
+        if not (self.server.control_url and self.path.startswith(control.PREFIX) and action in control.ACTIONS[1:]):
+            return self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n")
+        if not control.same_origin(self.headers):
+            return self._send(
+                HTTPStatus.FORBIDDEN, "application/json", b'{"error": "only this page drives the replay"}'
+            )
+        length = int(self.headers.get("Content-Length") or 0)
+        self._send(*self._forwarded(action, self.rfile.read(min(length, MAX_BODY)) or b"{}"))
+
+    def _forwarded(self, action: str, body: bytes | None) -> tuple[HTTPStatus, str, bytes]:
+        status, payload = control.forward(self.server.control_url, action, body)
+        return HTTPStatus(status), "application/json", payload
 
     def _send(self, status: HTTPStatus, content_type: str, body: bytes) -> None:
         self.send_response(status)
@@ -63,13 +84,14 @@ class _Handler(BaseHTTPRequestHandler):
 class DashboardServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, follower: Follower, host: str, port: int):
+    def __init__(self, follower: Follower, host: str, port: int, control_url: str | None = None):
         try:
             super().__init__((host, port), _Handler)
         except OSError as error:
             raise UserError(f"cannot serve the dashboard on {host}:{port}: {error.strerror or error}") from None
         self.follower = follower
-        self.page = page.render(follower.indicators_topic, follower.status_topic).encode()
+        self.control_url = control_url  # play --control's endpoint, driven from the page
+        self.page = page.render(follower.indicators_topic, follower.status_topic, bool(control_url)).encode()
         self.closing = threading.Event()
 
     @property
@@ -90,12 +112,19 @@ class DashboardServer(ThreadingHTTPServer):
 
 
 def open_dashboard(
-    bootstrap_servers: str, indicators_topic: str, status_topic: str, host: str, port: int, quiet_after: float
+    bootstrap_servers: str,
+    indicators_topic: str,
+    status_topic: str,
+    host: str,
+    port: int,
+    quiet_after: float,
+    control_url: str | None = None,
 ) -> DashboardServer:
-    """A server following the topics, not yet serving: ``start()`` it, or ``serve_forever()``; ``close()`` after."""
+    """A server following the topics, not yet serving: ``start()`` it, or ``serve_forever()``; ``close()`` after.
+    With ``control_url`` (what ``play --control`` printed) the page drives that replay."""
     follower = Follower(bootstrap_servers, indicators_topic, status_topic, quiet_after=quiet_after).start()
     try:
-        return DashboardServer(follower, host, port)
+        return DashboardServer(follower, host, port, control_url)
     except UserError:
         follower.stop()
         raise
