@@ -51,7 +51,7 @@ def running(sample, velib_kafka, velib_topics):
         endpoint.close()
 
 
-def test_the_buttons_pause_and_step_a_running_replay(page, screenshot, running):
+def test_the_buttons_pause_and_step_a_running_replay(page, running):
     control, dashboard, player, result = running
     page.goto(dashboard.url)
     expect(page.locator("#control-state")).to_have_text("playing", timeout=WAIT_MS)
@@ -68,7 +68,6 @@ def test_the_buttons_pause_and_step_a_running_replay(page, screenshot, running):
     status = control.status()
     assert (status["snapshots_sent"], status["paused"]) == (sent, True)  # exactly one, then held again
     expect(page.locator("#control-feed-time")).to_have_text(status["feed_time"])
-    screenshot(page, "dashboard-control")
     page.select_option("#control-speed", "max")
     page.click("#control-resume")
     expect(page.locator("#control-state")).to_have_text("finished", timeout=WAIT_MS)

@@ -14,8 +14,11 @@ import pytest
 from fakes import FakePublisher
 
 from velib_replay.replay.control import Control
+from velib_replay.replay.faults import parse_fault
+from velib_replay.replay.ledger import open_ledger, read_ledger
 from velib_replay.replay.player import PlayStats, ReplayPlan, StopRequest, plan_slots, play
 from velib_replay.units import parse_offset
+from velib_replay.verify.expected import replayed_stream
 
 
 @pytest.fixture
@@ -108,3 +111,31 @@ def test_a_stop_request_ends_a_paused_replay(driven):
     stop.set("SIGINT")
     thread.join(5)
     assert result["stats"].interrupted == "SIGINT" and result["stats"].snapshots == 0
+
+
+def test_faults_under_control_stay_seeded_and_the_log_regenerates_the_stream(sample, tmp_path):
+    """Whatever the actions, the fault log lets ``verify`` regenerate the exact stream sent (a seek back included)."""
+    plan = ReplayPlan(speed=None, wanted=frozenset({"16107", "32017", "9020"}))
+    faults = [parse_fault(spec) for spec in ("duplicate=0.3", "drop=0.2", "reorder=3", "corrupt=0.2")]
+    timeline = plan_slots(sample, plan)
+    control, publisher, log = Control(timeline, None), FakePublisher(), tmp_path / "faults.jsonl"
+    control.pause()
+    with open_ledger(log, plan, faults, 7) as ledger:
+        thread = threading.Thread(
+            target=play,
+            args=(timeline, publisher),
+            kwargs=dict(speed=None, wanted=plan.wanted, faults=faults, seed=7, ledger=ledger, control=control),
+        )
+        thread.start()
+        control.step(4)
+        _until(lambda: control.status()["snapshots_sent"] == 4)
+        control.seek(parse_offset("1m"))
+        control.step(2)
+        _until(lambda: control.status()["snapshots_sent"] == 6)
+        control.seek(parse_offset("8m"))
+        control.resume()
+        thread.join(10)
+    read = read_ledger(log)
+    assert read.sent == [0, 1, 2, 3, 1, 2, 9, 10]  # 8m on is 09:17:16, the tenth (one feed time repeats)
+    assert [m.value for m in replayed_stream(sample, read)] == [m.value for m in publisher.sink]
+    assert read.entries  # faults there were

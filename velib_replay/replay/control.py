@@ -53,6 +53,7 @@ class Control:
         self.messages = 0
         self.finished = False
         self.actions: list[dict] = []
+        self.sent_positions: list[int] = []  # in order: what a fault log needs to regenerate the stream
 
     @property
     def speed(self) -> float | None:
@@ -155,6 +156,7 @@ class Control:
 
     def sent(self, slot: Slot, messages: int) -> None:
         with self._changed:
+            self.sent_positions.append(self._handed[0])
             self._advance()
             self._feed_time = slot.snapshot_time
             self.snapshots += 1

@@ -5,7 +5,9 @@ so ``verify.expected`` can regenerate the exact stream the replay sent (the inje
 and check it against the lines that follow. Each fault line has at least ``fault`` (the kind),
 ``stationCode`` and ``snapshot_time`` (the message's own, as it would have been sent), plus what its
 effect needs: ``how`` (corrupt), ``sent_time`` (skew), ``released_at`` (late), ``messages`` (reorder),
-``seconds`` (stall).
+``seconds`` (stall). A replay driven by ``play --control`` ends its log with one ``{"fault": "control",
+"sent": [[from, to], ...]}`` line: the timeline positions it sent, in order (runs, ``to`` excluded), since
+pauses, steps and seeks decide which snapshots go out, and the stream is regenerated from those.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.units import parse_offset
 
 HEADER = "replay"
+CONTROL = "control"
 
 
 @contextlib.contextmanager
@@ -63,6 +66,7 @@ class FaultLog:
     faults: list[Fault]
     selection: dict  # stations, passes, limit, start, end, rebase_to as ``ReplayPlan`` takes them
     entries: list[dict]
+    sent: list[int] | None = None  # under --control: the timeline positions sent, in order
 
 
 def read_ledger(path: Path) -> FaultLog:
@@ -81,9 +85,24 @@ def read_ledger(path: Path) -> FaultLog:
             "end": parse_offset(head["end"]) if head["end"] else None,
             "rebase_to": datetime.fromisoformat(head["rebase_to"]) if head["rebase_to"] else None,
         }
-        return FaultLog(int(head["seed"]), [parse_fault(spec) for spec in head["inject"]], selection, records[1:])
+        entries = [record for record in records[1:] if record.get("fault") != CONTROL]
+        controls = [record for record in records[1:] if record.get("fault") == CONTROL]
+        sent = [p for start, end in controls[-1]["sent"] for p in range(int(start), int(end))] if controls else None
+        faults = [parse_fault(spec) for spec in head["inject"]]
+        return FaultLog(int(head["seed"]), faults, selection, entries, sent)
     except (ValueError, KeyError, IndexError, TypeError) as error:
         raise UserError(f"{path}: not a fault log written by play --fault-log ({error})") from None
+
+
+def sent_line(positions: Sequence[int]) -> dict:
+    """The control line: ``positions`` as runs of consecutive ones (a whole replay is one run)."""
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and runs[-1][1] == position:
+            runs[-1][1] += 1
+        else:
+            runs.append([position, position + 1])
+    return {"fault": CONTROL, "sent": runs}
 
 
 def _offset_text(offset: timedelta | datetime | None) -> str | None:

@@ -30,7 +30,7 @@ from velib_replay.kafka.topics import ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, Injector, Ledger
-from velib_replay.replay.ledger import open_ledger
+from velib_replay.replay.ledger import open_ledger, sent_line
 from velib_replay.replay.pacing import Anchor, ReplayPlan, Slot, Timeline, empty_window_reason, rebase_shift, window
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
@@ -208,6 +208,8 @@ def play(
         if control is not None:
             control.finish()
             stats.paused_s, stats.actions = control.paused_s, list(control.actions)
+            if ledger is not None:
+                ledger(sent_line(control.sent_positions))
         stats.faults = injector.counts if injector is not None else Counter()
         delivery = publisher.flush()
         stats.wall_s = clock() - started

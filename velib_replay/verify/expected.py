@@ -31,7 +31,7 @@ from velib_replay.errors import UserError
 from velib_replay.recording import Recording
 from velib_replay.replay.faults import Injector
 from velib_replay.replay.ledger import FaultLog
-from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.pacing import ReplayPlan, Slot
 from velib_replay.replay.player import UNUSABLE, plan_slots
 from velib_replay.verify.reference import compute, read_message
 
@@ -47,12 +47,12 @@ class Expected:
 def replayed_stream(recording: Recording, log: FaultLog) -> list[Message]:
     """The messages the logged replay sent, in order, regenerated; a UserError if the log's lines differ."""
     plan = ReplayPlan(**log.selection)
-    if plan.endless:
+    if plan.endless and log.sent is None:
         raise UserError("a fault log of an endless replay (--loop without --limit) has no expected outcome")
     regenerated: list[dict] = []
     injector = Injector(log.faults, log.seed, regenerated.append)
     stream: list[Message] = []
-    for slot in plan_slots(recording, plan):
+    for slot in sent_slots(recording, log):
         try:
             messages = snapshot_messages(slot.snapshot.stations, slot.snapshot_time, plan.wanted)
         except UNUSABLE:
@@ -66,6 +66,12 @@ def replayed_stream(recording: Recording, log: FaultLog) -> list[Message]:
             f"settings gives ({len(regenerated)} faults): another recording, or an edited log?"
         )
     return stream
+
+
+def sent_slots(recording: Recording, log: FaultLog) -> Iterable[Slot]:
+    """The slots the logged replay went through: its plan's, or under --control those it sent, in order."""
+    timeline = plan_slots(recording, ReplayPlan(**log.selection))
+    return timeline if log.sent is None else (timeline.slot(position) for position in log.sent)
 
 
 def outcome(
@@ -154,9 +160,8 @@ def expected_after(
     stream = replayed_stream(recording, log)
     expected = outcome([[m.value for m in stream]], postcodes, watermark_s=watermark_s, max_offsets=max_offsets)
     if not expected.late_messages:  # two computations, one from the stream, one from the log's lines alone
-        plan = ReplayPlan(**log.selection)
-        slots = plan_slots(recording, plan)
-        sent = ((slot.snapshot_time, selected(slot.snapshot.stations, plan.wanted)) for slot in slots)
+        wanted = log.selection["wanted"]
+        sent = ((slot.snapshot_time, selected(slot.snapshot.stations, wanted)) for slot in sent_slots(recording, log))
         if minus_ledger(sent, log.entries, postcodes) != expected.indicators:
             raise UserError("the fault log's lines disagree with the stream they came from: an edited log?")
     return expected
