@@ -14,7 +14,7 @@ from velib_replay.errors import UserError
 from velib_replay.scenario.report import rows, write_junit
 from velib_replay.scenario.runner import Result, run_scenarios
 from velib_replay.scenario.spec import load, scenario_files
-from velib_replay.scenario.steps import STEPS
+from velib_replay.scenario.steps import STEPS, Stack
 
 SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
 KINDS = frozenset(STEPS)
@@ -74,3 +74,11 @@ def test_every_shipped_scenario_passes(request, velib_kafka, velib_spark):
     results = run_scenarios(scenario_files([SHIPPED]), broker=broker, spark=lambda: velib_spark)
     assert [(r.name, r.problems) for r in results if not r.passed] == []
     assert sum(r.faults.total() for r in results) > 0
+
+
+@pytest.mark.parametrize("kind", ["step", "seek", "pause", "resume"])
+def test_driving_steps_without_a_controlled_play_say_so(tmp_path, kind):
+    scenario = load(write(tmp_path, f"[[steps]]\n{kind} = {{}}\n"), KINDS)
+    stack = Stack(scenario, None, tmp_path, spark=lambda: None, broker=None)
+    with pytest.raises(UserError, match="drive a play started with control = true: there is none"):
+        STEPS[kind](stack, {"to": "1m"})

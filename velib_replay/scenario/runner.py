@@ -108,6 +108,9 @@ def run_scenario(
 def judge(stack: Stack) -> list[str]:
     """What differs from the expectation: indicators, the quarantine topic's count, the job's late count."""
     scenario = stack.scenario
+    if stack.held is not None:
+        stack.held.control.resume()  # let its thread end
+        return ["a play with control = true was never resumed to its end"]
     if stack.pending:
         return ["messages were sent after the last process step: end the scenario with one"]
     expected = outcome(

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +29,19 @@ from velib_replay.errors import UserError
 from velib_replay.job.config import QUERY_NAME, JobConfig, JobSummary
 from velib_replay.job.runner import run_once
 from velib_replay.kafka import broker as kafka_broker
+from velib_replay.observe.job_metrics import kafka_end_offsets
 from velib_replay.recording import Recording
-from velib_replay.replay.faults import parse_fault
-from velib_replay.replay.ledger import read_ledger
+from velib_replay.replay.control import Control
+from velib_replay.replay.faults import Fault, parse_fault
+from velib_replay.replay.ledger import FaultLog, read_ledger
 from velib_replay.replay.pacing import ReplayPlan
-from velib_replay.replay.player import replay_to_topic
+from velib_replay.replay.player import PlayStats, plan_slots, replay_to_topic
 from velib_replay.scenario.spec import Scenario
 from velib_replay.units import parse_duration, parse_offset, parse_speed, spark_interval_seconds
 from velib_replay.verify.expected import replayed_stream
 
 JOB_START_TIMEOUT_S = 300.0  # a Spark JVM on a busy machine
+CONTROL_WAIT_S = 120.0  # for a stepped snapshot to be sent and acknowledged
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Stack:
     messages: int = 0
     late_known: bool = True  # a killed job's summary is lost: its late count cannot be checked
     plays: int = 0
+    held: Held | None = None  # a play started with control = true, not yet resumed to its end
 
     @property
     def watermark_s(self) -> float:
@@ -65,7 +69,10 @@ class Stack:
 
 def play(stack: Stack, params: dict[str, Any]) -> None:
     """``play`` with ``stations``, ``limit``, ``start``, ``end``, ``loop``, ``speed``, ``inject``, ``seed``,
-    and ``restart_broker_after`` (a duration: the broker is restarted while the replay goes on)."""
+    and ``restart_broker_after`` (a duration: the broker is restarted while the replay goes on).
+
+    ``control = true`` starts the replay held, before its first snapshot: ``step``, ``seek``, ``pause`` and
+    ``resume`` steps then drive it (``resume`` lets it run to its end), and other steps run while it is held."""
     recording = Recording(stack.scenario.recording)
     plan = ReplayPlan(
         speed=parse_speed(str(params.get("speed", "max"))),
@@ -75,8 +82,15 @@ def play(stack: Stack, params: dict[str, Any]) -> None:
         end=parse_offset(params["end"]) if "end" in params else None,
         limit=params.get("limit"),
     )
+    if stack.held is not None:
+        raise UserError("a play with control = true is still held: resume it before the next play")
     stack.plays += 1
     log = stack.workdir / f"play-{stack.plays}.faults.jsonl"
+    faults = [parse_fault(spec) for spec in params.get("inject", [])]
+    seed = int(params.get("seed", 0))
+    if params.get("control"):
+        stack.held = _held_replay(stack, recording, plan, faults, seed, log)
+        return
     restart = _restart_later(stack, params["restart_broker_after"]) if "restart_broker_after" in params else None
     stats = replay_to_topic(
         recording,
@@ -84,17 +98,118 @@ def play(stack: Stack, params: dict[str, Any]) -> None:
         stack.job.status_topic,
         plan,
         partitions=stack.scenario.partitions,
-        faults=[parse_fault(spec) for spec in params.get("inject", [])],
-        seed=int(params.get("seed", 0)),
+        faults=faults,
+        seed=seed,
         fault_log=log,
     )
     if restart is not None:
         restart.join()
+    _played(stack, recording, stats, log, 0)
+
+
+def _played(stack: Stack, recording: Recording, stats: PlayStats, log: Path, already: int) -> None:
+    """Account for a finished replay: its messages (after the ``already`` pending) for the next round."""
     if stats.undelivered or stats.aborted:
         raise UserError(f"play lost messages: {stats.undelivered} undelivered, {stats.aborted or stats.first_error}")
-    stack.pending += [message.value for message in replayed_stream(recording, read_ledger(log))]
+    stack.pending += [message.value for message in replayed_stream(recording, read_ledger(log))[already:]]
     stack.faults += stats.faults
     stack.messages += stats.messages
+
+
+@dataclass
+class Held:
+    """A replay started with ``play = { control = true }``, running in a thread under its ``Control``."""
+
+    control: Control
+    thread: threading.Thread
+    result: dict[str, PlayStats]
+    recording: Recording
+    sofar: FaultLog  # the log's settings, to regenerate what was sent until now
+    log: Path
+    base: int  # messages on the status topic when it started
+    added: int = 0  # of its messages, those already pending for the next round
+
+
+def _held_replay(
+    stack: Stack, recording: Recording, plan: ReplayPlan, faults: list[Fault], seed: int, log: Path
+) -> Held:
+    control = Control(plan_slots(recording, plan), plan.speed)
+    control.pause()
+    result: dict[str, PlayStats] = {}
+
+    def run() -> None:
+        result["stats"] = replay_to_topic(
+            recording,
+            stack.job.bootstrap_servers,
+            stack.job.status_topic,
+            plan,
+            partitions=stack.scenario.partitions,
+            faults=faults,
+            seed=seed,
+            fault_log=log,
+            control=control,
+        )
+
+    selection = {name: getattr(plan, name) for name in ("wanted", "passes", "limit", "start", "end", "rebase_to")}
+    base = _on_topic(stack)
+    thread = threading.Thread(target=run, name="scenario-play", daemon=True)
+    thread.start()
+    return Held(control, thread, result, recording, FaultLog(seed, faults, selection, []), log, base)
+
+
+def step(stack: Stack, params: dict[str, Any]) -> None:
+    """Send exactly the next ``snapshots`` (default 1) of the held replay, wait until Kafka has them, hold again."""
+    held, count = _the_held(stack), params.get("snapshots", 1)
+    before = held.control.status()["snapshots_sent"]
+    try:
+        held.control.step(count)
+    except ValueError as error:
+        raise UserError(f"step: {error}") from None
+    deadline = time.monotonic() + CONTROL_WAIT_S
+    while held.control.status()["snapshots_sent"] < before + count and held.thread.is_alive():
+        if time.monotonic() > deadline:
+            raise UserError("step: the replay did not send its snapshots in time")
+        time.sleep(0.05)
+    while _on_topic(stack) < held.base + held.control.messages:  # sent is not yet delivered
+        if time.monotonic() > deadline:
+            raise UserError("step: Kafka did not acknowledge the stepped snapshots in time")
+        time.sleep(0.05)
+    sofar = replace(held.sofar, sent=list(held.control.sent_positions))
+    values = [message.value for message in replayed_stream(held.recording, sofar, complete=False)]
+    stack.pending += values[held.added :]
+    held.added = len(values)
+
+
+def seek(stack: Stack, params: dict[str, Any]) -> None:
+    """Move the held replay: its next snapshot is the first at or after ``to`` (an offset such as 5m, or a time)."""
+    try:
+        _the_held(stack).control.seek(parse_offset(str(params["to"])))
+    except (KeyError, ValueError) as error:
+        raise UserError(f"seek needs to = an offset (5m) or an ISO time within the replay: {error}") from None
+
+
+def pause(stack: Stack, _params: dict[str, Any]) -> None:
+    """Hold the controlled replay (it is held already after ``play = { control = true }`` and each ``step``)."""
+    _the_held(stack).control.pause()
+
+
+def resume(stack: Stack, _params: dict[str, Any]) -> None:
+    """Let the controlled replay run to its end (at its speed), and account for all it sent."""
+    held = _the_held(stack)
+    held.control.resume()
+    held.thread.join()
+    stack.held = None
+    _played(stack, held.recording, held.result["stats"], held.log, held.added)
+
+
+def _the_held(stack: Stack) -> Held:
+    if stack.held is None:
+        raise UserError("pause, step, seek and resume drive a play started with control = true: there is none")
+    return stack.held
+
+
+def _on_topic(stack: Stack) -> int:
+    return sum(kafka_end_offsets(stack.job.bootstrap_servers)(stack.job.status_topic).values())
 
 
 def process(stack: Stack, _params: dict[str, Any]) -> None:
@@ -155,6 +270,10 @@ STEPS: dict[str, Callable[[Stack, dict[str, Any]], None]] = {
     "restart_broker": restart_broker,
     "kill_job": kill_job,
     "live": live,
+    "step": step,
+    "seek": seek,
+    "pause": pause,
+    "resume": resume,
 }
 
 

@@ -44,8 +44,11 @@ class Expected:
     late_groups: int = 0  # the same drops as Spark counts them: (batch, snapshot_time, postcode) groups
 
 
-def replayed_stream(recording: Recording, log: FaultLog) -> list[Message]:
-    """The messages the logged replay sent, in order, regenerated; a UserError if the log's lines differ."""
+def replayed_stream(recording: Recording, log: FaultLog, *, complete: bool = True) -> list[Message]:
+    """The messages the logged replay sent, in order, regenerated; a UserError if the log's lines differ.
+
+    ``complete=False``: what a replay still under way has handed to Kafka so far (``log.sent`` the positions sent
+    until now): no final drain of held messages, and no fault lines to compare yet."""
     plan = ReplayPlan(**log.selection)
     if plan.endless and log.sent is None:
         raise UserError("a fault log of an endless replay (--loop without --limit) has no expected outcome")
@@ -59,6 +62,8 @@ def replayed_stream(recording: Recording, log: FaultLog) -> list[Message]:
             continue  # play skips it too (or refuses the whole replay)
         injector.pause_before(slot)
         stream += injector.apply(slot, messages)
+    if not complete:
+        return stream
     stream += injector.drain()
     if regenerated != log.entries:
         raise UserError(
