@@ -178,7 +178,7 @@ def command(
             click.echo(f"Error: interrupted by {stop.reason} while checking the recording; nothing was sent", err=True)
             raise click.exceptions.Exit(_exit_status(stop.reason))
         slots = plan_slots(source, plan, snapshots)
-        total = plan.slot_count(len(snapshots))
+        total = slots.size
         if dry_run:
             _print_schedule(slots, plan, counts or {}, total)
             return

@@ -26,6 +26,7 @@ from velib_replay.units import parse_offset, parse_speed
 
 HOST = "127.0.0.1"
 MAX_BODY = 4096
+EXAMPLES = {"to": "90m", "speed": "60x"}  # shown when a body lacks its value
 
 
 def _step(control: Control, body: dict) -> dict:
@@ -54,9 +55,6 @@ def _text(body: dict, name: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f'the body needs "{name}" as a string, e.g. {json.dumps({name: EXAMPLES[name]})}')
     return value
-
-
-EXAMPLES = {"to": "90m", "speed": "60x"}
 
 
 class _Handler(BaseHTTPRequestHandler):

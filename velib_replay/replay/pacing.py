@@ -69,7 +69,8 @@ class Timeline:
 
     @property
     def size(self) -> int | None:
-        """How many slots there are; None when endless."""
+        """How many slots there are (None: endless), without listing them: ``--loop`` may ask for more passes
+        than memory holds."""
         total = len(self.snapshots) * self.passes if self.passes else None
         if self.limit is None:
             return total
@@ -192,11 +193,3 @@ class ReplayPlan:
     @property
     def endless(self) -> bool:
         return self.passes == 0 and self.limit is None
-
-    def slot_count(self, snapshots: int) -> int | None:
-        """How many slots the plan sends from ``snapshots`` in its window (None: endless), without listing them:
-        ``--loop`` may ask for more passes than memory holds."""
-        if self.endless:
-            return None
-        total = snapshots * self.passes if self.passes else self.limit
-        return min(total, self.limit) if self.limit is not None else total
