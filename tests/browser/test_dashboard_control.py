@@ -18,7 +18,8 @@ from playwright.sync_api import expect
 from velib_replay.dashboard.server import open_dashboard
 from velib_replay.replay.control import Control
 from velib_replay.replay.control_server import ControlServer
-from velib_replay.replay.player import ReplayPlan, plan_slots, replay_to_topic
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import plan_slots, replay_to_topic
 
 pytestmark = pytest.mark.integration
 

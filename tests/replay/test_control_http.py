@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from conftest import SAMPLE
 from helpers import process_once
 from kafka import KafkaConsumer, TopicPartition
-from velib_replay.replay.messages import selected
 
 from velib_replay.cli import main
+from velib_replay.contracts.messages import selected
 
 pytestmark = pytest.mark.integration
 
