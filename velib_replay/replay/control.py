@@ -53,7 +53,7 @@ class Control:
         self.messages = 0
         self.finished = False
         self.actions: list[dict] = []
-        self.sent_positions: list[int] = []  # in order: what a fault log needs to regenerate the stream
+        self.sent_runs: list[list[int]] = []  # positions sent, as runs [from, to): what a fault log needs
 
     @property
     def speed(self) -> float | None:
@@ -124,6 +124,11 @@ class Control:
                 "finished": self.finished,
             }
 
+    def sent_so_far(self) -> list[list[int]]:
+        """The positions sent until now, as runs ``[from, to)``."""
+        with self._changed:
+            return [list(run) for run in self.sent_runs]
+
     # the player's side ---------------------------------------------------------------------------------
 
     def slots(self, stop: object) -> Iterator[Slot]:
@@ -156,7 +161,11 @@ class Control:
 
     def sent(self, slot: Slot, messages: int) -> None:
         with self._changed:
-            self.sent_positions.append(self._handed[0])
+            position = self._handed[0]
+            if self.sent_runs and self.sent_runs[-1][1] == position:
+                self.sent_runs[-1][1] += 1  # a whole replay without seeks is one run, however long
+            else:
+                self.sent_runs.append([position, position + 1])
             self._advance()
             self._feed_time = slot.snapshot_time
             self.snapshots += 1

@@ -87,22 +87,21 @@ def read_ledger(path: Path) -> FaultLog:
         }
         entries = [record for record in records[1:] if record.get("fault") != CONTROL]
         controls = [record for record in records[1:] if record.get("fault") == CONTROL]
-        sent = [p for start, end in controls[-1]["sent"] for p in range(int(start), int(end))] if controls else None
+        sent = positions(controls[-1]["sent"]) if controls else None
         faults = [parse_fault(spec) for spec in head["inject"]]
         return FaultLog(int(head["seed"]), faults, selection, entries, sent)
     except (ValueError, KeyError, IndexError, TypeError) as error:
         raise UserError(f"{path}: not a fault log written by play --fault-log ({error})") from None
 
 
-def sent_line(positions: Sequence[int]) -> dict:
-    """The control line: ``positions`` as runs of consecutive ones (a whole replay is one run)."""
-    runs: list[list[int]] = []
-    for position in positions:
-        if runs and runs[-1][1] == position:
-            runs[-1][1] += 1
-        else:
-            runs.append([position, position + 1])
-    return {"fault": CONTROL, "sent": runs}
+def sent_line(runs: Sequence[Sequence[int]]) -> dict:
+    """The control line: the positions sent, as runs ``[from, to)`` of consecutive ones (``Control.sent_runs``)."""
+    return {"fault": CONTROL, "sent": [list(run) for run in runs]}
+
+
+def positions(runs: Sequence[Sequence[int]]) -> list[int]:
+    """The positions the runs of a control line stand for, in order."""
+    return [position for start, end in runs for position in range(int(start), int(end))]
 
 
 def _offset_text(offset: timedelta | datetime | None) -> str | None:

@@ -209,7 +209,7 @@ def play(
             control.finish()
             stats.paused_s, stats.actions = control.paused_s, list(control.actions)
             if ledger is not None:
-                ledger(sent_line(control.sent_positions))
+                ledger(sent_line(control.sent_runs))
         stats.faults = injector.counts if injector is not None else Counter()
         delivery = publisher.flush()
         stats.wall_s = clock() - started

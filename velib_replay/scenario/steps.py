@@ -33,7 +33,7 @@ from velib_replay.observe.job_metrics import kafka_end_offsets
 from velib_replay.recording import Recording
 from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, parse_fault
-from velib_replay.replay.ledger import FaultLog, read_ledger
+from velib_replay.replay.ledger import FaultLog, positions, read_ledger
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import PlayStats, plan_slots, replay_to_topic
 from velib_replay.scenario.spec import Scenario
@@ -174,7 +174,7 @@ def step(stack: Stack, params: dict[str, Any]) -> None:
         if time.monotonic() > deadline:
             raise UserError("step: Kafka did not acknowledge the stepped snapshots in time")
         time.sleep(0.05)
-    sofar = replace(held.sofar, sent=list(held.control.sent_positions))
+    sofar = replace(held.sofar, sent=positions(held.control.sent_so_far()))
     values = [message.value for message in replayed_stream(held.recording, sofar, complete=False)]
     stack.pending += values[held.added :]
     held.added = len(values)
