@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -328,8 +329,15 @@ def _report(stats: PlayStats, topic: str, quiet: bool, stats_json: Path | None) 
     if stats_json:
         stats_json.write_text(json.dumps(summary, indent=2) + "\n")
     if not quiet:
-        rows = [[name, json.dumps(value) if isinstance(value, dict) else value] for name, value in summary.items()]
+        rows = [[name, _shown(name, value)] for name, value in summary.items()]
         click.echo(f"Sent to {topic}:\n" + table(rows, ["statistic", "value"]))
+
+
+def _shown(name: str, value: object) -> object:
+    """A statistic as one table cell: the control actions counted by kind (each one is in --stats-json)."""
+    if name == "control_actions":
+        return ", ".join(f"{action} {n}" for action, n in Counter(a["action"] for a in value).items()) or "-"
+    return json.dumps(value) if isinstance(value, dict) else value
 
 
 def _verdict(stats: PlayStats, plan: ReplayPlan) -> None:
