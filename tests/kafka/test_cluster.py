@@ -26,7 +26,9 @@ def test_node_properties_share_the_quorum_and_replicate_internal_topics(tmp_path
     assert three.bootstrap_servers == "localhost:19092,localhost:19094,localhost:19096"
     specs = topics.pipeline_topics("s", "i", "q", replication=3, min_insync=2)
     assert [spec.configs.get("min.insync.replicas") for spec in specs] == ["2", "2", "2"]
-    assert specs[1].configs["cleanup.policy"] == "compact"
+    assert "cleanup.policy" not in specs[1].configs  # plain by default: unkeyed rows are accepted
+    compacted = topics.pipeline_topics("s", "i", "q", compact=True)
+    assert [spec.configs.get("cleanup.policy") for spec in compacted] == [None, "compact", None]
 
 
 def leader_of(bootstrap: str, topic: str) -> int:

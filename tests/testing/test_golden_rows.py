@@ -32,7 +32,7 @@ def test_rows_without_key_fields_are_their_own_keys(tmp_path):
     [
         ([], None, "no rows to compare with .* \\(has the job written anything\\?\\)"),
         ([{"p": "1"}, {"p": "1", "n": 2}], "p", "two rows have the key 1: give key= the fields that tell rows apart"),
-        ([{"n": 1}], "p", 'row {"n": 1}: p missing or not a string or integer'),
+        ([{"p": 1.5}], "p", 'row {"p": 1.5}: p not a string or integer'),
         ({"k": 1}, "p", "key= names the key fields of a list of rows; a mapping is keyed already"),
         ([{"when": object()}], None, "rows are not JSON-able: .*object"),
     ],

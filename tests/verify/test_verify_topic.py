@@ -74,7 +74,7 @@ def test_unreadable_records_superseded_by_readable_values_are_reported(velib_kaf
 
 
 def test_records_without_a_key_fail(velib_kafka, velib_topics, golden):
-    topic = velib_topics.status  # not compacted: the broker takes records without a key there
+    topic = velib_topics.indicators  # plain (not compacted): the broker takes records without a key there
     write(velib_kafka, topic, (KEY, GOOD), (None, GOOD), (b"\xff", GOOD))
     result = verify(velib_kafka, topic, "--golden", str(golden))
     assert result.exit_code == 1, result.output
@@ -153,18 +153,24 @@ def test_a_missing_topic_is_a_one_line_error(velib_kafka, golden):
 
 
 def test_any_topic_written_without_keys_verifies_by_its_key_fields(velib_kafka, velib_topics, tmp_path):
-    """The original consumer's output: rows without Kafka keys, the latest row per postcode counts."""
-    topic, target = velib_topics.status, tmp_path / "by_postcode.jsonl"
+    """The original consumer's output on the (plain) indicators topic: rows without Kafka keys, the latest row per
+    postcode counts, and a row without its postcode (Spark's to_json drops null fields) is the null postcode's."""
+    topic, target = velib_topics.indicators, tmp_path / "by_postcode.jsonl"
     old, new, other = {"cp": 75001, "velos": 1}, {"cp": 75001, "velos": 2}, {"cp": 75002, "velos": 9}
-    write(velib_kafka, topic, *((None, json.dumps(row).encode()) for row in (old, other, new)))
+    no_cp_old, no_cp, null_cp = {"velos": 3}, {"velos": 4}, {"cp": None, "velos": 4}
+    rows = (old, no_cp_old, other, new, no_cp)
+    write(velib_kafka, topic, *((None, json.dumps(row).encode()) for row in rows))
     by_postcode = ("--topic", topic, "--golden", str(target), "--key-fields", "cp")
     written = verify(velib_kafka, "unused", *by_postcode, "--update")
-    assert written.exit_code == 0 and written.output == f"Wrote 2 rows to {target}\n"
-    assert target.read_text().splitlines() == [json.dumps(new, sort_keys=True), json.dumps(other, sort_keys=True)]
-    assert verify(velib_kafka, "unused", *by_postcode).output.startswith(f"OK: 2 rows in {topic} equal {target}")
+    assert written.exit_code == 0 and written.output == f"Wrote 3 rows to {target}\n"
+    assert target.read_text().splitlines() == [json.dumps(row, sort_keys=True) for row in (new, other, no_cp)]
+    assert verify(velib_kafka, "unused", *by_postcode).output.startswith(f"OK: 3 rows in {topic} equal {target}")
+    target.write_text(target.read_text().replace(json.dumps(no_cp), json.dumps(null_cp)))
+    assert verify(velib_kafka, "unused", *by_postcode).exit_code == 0  # a golden row with "cp": null is that key's
     target.write_text(target.read_text().replace('"velos": 9', '"velos": 8'))
     changed = verify(velib_kafka, "unused", *by_postcode)
     assert changed.exit_code == 1
     assert "  changed: 75002: velos: expected 8, got 9" in changed.output.splitlines()
-    keyed = verify(velib_kafka, "unused", "--topic", velib_topics.indicators, "--golden", str(target))
+    write(velib_kafka, velib_topics.status, (KEY, GOOD))
+    keyed = verify(velib_kafka, "unused", "--topic", velib_topics.status, "--golden", str(target))
     assert keyed.exit_code == 1 and 'line 1: not a {"key": "...", "value": ...} entry' in keyed.output

@@ -19,6 +19,14 @@ from velib_replay.kafka import topics
 @click.option("--partitions", type=click.IntRange(min=1), default=1, help="Partitions of new topics.")
 @click.option("--replication", type=click.IntRange(min=1), default=1, help="Replication factor of new topics.")
 @click.option("--reset", is_flag=True, help="Delete the three topics first (their data is lost).")
+@click.option(
+    "--compact",
+    is_flag=True,
+    envvar=options.env("COMPACT"),
+    show_envvar=True,
+    help="Create the indicators topic compacted: Kafka keeps only the latest row per key and refuses rows without "
+    "a key. Default: plain, every row kept (readers and verify take the latest per key), unkeyed rows accepted.",
+)
 def command(
     bootstrap_servers: str,
     status_topic: str,
@@ -27,6 +35,7 @@ def command(
     partitions: int,
     replication: int,
     reset: bool,
+    compact: bool,
 ) -> None:
     """Create the pipeline's topics if absent."""
     names = [status_topic, indicators_topic, quarantine_topic]
@@ -34,6 +43,7 @@ def command(
         deleted = topics.delete_topics(bootstrap_servers, names)
         click.echo(f"Deleted: {', '.join(deleted) or 'none'}")
         time.sleep(1.0 if deleted else 0)
-    specs = topics.pipeline_topics(*names, partitions=partitions, replication=replication)
+    specs = topics.pipeline_topics(*names, partitions=partitions, replication=replication, compact=compact)
     created = topics.ensure_topics(bootstrap_servers, specs)
-    click.echo(f"Created: {', '.join(created) or 'none'}; present: {', '.join(names)}")
+    there = [name for name in names if name not in created]
+    click.echo(f"Created: {', '.join(created) or 'none'}; already there: {', '.join(there) or 'none'}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
@@ -33,9 +33,13 @@ def status_topic(name: str, partitions: int = 1, replication: int = 1) -> TopicS
     return TopicSpec(name, partitions, replication, dict(FEED_TIME_CONFIGS))
 
 
-def indicators_topic(name: str, partitions: int = 1, replication: int = 1) -> TopicSpec:
-    """Compacted: the latest value per "<snapshot_time>|<postcode>" key is the result."""
-    return TopicSpec(name, partitions, replication, {"cleanup.policy": "compact"})
+def indicators_topic(name: str, partitions: int = 1, replication: int = 1, *, compact: bool = False) -> TopicSpec:
+    """Plain by default: every row is kept and any writer's rows are taken, keyed or not (the original consumer
+    writes without keys), and readers keep the latest per key. ``compact``: Kafka itself eventually keeps only
+    the latest value per key, and refuses records without a key."""
+    if compact:
+        return TopicSpec(name, partitions, replication, {"cleanup.policy": "compact"})
+    return status_topic(name, partitions, replication)
 
 
 def pipeline_topics(
@@ -46,27 +50,29 @@ def pipeline_topics(
     partitions: int = 1,
     replication: int = 1,
     min_insync: int | None = None,
+    compact: bool = False,
 ) -> list[TopicSpec]:
-    """The three topics of the pipeline: station messages, indicators, and set-aside messages.
+    """The three topics of the pipeline: station messages, indicators (compacted with ``compact``), and set-aside
+    messages.
 
     ``min_insync`` (with acks=all producers) is how many replicas must have a write before it counts:
     2 of 3 keeps every acknowledged message through the loss of one broker.
     """
     specs = [
         status_topic(status, partitions, replication),
-        indicators_topic(indicators, partitions, replication),
+        indicators_topic(indicators, partitions, replication, compact=compact),
         status_topic(quarantine, 1, replication),
     ]
     durable = {"min.insync.replicas": str(min_insync)} if min_insync else {}
     return [replace(spec, configs=spec.configs | durable) for spec in specs]
 
 
-def admin_client(bootstrap_servers: str) -> KafkaAdminClient:
+def admin_client(bootstrap_servers: str, timeout_ms: int = BOOTSTRAP_TIMEOUT_MS) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(
             bootstrap_servers=bootstrap_servers,
             client_id="velib-replay-admin",
-            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+            bootstrap_timeout_ms=timeout_ms,
             **client_config.active().kafka_python(),
         )
     except KafkaTimeoutError:
@@ -101,5 +107,24 @@ def delete_topics(bootstrap_servers: str, names: list[str]) -> list[str]:
         if doomed:
             admin.delete_topics(doomed)
         return doomed
+    finally:
+        admin.close()
+
+
+def topic_config(
+    bootstrap_servers: str, topic: str, names: list[str], timeout_ms: int = BOOTSTRAP_TIMEOUT_MS
+) -> dict[str, str] | None:
+    """The topic's values of the settings ``names``, the broker's default where not overridden; None when the topic
+    does not exist (yet)."""
+    admin = admin_client(bootstrap_servers, timeout_ms)
+    try:
+        if topic not in set(admin.list_topics()):
+            return None
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs=dict.fromkeys(names))
+        try:
+            found = admin.describe_configs([resource], config_filter="all")["topic"][topic]
+        except KafkaError as error:
+            raise UserError(f"cannot read the settings of topic {topic}: {error}") from None
+        return {name: entry["value"] for name, entry in found.items() if entry.get("value") is not None}
     finally:
         admin.close()

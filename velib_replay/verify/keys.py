@@ -21,17 +21,18 @@ def parse_key_fields(text: str) -> tuple[str, ...]:
 
 
 def field_key(row: Any, fields: Sequence[str]) -> str:
-    """``a|b`` from the row's fields (strings as they are, integers in decimal, an explicit null as ``null``: a
-    group by a column with nulls has a null group); ValueError naming a field that is missing or of another type."""
+    """``a|b`` from the row's fields (strings as they are, integers in decimal, a null or absent field as ``null``: a
+    group by a column with nulls has a null group, and Spark's ``to_json`` drops null fields); ValueError naming a
+    field of another type."""
     if not isinstance(row, dict):
         raise ValueError("not a JSON object")
     parts = []
     for name in fields:
-        value = row.get(name, ...)
+        value = row.get(name)
         if value is None:
             parts.append("null")
         elif isinstance(value, bool) or not isinstance(value, str | int):
-            raise ValueError(f"{name} missing or not a string or integer")
+            raise ValueError(f"{name} not a string or integer")
         else:
             parts.append(str(value))
     return SEPARATOR.join(parts)

@@ -83,14 +83,15 @@ class TopicContents:
             self.latest[name] = row
 
     def _keep_by_fields(self, value: bytes | None, fields: tuple[str, ...]) -> None:
-        """A value that cannot be read has no key either: it is counted as unkeyed, so it raises doubt."""
+        """A value that cannot be read has no key either: it is counted as unkeyed, so it raises doubt. A key field
+        that is null or absent is the null key (see ``field_key``), as Spark's group by has a null group."""
         row = _Unreadable("without a value") if value is None else _decoded_row(value)
         if not isinstance(row, _Unreadable):
             try:
                 self.latest[field_key(row, fields)] = row
                 return
             except ValueError:
-                row = _Unreadable(f"without the key fields {','.join(fields)}")
+                row = _Unreadable(f"with key fields {','.join(fields)} not strings or integers")
         self.unreadable_by_reason[row.reason] += 1
         self.unkeyed += 1
 
