@@ -10,7 +10,8 @@ from velib_replay.kafka import topics
 
 @dataclass(frozen=True)
 class PipelineTopics:
-    """The three topics of a pipeline run: station messages in, indicators out (plain: keyed or unkeyed rows), messages set aside."""
+    """The three topics of a pipeline run: station messages in, indicators out (plain: keyed or unkeyed rows),
+    messages set aside."""
 
     status: str
     indicators: str
