@@ -1,9 +1,10 @@
-"""The original project's consumer, as a user would have it: Kafka in, join with the station table, sums per
-postcode, JSON rows out to another topic (without keys).
+"""The original project's consumer, as its users wrote it: station messages from Kafka, joined with the station
+table, bikes summed per postcode, JSON rows (without keys) to another topic.
 
-Written the way the original was (an inner join, all-time sums per postcode), only made callable so a test can
-run it once over what is in the topic (``available_now``) instead of forever. Its known flaw: a station missing
-from the CSV is silently dropped by the inner join (see tests/test_original_job.py).
+Nothing here was changed for velib-replay: an inner join, all-time sums per postcode, Spark's own ``to_json``
+(which leaves null fields out), output mode update. ``start`` only takes its topics and checkpoint as arguments,
+and ``available_now``, so a test can run it once over what the topic holds instead of forever. Its known flaw: a
+station missing from the CSV is silently dropped by the inner join (see tests/test_original_job.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import ArrayType, IntegerType, MapType, StringType, StructField, StructType
@@ -26,18 +27,6 @@ SCHEMA = StructType(
         StructField("num_docks_available", IntegerType()),
     ]
 )
-
-
-def per_postcode(stations: DataFrame, table: DataFrame) -> DataFrame:
-    """Sums per postcode, French column names as the original's dashboard reads them."""
-    joined = stations.join(table, on="stationCode", how="inner")
-    return joined.groupBy(F.col("postcode").alias("code_postal")).agg(
-        F.count("*").alias("stations"),
-        F.sum("num_bikes_available").alias("velos_disponibles"),
-        F.sum(F.col("num_bikes_available_types").getItem(0).getItem("mechanical")).alias("velos_mecaniques"),
-        F.sum(F.col("num_bikes_available_types").getItem(1).getItem("ebike")).alias("velos_electriques"),
-        F.sum("num_docks_available").alias("bornes_disponibles"),
-    )
 
 
 def start(
@@ -58,11 +47,19 @@ def start(
         .load()
     )
     stations = messages.select(F.from_json(F.col("value").cast("string"), SCHEMA).alias("s")).select("s.*")
-    table = spark.read.csv(str(stations_csv), header=True).select("stationCode", "postcode")
-    as_json = F.to_json(F.struct("*"), {"ignoreNullFields": "false"})  # the stations without a postcode show
-    rows = per_postcode(stations, table).select(as_json.alias("value"))
+    table = spark.read.csv(str(stations_csv), header=True)  # stationCode,station_id,postcode,city
+    per_postcode = (
+        stations.join(table, on="stationCode", how="inner")
+        .groupBy("postcode")
+        .agg(
+            F.sum("num_bikes_available").alias("total_bikes"),
+            F.sum(F.col("num_bikes_available_types").getItem(0).getItem("mechanical")).alias("mechanical"),
+            F.sum(F.col("num_bikes_available_types").getItem(1).getItem("ebike")).alias("ebike"),
+        )
+    )
     writer = (
-        rows.writeStream.format("kafka")
+        per_postcode.select(F.to_json(F.struct("*")).alias("value"))
+        .writeStream.format("kafka")
         .outputMode("update")
         .option("kafka.bootstrap.servers", bootstrap_servers)
         .option("topic", output_topic)

@@ -42,10 +42,9 @@ def arguments(argv: list[str], master: str | None) -> list[str]:
 def spark_submit_command(master: str, process_options: list[str], *, executor_memory: str = "512m") -> list[str]:
     """The spark-submit command line README shows: pyspark's spark-submit, the Kafka connector jars from the
     local cache (a driver started by spark-submit loads no jar the job names later), the workers' Python."""
-    jars = ",".join(str(path) for path in jvm.jars("spark-kafka"))
     logging = f"-Dlog4j2.configurationFile={jvm.RESOURCES / 'spark-log4j2.properties'}"
     return [
-        str(spark_home() / "bin" / "spark-submit"), "--master", master, "--jars", jars,
+        str(spark_home() / "bin" / "spark-submit"), "--master", master, "--jars", jvm.spark_jars(),
         "--executor-memory", executor_memory, "--conf", f"spark.pyspark.python={worker_python()}",
         "--driver-java-options", logging, str(SCRIPT), *process_options,
     ]  # fmt: skip

@@ -22,7 +22,6 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int | N
     micro-batch: with more partitions than cores, a batch waits for them in turns. (A checkpoint
     keeps the count it was started with; Spark ignores this setting when it resumes one.)
     """
-    jars = ",".join(str(path) for path in jvm.jars("spark-kafka"))
     logging = f"-Dlog4j2.configurationFile={jvm.RESOURCES / 'spark-log4j2.properties'}"
     python = worker_python()
     os.environ["PYSPARK_PYTHON"] = python  # pyspark's SparkContext reads only this for its local workers
@@ -31,7 +30,7 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int | N
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
     builder = (
         builder.appName("velib-replay")
-        .config("spark.jars", jars)
+        .config("spark.jars", jvm.spark_jars())
         .config("spark.driver.extraJavaOptions", logging)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.json.enablePartialResults", "true")  # the parse reads a field that does not fit as null

@@ -167,5 +167,10 @@ def jars(jar_set: str) -> list[Path]:
     return sorted(resolve(jar_set).glob("*.jar"))
 
 
+def spark_jars() -> str:
+    """Spark's ``--jars`` value (``spark.jars``): the Kafka connector's jars, comma-separated absolute paths."""
+    return ",".join(str(path) for path in jars("spark-kafka"))
+
+
 def classpath(jar_set: str) -> str:
     return str(resolve(jar_set) / "*")
