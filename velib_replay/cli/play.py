@@ -21,6 +21,7 @@ from velib_replay.cli.tables import table
 from velib_replay.contracts.feed import iso_utc
 from velib_replay.contracts.messages import selected
 from velib_replay.errors import UserError
+from velib_replay.kafka.broker import accepts_connections
 from velib_replay.kafka.publisher import AUTO, CLIENTS
 from velib_replay.recording import Recording, Snapshot
 from velib_replay.replay.control import Control
@@ -37,8 +38,10 @@ from velib_replay.replay.player import (
     plan_slots,
     replay_to_topic,
     select_snapshots,
+    stamp_range,
     used_snapshots,
 )
+from velib_replay.replay.retention import feed_time_refusal
 
 
 @click.command("play")
@@ -182,6 +185,8 @@ def command(
         total = slots.size
         if dry_run:
             _print_schedule(slots, plan, counts or {}, total)
+            if timestamps == "feed":
+                _check_feed_times(bootstrap_servers, status_topic, stamp_range(snapshots, plan))
             return
         with (
             _controlled(slots, plan, controlled, control_port, quiet) as (control, legend),
@@ -259,6 +264,22 @@ def _check(
     if report.invalid and not quiet:
         click.echo(f"Skipping {len(report.invalid)} snapshot(s) with an invalid body: {report.invalid[0]}", err=True)
     return report.stations
+
+
+DRY_RUN_BROKER_WAIT_MS = 2000
+
+
+def _check_feed_times(bootstrap_servers: str, topic: str, stamps: tuple[int, int]) -> None:
+    """The dry run's copy of the check ``play`` makes before sending, when a broker answers: a dry run needs none."""
+    host, _, port = bootstrap_servers.split(",")[0].rpartition(":")
+    if not (port.isdigit() and accepts_connections(int(port), host or "localhost")):
+        click.echo(
+            f"Feed times not checked against {topic}'s retention: no broker answers at {bootstrap_servers}", err=True
+        )
+        return
+    refusal = feed_time_refusal(bootstrap_servers, topic, *stamps, timeout_ms=DRY_RUN_BROKER_WAIT_MS)
+    if refusal:
+        raise UserError(refusal)
 
 
 DRY_RUN_ROWS = 1000  # a schedule longer than this is previewed: --loop can ask for more slots than memory holds

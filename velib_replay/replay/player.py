@@ -32,6 +32,7 @@ from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import open_ledger, sent_line
 from velib_replay.replay.pacing import Anchor, ReplayPlan, Slot, Timeline, empty_window_reason, rebase_shift, window
+from velib_replay.replay.retention import feed_time_refusal
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
 
@@ -294,6 +295,16 @@ def nothing_to_send(wanted: frozenset[str] | None, *, all_invalid: bool) -> str:
     return "the selected snapshots hold no station"
 
 
+def stamp_range(timeline: Timeline) -> tuple[int, int]:
+    """The earliest and latest feed times (epoch seconds) ``timeline`` stamps on its records: later loop passes
+    only shift times forward, so the first pass has the earliest, the last the latest (an endless loop: its first)."""
+    per_pass = len(timeline.snapshots)
+    count = timeline.size or per_pass
+    first = [timeline.slot(position).snapshot_time for position in range(min(count, per_pass))]
+    last = [timeline.slot(position).snapshot_time for position in range(max(0, count - per_pass), count)]
+    return min(first), max(last)
+
+
 def plan_slots(recording: Recording, plan: ReplayPlan, snapshots: Sequence[Snapshot] | None = None) -> Timeline:
     """The slots ``plan`` selects from ``recording`` (or from ``snapshots``, its already-selected window)."""
     chosen = select_snapshots(recording, plan) if snapshots is None else snapshots
@@ -325,9 +336,14 @@ def replay_to_topic(
     ``slots`` replaces the plan's own selection when the caller already computed it (to count it).
     ``faults`` are injected with ``seed``, each one logged to ``fault_log`` (see ``replay.ledger``).
     ``control``, made over the plan's timeline, drives the replay while it plays (``replay.control``).
+    A UserError, before anything is sent, when feed times are stamped and the topic would not keep them.
     """
     plan = plan or ReplayPlan()
     chosen = slots if slots is not None else plan_slots(recording, plan)
+    if timestamps == "feed":
+        refusal = feed_time_refusal(bootstrap_servers, topic, *stamp_range(plan_slots(recording, plan)))
+        if refusal:
+            raise UserError(refusal)
     ensure_topics(bootstrap_servers, [status_topic(topic, partitions)])
     with (
         open_ledger(fault_log, plan, faults, seed) as ledger,
