@@ -186,7 +186,7 @@ def command(
         if dry_run:
             _print_schedule(slots, plan, counts or {}, total)
             if timestamps == "feed":
-                _check_feed_times(bootstrap_servers, status_topic, stamp_range(snapshots, plan))
+                _check_feed_times(bootstrap_servers, status_topic, stamp_range(slots))
             return
         with (
             _controlled(slots, plan, controlled, control_port, quiet) as (control, legend),
