@@ -13,6 +13,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
 from velib_replay.cli import main
+from velib_replay.recording import Recording
+from velib_replay.replay.pacing import Timeline
+from velib_replay.replay.player import stamp_range
 from velib_replay.replay.retention import AFTER, BEFORE, RETENTION, feed_time_problem
 
 NOW = 1_800_000_000  # 2027-01-15
@@ -93,3 +96,12 @@ def test_a_topic_with_the_brokers_defaults_is_refused_up_front_naming_the_ways_o
     for way_out in (("--timestamps", "send"), ("--rebase-time", "now")):
         assert play(velib_kafka, topic, *way_out).exit_code == 0
     assert records_in(velib_kafka, topic) == 2 * 16_442
+
+
+def test_stamp_range_spans_every_loop_pass():
+    snapshots = list(Recording(SAMPLE).snapshots())
+    once = stamp_range(Timeline(snapshots))
+    twice = stamp_range(Timeline(snapshots, passes=2))
+    endless = stamp_range(Timeline(snapshots, passes=0))
+    assert once == endless == (1_760_778_556, 1_760_779_096)  # 2025-10-18T09:09:16Z to 09:18:16Z
+    assert twice == (once[0], once[1] + round(Timeline(snapshots).length))
