@@ -28,7 +28,7 @@ from velib_replay.simulate.day import first_status_body, simulate_day
 @contextlib.contextmanager
 def embedded_broker(folder: Path) -> Iterator[str]:
     """A single-node KRaft broker on free ports in ``folder``, stopped on the way out; yields its bootstrap."""
-    instance = broker.Broker(folder / "kafka", broker.free_port(), broker.free_port())
+    instance = broker.on_free_ports(folder / "kafka")
     broker.start(instance, timeout=180)
     try:
         yield instance.bootstrap_servers

@@ -62,3 +62,20 @@ def topics_with(velib_kafka: str):
 @pytest.fixture
 def checkpoint(tmp_path: Path) -> Path:
     return tmp_path / "checkpoint"
+
+
+# Fixtures that start (or reach) the broker or Spark: CI runs `-m "not integration"` under the oldest and newest
+# Python without them, so a test asking for one unmarked would start a JVM there, or fail.
+NEEDS_BROKER_OR_SPARK = {"velib_broker", "velib_kafka", "velib_spark", "kafka_cluster"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse the run when a test needs the broker or Spark but is not marked ``integration``."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if NEEDS_BROKER_OR_SPARK & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("mark these tests integration (they need Kafka or Spark): " + ", ".join(unmarked))

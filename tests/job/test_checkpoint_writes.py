@@ -6,9 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from pyspark.sql import SparkSession
 
 from velib_replay.job.runner import _CHECKPOINT_FILE_MANAGER, _PLAIN_FILE_MANAGER, _write_checkpoint_files_plainly
+
+pytestmark = pytest.mark.integration  # the shared Spark session
 
 
 @contextmanager

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def own_broker(tmp_path):
-    instance = broker.Broker(tmp_path / "kafka", broker.free_port(), broker.free_port())
+    instance = broker.on_free_ports(tmp_path / "kafka")
     yield instance
     broker.stop(instance)
 

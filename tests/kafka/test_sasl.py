@@ -44,7 +44,7 @@ class SecuredKafka:
 def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
     setup = SaslSetup((("admin", "admin-s3cret"), ("alice", SECRET)))
     folder = tmp_path_factory.mktemp("sasl")
-    instance = broker.Broker(folder / "kafka", broker.free_port(), broker.free_port(), sasl=setup)
+    instance = broker.on_free_ports(folder / "kafka", sasl=setup)
     broker.start(instance, timeout=120)
     try:
         grant(instance.bootstrap_servers, setup, "alice", PREFIX)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -31,11 +33,16 @@ def squatted() -> Iterator[int]:
         yield port
 
 
+def this_process() -> str:
+    """How ``kafka start`` names the squatter: this very test process."""
+    return f"pid {os.getpid()} ({Path('/proc/self/comm').read_text().strip()})"
+
+
 def test_a_taken_default_controller_port_names_controller_port(tmp_path, squatted):
     result = kafka_cli("start", "--port", str(squatted - 1), "--data-dir", str(tmp_path / "kafka"))
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: port {squatted} is taken: it is PORT+1, the default controller port; "
+        f"Error: port {squatted} is taken by {this_process()}: it is PORT+1, the default controller port; "
         "choose another with --controller-port\n"
     )
     assert not (tmp_path / "kafka").exists()
@@ -45,13 +52,22 @@ def test_a_taken_explicit_controller_port_names_controller_port(tmp_path, squatt
     args = ["--port", str(broker.free_port()), "--controller-port", str(squatted)]
     result = kafka_cli("start", *args, "--data-dir", str(tmp_path / "kafka"))
     assert result.exit_code == 1
-    assert result.output == f"Error: port {squatted} is taken: it is --controller-port; choose another\n"
+    expected = f"Error: port {squatted} is taken by {this_process()}: it is --controller-port; choose another\n"
+    assert result.output == expected
 
 
 def test_a_taken_broker_port_names_port(tmp_path, squatted):
     result = kafka_cli("start", "--port", str(squatted), "--data-dir", str(tmp_path / "kafka"))
     assert result.exit_code == 1
-    assert result.output == f"Error: port {squatted} is taken: stop what uses it, or choose another with --port\n"
+    assert result.output == (
+        f"Error: port {squatted} is taken by {this_process()}: stop it, "
+        "or choose another port with --port or VELIB_REPLAY_KAFKA_PORT\n"
+    )
+
+
+def test_the_holder_of_a_port_is_named_only_while_it_listens(squatted):
+    assert broker.port_holder(squatted) == this_process()
+    assert broker.port_holder(broker.free_port()) is None
 
 
 def test_start_with_a_data_dir_under_a_regular_file_is_a_one_line_error(tmp_path):

@@ -16,7 +16,7 @@ from velib_replay.job.progress import JobListener, processed_offsets, watermark_
 from velib_replay.observe.capture_metrics import CaptureObserver
 from velib_replay.observe.health import at_most, verdict
 from velib_replay.observe.job_metrics import JobObserver
-from velib_replay.observe.logs import JsonFormatter, JsonStatusLine
+from velib_replay.observe.logs import JsonFormatter, JsonStatusLine, client_libraries
 from velib_replay.recording import STATUS_FEED, Poll
 from velib_replay.units import parse_time
 
@@ -115,3 +115,18 @@ def test_job_health_names_a_failed_query_then_an_unreachable_kafka():
     observer.listener.onQueryTerminated(SimpleNamespace(exception="StreamingQueryException: boom\n\tat x"))
     assert json.loads(verdict(checks)[1])["reason"] == "the query failed: StreamingQueryException: boom"
     assert samples(observer.observed.registry)["velib_replay_job_failed"] == 1
+
+
+def test_client_library_retries_are_hidden_in_text_and_their_fatal_lines_are_one_line_each(capsys, caplog):
+    client_libraries("text")
+    logging.getLogger("librdkafka").warning("GETPID [producer-1]: Coordinator load in progress: retrying")
+    logging.getLogger("kafka.conn").info("<BrokerConnection node_id=bootstrap-0>: connecting to localhost:9092")
+    logging.getLogger("kafka.conn").error("Connection failed: KafkaConnectionError: 111 ECONNREFUSED")
+    logging.getLogger("librdkafka").critical("FATAL [producer-1]: Fatal error: Inconsistent state")
+    assert capsys.readouterr().err == "Kafka client CRITICAL: FATAL [producer-1]: Fatal error: Inconsistent state\n"
+    client_libraries("json")  # their warnings and errors go on to the log shipper, with everything else
+    logging.getLogger("librdkafka").warning("GETPID retrying")
+    logging.getLogger("kafka.conn").info("connecting")
+    logging.getLogger("kafka.conn").error("Connection failed")
+    assert [record.getMessage() for record in caplog.records] == ["GETPID retrying", "Connection failed"]
+    client_libraries("text")

@@ -140,4 +140,5 @@ def log_to_stderr(log_format: str = "text") -> None:
     they print request paths with their query strings, where API keys may be.
     """
     logging.basicConfig(level=logging.INFO, handlers=[logs.handler(log_format)])
+    logs.client_libraries(log_format)
     logging.getLogger("urllib3").setLevel(logging.ERROR)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from velib_replay import config
 from velib_replay.cli import options
@@ -29,9 +30,16 @@ from velib_replay.verify.diff import describe
 @options.kafka_port
 @options.kafka_data_dir
 def command(recording: Path, port: int, data_dir: Path) -> None:
-    """Embedded Kafka, topics, replay of the sample at max speed, the job, a table, and the golden check."""
+    """Embedded Kafka, topics, replay of the sample at max speed, the job, a table, and the golden check.
+
+    When the default port is held by another process (another Kafka, say), the demo's broker starts on free ports
+    and says where; a --port (or VELIB_REPLAY_KAFKA_PORT) you chose is used as given.
+    """
+    # the default port, taken by another process, moves to free ports; a port the user chose is kept or refused
+    chosen = click.get_current_context().get_parameter_source("port") is not ParameterSource.DEFAULT
     with demo.fresh_checkpoint() as checkpoint:
-        result = demo.run_demo(recording, broker.Broker(data_dir, port), checkpoint, say=click.echo)
+        embedded = broker.Broker(data_dir, port)
+        result = demo.run_demo(recording, embedded, checkpoint, say=click.echo, move_if_taken=not chosen)
     click.echo(
         f"Job: {result.job.input_rows} messages → {result.job.indicator_rows} indicator rows "
         f"({result.job.batches} batch(es))"

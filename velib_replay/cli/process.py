@@ -131,6 +131,7 @@ def command(
     )
     if log_format == "json":  # one event per micro-batch, from the listener; text mode keeps stderr as it was
         logging.basicConfig(level=logging.INFO, handlers=[logs.handler(log_format)])
+        logs.client_libraries(log_format)
     observer = JobObserver(status_topic, kafka_end_offsets(bootstrap_servers))
     started = time.monotonic()
     stop = _StopSignal()

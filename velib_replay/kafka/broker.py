@@ -193,6 +193,62 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def on_free_ports(data_dir: Path, sasl: SaslSetup | None = None) -> Broker:
+    """A broker in ``data_dir`` on ports free right now: for tests, scenarios, benchmarks, a demo on a busy port."""
+    return Broker(data_dir, free_port(), free_port(), sasl=sasl)
+
+
+def port_holder(port: int) -> str | None:
+    """``pid N (name)`` of the process listening on ``port``, read from /proc; None where /proc cannot tell."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return None
+    sockets = {f"socket:[{inode}]" for inode in inodes}
+    for fd_dir in PROC.glob("[0-9]*/fd"):
+        if sockets & _fd_targets(fd_dir):
+            pid = fd_dir.parent.name
+            try:
+                name = (fd_dir.parent / "comm").read_text().strip()
+            except OSError:
+                return f"pid {pid}"
+            return f"pid {pid} ({name})"
+    return None
+
+
+def _fd_targets(fd_dir: Path) -> set[str]:
+    """What a process's open file descriptors point to; empty when it is gone or another user's."""
+    targets = set()
+    with contextlib.suppress(OSError):
+        for fd in fd_dir.iterdir():
+            with contextlib.suppress(OSError):  # closed meanwhile (the listing's own descriptor among them)
+                targets.add(os.readlink(fd))
+    return targets
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """The socket inodes listening on ``port`` (IPv4 and IPv6), from /proc/net/tcp{,6}."""
+    inodes = set()
+    for table in (PROC / "net" / "tcp", PROC / "net" / "tcp6"):
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local_address is ADDRESS:PORT in hex; state 0A is LISTEN; the inode is the tenth field
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+class PortTaken(UserError):
+    """A port the broker needs is held by another process (``holder`` names it when /proc can tell)."""
+
+    def __init__(self, port: int, advice: str) -> None:
+        self.port, self.holder = port, port_holder(port)
+        super().__init__(f"port {port} is taken{f' by {self.holder}' if self.holder else ''}: {advice}")
+
+
 def _listener_properties(broker: Broker, controller_port: int) -> str:
     if broker.sasl is not None:
         return broker.sasl.listener_properties(HOST, broker.port, controller_port)
@@ -295,9 +351,10 @@ def _check_ports(broker: Broker) -> int:
         if controller_port == broker.port:
             raise UserError(f"--controller-port {controller_port} is --port too: the two must differ")
     if not _port_free(broker.port):
-        raise UserError(f"port {broker.port} is taken: stop what uses it, or choose another with --port")
+        advice = f"stop it, or choose another port with --port or {config.ENV_PREFIX}_KAFKA_PORT"
+        raise PortTaken(broker.port, advice)
     if not _port_free(controller_port):
-        raise UserError(f"port {controller_port} is taken: it is {at_fault}")
+        raise PortTaken(controller_port, f"it is {at_fault}")
     return controller_port
 
 

@@ -13,7 +13,7 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import client_config
 from velib_replay.kafka.delivery import DeliveryCounter, DeliveryStats
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("librdkafka")  # its lines, shown or not by observe.logs.client_libraries
 
 
 class LibrdkafkaPublisher(DeliveryCounter):

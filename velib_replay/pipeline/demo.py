@@ -44,10 +44,15 @@ def demo_topics(run_id: str) -> dict[str, str]:
 
 
 def run_demo(
-    recording_path: Path, embedded: broker.Broker, checkpoint: Path, say: Callable[[str], None] = print
+    recording_path: Path,
+    embedded: broker.Broker,
+    checkpoint: Path,
+    say: Callable[[str], None] = print,
+    *,
+    move_if_taken: bool = False,
 ) -> DemoResult:
     """Broker (if needed) → topics → play at max speed → job --once → verify against the golden file → report."""
-    started, running = broker.start(embedded)
+    started, running = start_broker(embedded, say, move_if_taken=move_if_taken)
     say(f"Kafka {'started' if started else 'already running'} on {running.bootstrap_servers} (log: {running.log_file})")
     bootstrap = running.bootstrap_servers
     names = demo_topics(time.strftime("%Y%m%dT%H%M%S"))
@@ -62,6 +67,22 @@ def run_demo(
     data = from_contents(contents, f"topic {job_config.indicators_topic}", name, Recording(recording_path))
     report = write_report(data, config.reports_dir() / f"{name}.html", images=False)
     return DemoResult(bootstrap, played, summary, contents, difference, report)
+
+
+def start_broker(
+    embedded: broker.Broker, say: Callable[[str], None], *, move_if_taken: bool
+) -> tuple[bool, broker.Broker]:
+    """Start the demo's broker; with ``move_if_taken`` (the port was not the user's choice) on free ports when
+    another process holds its port, so another Kafka on 9092 never stops README's first command."""
+    try:
+        return broker.start(embedded)
+    except broker.PortTaken as taken:
+        if not move_if_taken:
+            raise
+        moved = broker.on_free_ports(embedded.data_dir)
+        by = f" by {taken.holder}" if taken.holder else ""
+        say(f"Port {taken.port} is taken{by}: the demo's Kafka uses free ports instead ({moved.bootstrap_servers})")
+        return broker.start(moved)
 
 
 @contextlib.contextmanager

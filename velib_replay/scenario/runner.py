@@ -144,7 +144,7 @@ def _stack_broker(
     if servers is not None or broker is not None:
         yield (servers or broker.bootstrap_servers), broker
         return
-    embedded = kafka_broker.Broker(workdir / "kafka", kafka_broker.free_port(), kafka_broker.free_port())
+    embedded = kafka_broker.on_free_ports(workdir / "kafka")
     kafka_broker.start(embedded, timeout=180)
     try:
         yield embedded.bootstrap_servers, embedded

@@ -83,7 +83,7 @@ def velib_broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.config.getoption("velib_bootstrap"):
         yield None
         return
-    embedded = broker.Broker(tmp_path_factory.mktemp("velib-kafka"), broker.free_port(), broker.free_port())
+    embedded = broker.on_free_ports(tmp_path_factory.mktemp("velib-kafka"))
     with _failing_on_user_errors():
         broker.start(embedded, timeout=BROKER_START_S)
     try:
