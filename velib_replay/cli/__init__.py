@@ -22,6 +22,7 @@ from velib_replay.cli import (
     process,
     record,
     report,
+    robustness,
     scenario,
     serve,
     setup,
@@ -115,6 +116,7 @@ VERBS = (
     report,
     dashboard,
     scenario,
+    robustness,
 )
 for _verb in VERBS:
     main.add_command(_verb.command)

@@ -25,6 +25,7 @@ from velib_replay.kafka.publisher import TIMESTAMPS
 from velib_replay.observe.logs import LOG_FORMATS
 from velib_replay.recording import KEYFRAME_EVERY
 from velib_replay.replay.faults import parse_fault
+from velib_replay.robustness.catalogue import parse_fault_names
 from velib_replay.verify.keys import parse_key_fields
 
 
@@ -87,6 +88,7 @@ HTTP_FAULT = _Parsed("fault", parse_http_fault)  # serve --inject KIND=PARAMS
 FAULT = _Parsed("fault", parse_fault)  # replay.faults.Fault
 KEY_FIELDS = _Parsed("fields", parse_key_fields)  # tuple of value field names
 CONTROL_URL = _Parsed("url", check_control_url)  # play --control's endpoint, as it printed it
+ROBUSTNESS_FAULTS = _Parsed("faults", parse_fault_names)  # names of the robustness matrix's faults
 
 
 class PositiveSeconds(click.ParamType):
