@@ -193,6 +193,40 @@ def velib_latest(velib_kafka: str) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def velib_robustness(velib_spark, velib_kafka: str, velib_broker: Broker | None, tmp_path: Path):
+    """``velib_robustness(job, recording, key=None, faults=None, seed=0, stations=None)``: the robustness matrix of
+    ``job`` (a function with the job signature, or ``"path/file.py:function"``), as ``velib-replay robustness``
+    prints it; ``matrix["duplicate"].verdict == "robust"``. ``key`` names the fields keying unkeyed output."""
+    from velib_replay.robustness.catalogue import parse_fault_names
+    from velib_replay.robustness.matrix import Matrix, Setting, run_matrix
+    from velib_replay.robustness.user_job import load_job
+
+    def matrix(
+        job: Callable[..., Any] | str,
+        recording: str | Path | Recording,
+        key: Sequence[str] | str | None = None,
+        faults: Sequence[str] | str | None = None,
+        seed: int = 0,
+        stations: str | Iterable[str] | None = None,
+    ) -> Matrix:
+        fields = None if key is None else (key,) if isinstance(key, str) else tuple(key)
+        try:
+            names = (
+                None if faults is None else parse_fault_names(faults if isinstance(faults, str) else ",".join(faults))
+            )
+        except ValueError as error:
+            pytest.fail(f"velib_robustness(faults=...): {error}", pytrace=False)
+        setting = Setting(
+            velib_spark, velib_kafka, tmp_path / "robustness", velib_broker, fields, seed, _stations(stations)
+        )
+        with _failing_on_user_errors():
+            function = load_job(job) if isinstance(job, str) else job
+            return run_matrix(function, _recording(recording), setting, names)
+
+    return matrix
+
+
+@pytest.fixture
 def velib_expected() -> Callable[..., dict[str, Any]]:
     """``velib_expected(recording, stations=None, passes=1, stations_table=None)``: the reference indicators
     (the independent plain-Python computation) a faithful pipeline gives over a recording."""
