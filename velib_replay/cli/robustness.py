@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from velib_replay.cli import options
+from velib_replay.cli.tables import table
 from velib_replay.recording import Recording
 from velib_replay.robustness.catalogue import CATALOGUE
 from velib_replay.robustness.matrix import Setting, own_stack, run_matrix
-from velib_replay.robustness.report import table, write_json, write_junit
+from velib_replay.robustness.report import HEADER, notes, rows, write_json, write_junit
 from velib_replay.robustness.user_job import load_job
 
 FAULTS_HELP = "; ".join(f"{fault.name}: {fault.what}" for fault in CATALOGUE)
@@ -70,7 +71,7 @@ def command(
         matrix = run_matrix(
             function, source, setting, faults, on_row=lambda row: click.echo(f"  {row.fault}: {row.verdict}", err=True)
         )
-    click.echo(table(matrix))
+    click.echo("\n".join([table(rows(matrix), HEADER), *notes(matrix)]))
     if json_path:
         write_json(matrix, json_path)
     if junit_xml:

@@ -1,4 +1,4 @@
-"""The matrix as a table for the terminal, as JSON, and as JUnit XML (one test case per fault: a CI's view)."""
+"""The matrix as table cells and notes (the CLI lays them out), as JSON, and as JUnit XML (a test case per fault)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ HEADER = ("fault", "expected", "faulted", "keys changed", "largest change per fi
 BAD = {SENSITIVE, FAILED, STOPPED}  # what fails a JUnit test case (a lossy fault may change the output)
 
 
-def table(matrix: Matrix) -> str:
-    """One row per fault, then each row's cause, then where the time went."""
-    lines = [HEADER, *(_cells(row) for row in matrix)]
-    widths = [max(len(cells[i]) for cells in lines) for i in range(len(HEADER))]
-    out = ["  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip() for cells in lines]
-    out += [f"{row.fault}: {row.cause}" for row in matrix if row.cause]
-    out.append(timing(matrix))
-    return "\n".join(out)
+def rows(matrix: Matrix) -> list[tuple[str, ...]]:
+    """The table's cells, one row per fault, under ``HEADER``."""
+    return [_cells(row) for row in matrix]
+
+
+def notes(matrix: Matrix) -> list[str]:
+    """Below the table: each row's cause (a failure, or what the evidence points to), then where the time went."""
+    return [f"{row.fault}: {row.cause}" for row in matrix if row.cause] + [timing(matrix)]
 
 
 def _cells(row: Row) -> tuple[str, ...]:
