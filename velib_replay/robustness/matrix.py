@@ -118,7 +118,7 @@ def run_matrix(
     rows = {}
     for fault in CATALOGUE:
         if faults is None or fault.name in faults:
-            rows[fault.name] = _row(fault, baseline, _run(job, recording, setting, fault, fault.name), setting)
+            rows[fault.name] = judged(fault, baseline, _run(job, recording, setting, fault, fault.name))
             if on_row:
                 on_row(rows[fault.name])
     return Matrix(rows, len(baseline.latest), baseline.seconds, time.monotonic() - started)
@@ -191,7 +191,8 @@ def _restart_broker(broker: Broker) -> Callable[[list], None]:
     return restart
 
 
-def _row(fault: MatrixFault, baseline: Run, run: Run, setting: Setting) -> Row:
+def judged(fault: MatrixFault, baseline: Run, run: Run) -> Row:
+    """The table's row for ``run`` under ``fault``: its output against the baseline's, and the verdict."""
     started = time.monotonic()
     difference = compare(baseline.latest, run.latest)
     changed = len(difference.missing) + len(difference.extra) + len(difference.changed)
