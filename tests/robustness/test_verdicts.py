@@ -31,7 +31,7 @@ def test_a_lossy_fault_reports_what_changed_and_flags_failures_and_silence():
     lost = judged(BY_NAME["drop"], BASELINE, run({"75001": {"postcode": "75001", "bikes": 9, "messages": 3}}))
     assert (lost.verdict, lost.cause, lost.largest) == (
         "changed",
-        "output shrinks, 1 keys lost",
+        "output shrinks, 1 key lost",
         {"bikes": -1, "messages": -1},
     )
     assert judged(BY_NAME["drop"], BASELINE, run()).verdict == "unchanged"

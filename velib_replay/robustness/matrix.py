@@ -248,9 +248,9 @@ def _direction(difference: Difference, largest: dict[str, float]) -> str | None:
         signs = {change > 0 for change in largest.values()}
         parts.append("output grows" if signs == {True} else "output shrinks" if signs == {False} else "output moves")
     if difference.missing:
-        parts.append(f"{len(difference.missing)} keys lost")
+        parts.append(f"{_keys(len(difference.missing))} lost")
     if difference.extra:
-        parts.append(f"{len(difference.extra)} keys added")
+        parts.append(f"{_keys(len(difference.extra))} added")
     return ", ".join(parts) or None
 
 
@@ -269,3 +269,7 @@ def own_stack(workdir: Path, master: str = config.SPARK_MASTER) -> Iterator[tupl
             spark.stop()
     finally:
         kafka_broker.stop(embedded)
+
+
+def _keys(count: int) -> str:
+    return f"{count} key{'' if count == 1 else 's'}"
