@@ -55,13 +55,13 @@ def command(
     json_path: Path | None,
     junit_xml: Path | None,
 ) -> None:
-    """Run JOB (path/to/file.py:function, with the signature function(spark, bootstrap, source, output,
-    checkpoint)) on a faithful replay of RECORDING, then once per fault on fresh topics and checkpoints,
-    and print what each fault changed in its output.
+    """Your job under each fault real streams bring: a table, one row per fault.
 
-    Faults the output must not notice are robust or sensitive; for lossy ones the table says what changed.
-    A job that fails or writes nothing under a fault is flagged in its row. An embedded broker and a
-    SparkSession are started for the whole matrix.
+    JOB is path/to/file.py:function (or package.module:function) with the signature function(spark, bootstrap,
+    source, output, checkpoint). It runs on a faithful replay of RECORDING (the baseline), then once per fault
+    on fresh topics and checkpoints. Faults the output must not notice are robust or sensitive; for lossy
+    ones the table says what changed. A job that fails or writes nothing under a fault is flagged in its
+    row, and the next fault runs. An embedded broker and a SparkSession serve the whole matrix.
     """
     function = load_job(job)
     source = Recording(recording)
