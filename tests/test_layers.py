@@ -22,6 +22,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("job",),  # the Spark job: station messages in, indicators out
     ("verify",),  # the referee of what the job wrote
     ("observe", "report"),  # watching the running stages, and reporting on what they wrote
+    ("robustness",),  # a user's job under faults: replays, runs and verdicts (the plugin's fixture uses it)
     ("dashboard", "pipeline", "scenario", "testing"),  # whole pipelines: assembled from every stage below
     ("cli",),  # the thin layer over all of it
     ("__main__",),  # ``python -m velib_replay``

@@ -22,7 +22,8 @@ from velib_replay.kafka import broker as kafka_broker
 from velib_replay.kafka import topics
 from velib_replay.kafka.broker import Broker
 from velib_replay.recording import Recording
-from velib_replay.replay.player import ReplayPlan, plan_slots, replay_to_topic
+from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.player import plan_slots, replay_to_topic
 from velib_replay.robustness.catalogue import BROKER_RESTART, CATALOGUE, MatrixFault
 from velib_replay.robustness.user_job import Job, at_first_batch, run_to_end
 from velib_replay.verify.diff import Difference, compare
