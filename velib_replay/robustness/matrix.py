@@ -49,6 +49,7 @@ class Run:
     failure: str | None = None
     doubt: str | None = None  # output records that could not be read
     faulted: int | None = None  # messages the injected fault touched (None: a restart)
+    note: str | None = None  # what the run could not do as planned
     seconds: dict[str, float] = field(default_factory=lambda: {"replay": 0.0, "job": 0.0, "compare": 0.0})
 
 
@@ -141,7 +142,7 @@ def _run(job: Job, recording: Recording, setting: Setting, fault: MatrixFault | 
         half = len(slots) // 2
         _play(run, recording, setting, source, slots[:half], None)
         action = _restart_broker(setting.broker) if fault.name == BROKER_RESTART else _stop_queries
-        _timed(run, "job", lambda: at_first_batch(*args, action))
+        _timed(run, "job", lambda: _under(run, fault, at_first_batch(*args, action)))
         _play(run, recording, setting, source, slots[half:], None)
         _timed(run, "job", lambda: run_to_end(*args))
     if run.failure is None:
@@ -179,6 +180,14 @@ def _timed(run: Run, phase: str, step: Callable[[], str | None]) -> None:
     run.seconds[phase] += time.monotonic() - started
 
 
+def _under(run: Run, fault: MatrixFault, outcome: tuple[str | None, bool]) -> str | None:
+    """The failure of a job run under a restart; a note when the job had ended before the restart came."""
+    failure, running = outcome
+    if not running and failure is None:
+        run.note = f"the job had read its first half before the {fault.name}: only its resumption was put to the test"
+    return failure
+
+
 def _stop_queries(queries: list) -> None:
     for query in queries:
         query.stop()
@@ -199,6 +208,7 @@ def judged(fault: MatrixFault, baseline: Run, run: Run) -> Row:
     changed = len(difference.missing) + len(difference.extra) + len(difference.changed)
     largest = largest_changes(difference)
     verdict, cause = _verdict(fault, run, difference, largest)
+    cause = "; ".join(filter(None, [cause, run.note])) or None
     run.seconds["compare"] += time.monotonic() - started
     total = len(set(baseline.latest) | set(run.latest))
     return Row(

@@ -78,10 +78,11 @@ def run_to_end(spark, job: Job, bootstrap: str, source: str, output: str, checkp
 
 def at_first_batch(
     spark, job: Job, bootstrap: str, source: str, output: str, checkpoint: Path, action: Callable[[list], None]
-) -> str | None:
+) -> tuple[str | None, bool]:
     """Run ``job`` to the end as ``run_to_end`` does, but call ``action`` with its queries as soon as their first
     micro-batch is planned (its offsets in the checkpoint): mid-batch or just after it. Stopping the queries there
-    is a kill mid-stream; restarting the broker there is a restart under a reading job. None, or why it failed."""
+    is a kill mid-stream; restarting the broker there is a restart under a reading job. Returns None or why the
+    job failed, and whether it was still running when ``action`` came (a quick job may have ended already)."""
     before = _active_ids(spark)
     outcome: list[str | None] = []
     runner = threading.Thread(
@@ -93,10 +94,10 @@ def at_first_batch(
     deadline = time.monotonic() + FIRST_BATCH_WAIT_S
     while not any(checkpoint.glob("**/offsets/[0-9]*")) and runner.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
-    if runner.is_alive():
-        action(_queries(spark, before, None))
+    running = runner.is_alive()
+    action(_queries(spark, before, None))
     runner.join()
-    return outcome[0] if outcome else "the job ended without a result"
+    return (outcome[0] if outcome else "the job ended without a result"), running
 
 
 def _call(spark, job: Job, bootstrap: str, source: str, output: str, checkpoint: Path) -> Any:
