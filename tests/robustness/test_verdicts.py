@@ -25,6 +25,8 @@ def test_same_output_is_robust_and_more_of_it_is_sensitive_with_the_cause():
     assert (row.verdict, row.keys_changed, row.keys_total) == ("sensitive", 1, 2)
     assert row.largest == {"bikes": 3, "messages": 2}
     assert row.cause == "output grows: the job does not deduplicate on (station, snapshot time)"
+    shrunk = run({**BASELINE.latest, "75001": {"postcode": "75001", "bikes": 9, "messages": 4}})
+    assert judged(BY_NAME["duplicate"], BASELINE, shrunk).cause == "output shrinks"  # no evidence of double counting
 
 
 def test_a_lossy_fault_reports_what_changed_and_flags_failures_and_silence():

@@ -13,6 +13,7 @@ from velib_replay.replay.faults import Fault, parse_fault
 
 BROKER_RESTART = "broker-restart"
 JOB_RESTART = "job-restart"
+GROWS = "output grows"
 REORDER_PARTITIONS = 3  # reorder also spreads the stream over partitions, read in no fixed order
 
 
@@ -24,6 +25,7 @@ class MatrixFault:
     inject: tuple[str, ...] = ()
     partitions: int = 1
     cause: str = ""  # the likely cause named when an invariant fault changes the output
+    evidence: str = ""  # how the output must have changed for ``cause`` to be named ("": any change)
 
     def faults(self) -> list[Fault]:
         return [parse_fault(spec) for spec in self.inject]
@@ -36,6 +38,7 @@ CATALOGUE: tuple[MatrixFault, ...] = (
         "5% of messages sent twice",
         ("duplicate=0.05",),
         cause="the job does not deduplicate on (station, snapshot time)",
+        evidence=GROWS,
     ),
     MatrixFault(
         "reorder",
@@ -70,6 +73,7 @@ CATALOGUE: tuple[MatrixFault, ...] = (
         True,
         "the job killed mid-replay at its first micro-batch; restarted from its checkpoint on the second half",
         cause="work redone after the restart is counted again (state or output not idempotent)",
+        evidence=GROWS,
     ),
     MatrixFault("drop", False, "2% of messages never sent", ("drop=0.02",)),
     MatrixFault(

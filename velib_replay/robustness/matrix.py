@@ -243,12 +243,12 @@ def _verdict(fault: MatrixFault, run: Run, difference: Difference, largest: dict
 
 
 def _cause(fault: MatrixFault, run: Run, difference: Difference, largest: dict[str, float]) -> str | None:
-    """What the evidence points to, in one line: the direction of the change, and for an invariant fault
-    the catalogue's likely cause."""
+    """What the evidence points to, in one line: the direction of the change, and for an invariant fault the
+    catalogue's likely cause when the change is the one that cause makes (duplicates counted make output grow)."""
     if run.doubt:
         return f"output not readable: {run.doubt}"
     direction = _direction(difference, largest)
-    if not fault.invariant:
+    if not fault.invariant or (fault.evidence and not (direction or "").startswith(fault.evidence)):
         return direction
     return f"{direction}: {fault.cause}" if direction else fault.cause
 
