@@ -3,6 +3,11 @@ without deduplication, die on poison, or are velib-replay's own (through its ent
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import robustness_jobs
 from click.testing import CliRunner
@@ -71,3 +76,19 @@ def test_bad_arguments_are_one_line_errors_before_anything_starts(args, error):
     result = CliRunner().invoke(main, ["robustness", *args])
     assert result.exit_code != 0
     assert error in result.output
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_command_prints_the_table_and_writes_json_and_junit(tmp_path):
+    """The verb end to end, in its own process: its own broker and SparkSession, not the suite's."""
+    job = f"{Path(robustness_jobs.__file__)}:summing"
+    command = [sys.executable, "-m", "velib_replay", "robustness", job, str(SAMPLE), "--key-fields", "postcode"]
+    command += ["--faults", "duplicate,drop", "--stations", STATIONS, "--json", str(tmp_path / "m.json")]
+    command += ["--junit-xml", str(tmp_path / "m.xml")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "duplicate: output grows: the job does not deduplicate on (station, snapshot time)" in done.stdout
+    verdicts = [row["verdict"] for row in json.loads((tmp_path / "m.json").read_text())["rows"]]
+    assert verdicts == ["sensitive", "changed"]
+    assert 'failures="1"' in (tmp_path / "m.xml").read_text()
