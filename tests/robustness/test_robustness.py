@@ -14,8 +14,12 @@ from click.testing import CliRunner
 from conftest import SAMPLE
 
 from velib_replay.cli import main
+from velib_replay.contracts.messages import parse_station_filter
+from velib_replay.errors import UserError
 from velib_replay.job.entry import job as own_job
+from velib_replay.recording import Recording
 from velib_replay.robustness.catalogue import CATALOGUE
+from velib_replay.robustness.matrix import Setting, run_matrix
 
 # A few stations: two with postcodes in one group, one missing from the table, two with an empty postcode (the
 # null group, a row without a postcode in the output), one that stops renting in the sample, one absent twice.
@@ -92,3 +96,12 @@ def test_the_command_prints_the_table_and_writes_json_and_junit(tmp_path):
     verdicts = [row["verdict"] for row in json.loads((tmp_path / "m.json").read_text())["rows"]]
     assert verdicts == ["sensitive", "changed"]
     assert 'failures="1"' in (tmp_path / "m.xml").read_text()
+
+
+@pytest.mark.integration
+def test_key_fields_no_row_has_are_refused_rather_than_keying_every_row_null(velib_spark, velib_kafka, tmp_path):
+    setting = Setting(
+        velib_spark, velib_kafka, tmp_path, key_fields=("code_postal",), wanted=parse_station_filter(STATIONS)
+    )
+    with pytest.raises(UserError, match=r"^no output row has the key fields code_postal: the rows' fields are bikes, "):
+        run_matrix(robustness_jobs.summing, Recording(SAMPLE), setting, faults=["duplicate"])

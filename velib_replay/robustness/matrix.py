@@ -117,6 +117,7 @@ def run_matrix(
         raise UserError("the job wrote no output on the faithful replay (the baseline): nothing to compare with")
     if baseline.doubt:
         raise UserError(f"the job's output on the faithful replay (the baseline) is not readable: {baseline.doubt}")
+    _check_key_fields(baseline.latest, setting.key_fields)
     rows = {}
     for fault in CATALOGUE:
         if faults is None or fault.name in faults:
@@ -124,6 +125,14 @@ def run_matrix(
             if on_row:
                 on_row(rows[fault.name])
     return Matrix(rows, len(baseline.latest), baseline.seconds, time.monotonic() - started)
+
+
+def _check_key_fields(latest: dict[str, Any], fields: tuple[str, ...] | None) -> None:
+    """Refuse key fields that no output row has: every row would be keyed null, and one row would stand for all."""
+    rows = [row for row in latest.values() if isinstance(row, dict)]
+    if fields and rows and not any(name in row for row in rows for name in fields):
+        seen = sorted({name for row in rows for name in row})
+        raise UserError(f"no output row has the key fields {','.join(fields)}: the rows' fields are {', '.join(seen)}")
 
 
 def _run(job: Job, recording: Recording, setting: Setting, fault: MatrixFault | None, label: str) -> Run:
