@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from velib_replay.contracts.feed import FeedError, parse_status
+from velib_replay.contracts.feed import FeedError, parse_document, parse_status
 from velib_replay.errors import UserError
 from velib_replay.units import parse_time
 
@@ -36,6 +36,10 @@ MANIFEST = "recording.json"
 INDEX = "index.jsonl"
 STATUS_FEED = "station_status"
 INFO_FEED = "station_information"
+SYSTEM_FEED = "system_information"
+TYPES_FEED = "vehicle_types"
+REGIONS_FEED = "system_regions"
+STATION_FEEDS = (STATUS_FEED, INFO_FEED)  # bodies with a data.stations list
 
 
 class RecordingError(UserError):
@@ -106,10 +110,12 @@ class Poll:
 def validate(feed: str, body: bytes) -> tuple[bool, int | None, str | None]:
     """(valid, feed clock, reason) for a body: invalid bodies are kept, flagged, never fatal."""
     try:
-        document = parse_status(body)  # both feeds share the data.stations shape
+        if feed in STATION_FEEDS:
+            document = parse_status(body)  # both feeds share the data.stations shape
+            return True, document.last_updated, None
+        return True, parse_document(body).last_updated, None
     except FeedError as error:
         return False, None, str(error)
-    return True, document.last_updated, None
 
 
 def checked(poll: Poll, body: bytes | None) -> Poll:

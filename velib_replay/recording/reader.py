@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -11,9 +12,27 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from velib_replay.contracts.feed import FeedError, Station, parse_status
+from velib_replay.contracts.feed import (
+    NO_CONTEXT,
+    FeedError,
+    Station,
+    SystemContext,
+    parse_status,
+    system_context,
+    with_added_fields,
+)
 from velib_replay.recording.codec import DECODE_ERRORS, decompress, decompress_delta
-from velib_replay.recording.format import FORMAT, INDEX, MANIFEST, STATUS_FEED, VERSIONS, Poll, RecordingError
+from velib_replay.recording.format import (
+    FORMAT,
+    INDEX,
+    MANIFEST,
+    STATUS_FEED,
+    SYSTEM_FEED,
+    TYPES_FEED,
+    VERSIONS,
+    Poll,
+    RecordingError,
+)
 from velib_replay.recording.writer import atomic_write, index_line
 
 log = logging.getLogger(__name__)
@@ -24,7 +43,8 @@ class Snapshot:
     """A valid station_status poll: what the player sends and the verifier recomputes.
 
     Its stations are read from disk on each access, so a replay of a week-long
-    recording holds one snapshot's stations at a time, not the whole recording's.
+    recording holds one snapshot's stations at a time, not the whole recording's. They come with the fields
+    the message contract adds (none for Vélib'), from the system's feeds as recorded at that time.
     """
 
     poll: Poll
@@ -33,11 +53,15 @@ class Snapshot:
     @property
     def stations(self) -> list[Station]:
         try:
-            return parse_status(self.recording.body(self.poll)).stations
+            return with_added_fields(parse_status(self.recording.body(self.poll)).stations, self.context)
         except FeedError as error:
             raise RecordingError(
                 f"{self.recording.path / self.poll.body_file}: no longer a valid body ({error})"
             ) from None
+
+    @property
+    def context(self) -> SystemContext:
+        return self.recording.context_at(self.poll)
 
     @property
     def fetched_at(self) -> datetime:
@@ -74,6 +98,8 @@ class Recording:
         self._polls: list[Poll] | None = None
         self._by_body_file: dict[str, Poll] | None = None
         self._last_body: tuple[str, bytes] | None = None  # (body file, body) of the last body read
+        self._contexts: dict[tuple[Poll | None, ...], SystemContext] = {}
+        self._context_polls: dict[str, list[Poll]] = {}
 
     def polls(self, feed: str | None = None) -> list[Poll]:
         if self._polls is None:
@@ -118,6 +144,26 @@ class Recording:
         except DECODE_ERRORS as error:
             raise RecordingError(f"{path}: unreadable body ({error})") from None
 
+    def context_at(self, poll: Poll) -> SystemContext:
+        """The system's ``system_information`` and ``vehicle_types`` as last recorded at or before ``poll``
+        (the first ones recorded, if the poll precedes them); read once per change, not per snapshot."""
+        latest = tuple(self._latest(feed, poll) for feed in (SYSTEM_FEED, TYPES_FEED))
+        if latest == (None, None):
+            return NO_CONTEXT
+        if latest not in self._contexts:
+            bodies = [self.body(found) if found is not None else None for found in latest]
+            self._contexts[latest] = system_context(*bodies)
+        return self._contexts[latest]
+
+    def _latest(self, feed: str, poll: Poll) -> Poll | None:
+        if feed not in self._context_polls:
+            self._context_polls[feed] = [p for p in self.polls(feed) if p.valid and not p.is_gap]
+        found = self._context_polls[feed]
+        if not found:
+            return None
+        at = bisect.bisect_right(found, poll.fetched_at, key=lambda p: p.fetched_at)
+        return found[max(at - 1, 0)]
+
     def snapshots(self) -> Iterator[Snapshot]:
         """Valid station_status polls in fetch order, repeated ones included as recorded."""
         for poll in self.polls(STATUS_FEED):
@@ -127,6 +173,7 @@ class Recording:
     def repair(self) -> int:
         """Rebuild index.jsonl from the meta files; returns the number of polls indexed."""
         self._polls, self._by_body_file, self._last_body = None, None, None
+        self._contexts, self._context_polls = {}, {}
         metas = self._scan_meta_files()
         self._write_index(metas)
         return len(metas)

@@ -229,7 +229,7 @@ def gave_up(error: KafkaError) -> str:
 def slot_messages(snapshot: Snapshot, snapshot_time: int, wanted: frozenset[str] | None) -> Sequence[Message]:
     """A snapshot's messages from its body's own bytes; a body that is not plain JSON goes through the
     parse, which names what is wrong with it."""
-    found = body_messages(snapshot.recording.body(snapshot.poll), snapshot_time, wanted)
+    found = body_messages(snapshot.recording.body(snapshot.poll), snapshot_time, wanted, snapshot.context)
     return found if found is not None else snapshot_messages(snapshot.stations, snapshot_time, wanted)
 
 
