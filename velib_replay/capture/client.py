@@ -454,15 +454,19 @@ def _root(error: BaseException) -> BaseException:
         error = inner
 
 
-def feeds_from_gbfs(document: Any, base_url: str) -> dict[str, str]:
-    """``{feed name: url}`` from a gbfs.json, GBFS 1/2 (``data.<lang>.feeds``) or 3 (``data.feeds``)."""
+def feeds_from_gbfs(document: Any, base_url: str, lang: str | None = None) -> dict[str, str]:
+    """``{feed name: url}`` from a gbfs.json, GBFS 1/2 (``data.<lang>.feeds``: ``lang``, else the first
+    language listed) or 3 (``data.feeds``, one list whatever the language)."""
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, dict):
         raise UserError("gbfs.json has no data object")
     feeds = data.get("feeds")
     if feeds is None:
-        languages = [value for value in data.values() if isinstance(value, dict) and "feeds" in value]
-        feeds = languages[0]["feeds"] if languages else None
+        languages = {name: value for name, value in data.items() if isinstance(value, dict) and "feeds" in value}
+        if lang is not None and lang not in languages:
+            raise UserError(f"gbfs.json has no feeds in --lang {lang!r} (it has: {', '.join(languages) or 'none'})")
+        chosen = languages.get(lang) if lang is not None else next(iter(languages.values()), None)
+        feeds = chosen["feeds"] if chosen else None
     if not isinstance(feeds, list):
         raise UserError("gbfs.json lists no feeds")
     return {
@@ -472,9 +476,9 @@ def feeds_from_gbfs(document: Any, base_url: str) -> dict[str, str]:
     }
 
 
-def discover_feeds(client: ApiClient, gbfs_url: str) -> dict[str, str]:
+def discover_feeds(client: ApiClient, gbfs_url: str, lang: str | None = None) -> dict[str, str]:
     """The feed URLs a GBFS auto-discovery file announces (station_status at least)."""
-    feeds = feeds_from_gbfs(client.get_json(gbfs_url), gbfs_url)
+    feeds = feeds_from_gbfs(client.get_json(gbfs_url), gbfs_url, lang)
     if "station_status" not in feeds:
         raise UserError(f"{redact_url(gbfs_url)} lists no station_status feed (it has: {', '.join(feeds) or 'none'})")
     return feeds

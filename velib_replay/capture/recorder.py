@@ -34,9 +34,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from velib_replay import config, signals
 from velib_replay.capture.client import USER_AGENT, ApiClient, ClientSettings, check_url, discover_feeds, redact_url
-from velib_replay.contracts.feed import iso_utc
+from velib_replay.contracts.feed import FeedError, iso_utc, parse_document
 from velib_replay.errors import UserError
 from velib_replay.recording import (
+    CONTEXT_FEEDS,
     DELTA,
     INFO_FEED,
     KEYFRAME_EVERY,
@@ -299,11 +300,16 @@ def content_key(body: bytes) -> str | None:
 
 @dataclass(frozen=True)
 class Sources:
-    """The feeds to poll; station_information is optional (None) and checked every ``info_every`` s."""
+    """The feeds to poll; station_information is optional (None) and checked every ``info_every`` s.
+
+    ``others``: system_information, vehicle_types and system_regions where the system's gbfs.json lists
+    them, each checked again when its own ``ttl`` is over, and stored when its content changed.
+    """
 
     status_url: str = config.STATUS_URL
     info_url: str | None = config.INFO_URL
     info_every: float = DEFAULT_INFO_EVERY
+    others: tuple[tuple[str, str], ...] = ()  # (feed name, url)
 
 
 @dataclass(frozen=True)
@@ -352,11 +358,16 @@ class Poller:
         self.info = InfoCounts()
         self._info_due = clock()
         self._info_key: str | None = None
+        self._due = {feed: clock() for feed, _ in sources.others}
+        self._keys: dict[str, str] = {}
 
     def step(self) -> float | None:
         retry_after = self.poll_status()
         if self.sources.info_url and self.clock() >= self._info_due:
             self.check_info(self.sources.info_url)
+        for feed, url in self.sources.others:
+            if self.clock() >= self._due[feed]:
+                self.check_other(feed, url)
         return retry_after
 
     def poll_status(self) -> float | None:
@@ -388,6 +399,20 @@ class Poller:
         self._info_key = key
         self.info.stored += 1
         self._info_due = self.clock() + self.sources.info_every
+
+    def check_other(self, feed: str, url: str) -> None:
+        """Store a system feed when it changed; checked again after its ``ttl`` (at the next tick when the
+        check failed, or every ``info_every`` when it states no ttl)."""
+        with self.stopper.interruptible():
+            fetch = self.client.fetch(url)
+        key = content_key(fetch.body) if fetch.body is not None and fetch.error is None else None
+        self._due[feed] = self.clock() + (_ttl(fetch.body) if key is not None else 0.0)
+        if key is None or key != self._keys.get(feed):
+            poll = self.writer.write(fetch.to_poll(feed), fetch.body)
+            if key is None or not poll.valid:
+                self.status.note(problem(poll) or f"{poll.fetched_text} {feed}: unusable body")
+                return
+            self._keys[feed] = key
 
     def _report(self, poll: Poll) -> None:
         warning = problem(poll)
@@ -435,6 +460,15 @@ class RecordResult:
         return "\n".join(lines)
 
 
+def _ttl(body: bytes | None, fallback: float = DEFAULT_INFO_EVERY) -> float:
+    """A feed's ``ttl`` in seconds (0 means: check at every poll); ``fallback`` when it states none."""
+    try:
+        ttl = parse_document(body).ttl if body is not None else None
+    except FeedError:
+        ttl = None
+    return float(ttl) if ttl is not None else fallback
+
+
 def open_writer(
     out: Path, compression: str, source: dict[str, Any], keyframe_every: int = KEYFRAME_EVERY
 ) -> RecordingWriter:
@@ -460,6 +494,7 @@ def source_of(plan: RecordPlan, settings: ClientSettings) -> dict[str, Any]:
             "info_url": redact_url(plan.sources.info_url) if plan.sources.info_url else None,
             "interval_s": plan.interval,
             "info_every_s": plan.sources.info_every,
+            "other_feeds": {feed: redact_url(url) for feed, url in plan.sources.others},
             "compression": plan.compression,
             "request_headers": sorted(settings.headers),  # names only: values may be keys
         }
@@ -507,6 +542,7 @@ def resolve_sources(
     gbfs_url: str | None,
     info_every: float = DEFAULT_INFO_EVERY,
     settings: ClientSettings | None = None,
+    lang: str | None = None,
 ) -> Sources:
     """The feeds to poll: explicit URLs first, then those a gbfs.json lists, then Vélib' Métropole's.
 
@@ -516,13 +552,14 @@ def resolve_sources(
     listed: dict[str, str] = {}
     if gbfs_url:
         with ApiClient(settings) as client:
-            listed = discover_feeds(client, check_url(gbfs_url, "--gbfs"))
+            listed = discover_feeds(client, check_url(gbfs_url, "--gbfs"), lang)
     status = check_url(status_url or listed.get("station_status") or config.STATUS_URL, "--url")
     if info_url is None:
         info_url = listed.get("station_information") if gbfs_url else sibling_info_url(status)
     if info_url and info_url.strip().lower() == "none":
         info_url = None
-    return Sources(status, check_url(info_url, "--info-url") if info_url else None, info_every)
+    others = tuple((feed, listed[feed]) for feed in CONTEXT_FEEDS if feed in listed)
+    return Sources(status, check_url(info_url, "--info-url") if info_url else None, info_every, others)
 
 
 def sibling_info_url(status_url: str) -> str | None:

@@ -42,11 +42,11 @@ from urllib.parse import urlsplit
 from velib_replay.capture.faults import HttpFault, HttpInjector
 from velib_replay.config import HANG_S
 from velib_replay.errors import UserError
-from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, RecordingError
+from velib_replay.recording import CONTEXT_FEEDS, INFO_FEED, STATUS_FEED, Poll, Recording, RecordingError
 
 log = logging.getLogger(__name__)
 
-FEEDS = (STATUS_FEED, INFO_FEED)
+FEEDS = (STATUS_FEED, INFO_FEED, *CONTEXT_FEEDS)
 GBFS = "gbfs"
 DEFAULT_PORT = 8000
 
@@ -90,6 +90,7 @@ class ReplayClock:
         self.started = clock()
         self._cursors = dict.fromkeys(self.timelines, 0)
         self._lock = threading.Lock()
+        self.version = declared_version(recording, self.timelines[STATUS_FEED].polls[0])
 
     @property
     def feeds(self) -> list[str]:
@@ -123,16 +124,27 @@ class ReplayClock:
         return self.speed is None and not self.loop and index == len(self.timelines[feed]) - 1
 
 
+def declared_version(recording: Recording, poll: Poll) -> str:
+    """The GBFS version a recorded body declares; 2.3 when it declares none (Vélib')."""
+    try:
+        version = json.loads(recording.body(poll)).get("version")
+    except (RecordingError, ValueError, AttributeError):
+        version = None
+    return version if isinstance(version, str) else "2.3"
+
+
 def _span(offsets: list[float]) -> float:
     """The length of one loop: the last status poll plus one typical interval, so it is served too."""
     steps = [later - earlier for earlier, later in itertools.pairwise(offsets) if later > earlier]
     return offsets[-1] + (statistics.median(steps) if steps else 60.0)
 
 
-def gbfs_document(feeds: list[str], base_url: str, now: float) -> bytes:
-    """A GBFS 2.x auto-discovery file listing the feeds this server replays."""
+def gbfs_document(feeds: list[str], base_url: str, now: float, version: str = "2.3") -> bytes:
+    """An auto-discovery file listing the feeds this server replays, in the recorded system's major version:
+    ``data.feeds`` for 3.x, ``data.en.feeds`` before (the recorded system's languages are not kept)."""
     listed = [{"name": feed, "url": f"{base_url}/{feed}.json"} for feed in feeds]
-    document = {"last_updated": int(now), "ttl": 0, "version": "2.3", "data": {"en": {"feeds": listed}}}
+    data = {"feeds": listed} if version.startswith("3.") else {"en": {"feeds": listed}}
+    document = {"last_updated": int(now), "ttl": 0, "version": version, "data": data}
     return json.dumps(document, separators=(",", ":")).encode()
 
 
@@ -201,7 +213,7 @@ class ReplayServer(ThreadingHTTPServer):
         name = urlsplit(path).path.rstrip("/").rpartition("/")[2].removesuffix(".json")
         if name == GBFS:
             base = f"http://{host_header}" if host_header else self.url
-            return Answer(200, gbfs_document(self.replay.feeds, base, time.time()))
+            return Answer(200, gbfs_document(self.replay.feeds, base, time.time(), self.replay.version))
         if name not in self.replay.feeds:
             known = ", ".join(f"/{feed}.json" for feed in [GBFS, *self.replay.feeds])
             return Answer(404, json.dumps({"error": f"not found; this server has {known}"}).encode())

@@ -35,7 +35,15 @@ feed_options = compose(
         "gbfs_url",
         envvar=env("GBFS_URL"),
         show_envvar=True,
-        help="A GBFS gbfs.json to take both feed URLs from (--url / --info-url still win).",
+        help="A GBFS gbfs.json (v1.0 to v3.0) to take the feed URLs from (--url / --info-url still win); "
+        "system_information, vehicle_types and system_regions are recorded too where listed, each at its ttl.",
+    ),
+    click.option(
+        "--lang",
+        envvar=env("LANG"),
+        show_envvar=True,
+        show_default="the first language gbfs.json lists",
+        help="The language whose feeds to take from a GBFS v1/v2 gbfs.json (v3 lists one set of feeds).",
     ),
     click.option(
         "--info-every",

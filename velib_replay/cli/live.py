@@ -59,6 +59,7 @@ def command(
     status_url: str | None,
     info_url: str | None,
     gbfs_url: str | None,
+    lang: str | None,
     info_every: float,
     interval: float,
     count: int | None,
@@ -87,7 +88,7 @@ def command(
     """
     log_to_stderr(log_format)
     settings = client_settings(**client)
-    sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
+    sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings, lang)
     plan = LivePlan(
         sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog, keyframe_every
     )

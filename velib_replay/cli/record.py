@@ -43,6 +43,7 @@ def command(
     status_url: str | None,
     info_url: str | None,
     gbfs_url: str | None,
+    lang: str | None,
     info_every: float,
     out: Path | None,
     interval: float,
@@ -63,7 +64,7 @@ def command(
     """
     log_to_stderr(log_format)
     settings = client_settings(**client)
-    sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings)
+    sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings, lang)
     plan = RecordPlan(out or default_out_dir(), sources, interval, limits(count, duration), compression, keyframe_every)
     logs.announce(f"Recording {plan.out} every {interval:g} s (Ctrl-C to stop)", log_format)
     observer = CaptureObserver()

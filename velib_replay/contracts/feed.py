@@ -34,6 +34,7 @@ class FeedDocument:
 
     last_updated: int | None
     data: dict[str, Any]
+    ttl: int | None = None  # seconds before the feed may change; None when it states none
 
 
 def parse_document(body: bytes) -> FeedDocument:
@@ -42,7 +43,8 @@ def parse_document(body: bytes) -> FeedDocument:
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, dict):
         raise FeedError("no data object")
-    return FeedDocument(feed_time(document.get("last_updated")), data)
+    ttl = document.get("ttl")
+    return FeedDocument(feed_time(document.get("last_updated")), data, count_of(ttl) if type(ttl) is int else None)
 
 
 def _json(body: bytes) -> Any:

@@ -6,6 +6,7 @@ as rosbag2 keeps storage apart from transport.
 
 from velib_replay.recording.codec import COMPRESSIONS, DELTA, KEYFRAME_EVERY
 from velib_replay.recording.format import (
+    CONTEXT_FEEDS,
     INDEX,
     INFO_FEED,
     MANIFEST,
@@ -20,6 +21,7 @@ from velib_replay.recording.writer import RecordingWriter
 
 __all__ = [
     "COMPRESSIONS",
+    "CONTEXT_FEEDS",
     "DELTA",
     "INDEX",
     "INFO_FEED",

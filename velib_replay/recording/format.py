@@ -39,6 +39,7 @@ INFO_FEED = "station_information"
 SYSTEM_FEED = "system_information"
 TYPES_FEED = "vehicle_types"
 REGIONS_FEED = "system_regions"
+CONTEXT_FEEDS = (SYSTEM_FEED, TYPES_FEED, REGIONS_FEED)  # recorded where a system publishes them
 STATION_FEEDS = (STATUS_FEED, INFO_FEED)  # bodies with a data.stations list
 
 
