@@ -16,6 +16,7 @@ from velib_replay.cli import options
 from velib_replay.errors import UserError
 from velib_replay.recording import COMPRESSIONS
 from velib_replay.simulate.day import DayPattern, SimulationSummary, first_status_body, simulate_day
+from velib_replay.simulate.versions import GBFS_VERSIONS
 from velib_replay.units import parse_time
 
 MAX_STATIONS = 1_000_000  # 700 times Vélib': beyond, a typo rather than a plan
@@ -85,6 +86,14 @@ def _start_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
     help="Every station's last_reported advances at every poll, as in the real feed"
     " (the realistic series for storage benchmarks); by default only stations whose counts changed.",
 )
+@click.option(
+    "--gbfs-version",
+    type=click.Choice(GBFS_VERSIONS),
+    default=None,
+    show_default="Vélib's own dialect",
+    help="Write the day as a system of this GBFS version publishes it (station_id, vehicle types, its clock), "
+    "with its system_information and vehicle_types.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
     out: Path | None,
@@ -96,6 +105,7 @@ def command(
     source: Path,
     compression: str,
     every_station_reports: bool,
+    gbfs_version: str | None,
     quiet: bool,
 ) -> None:
     """Write a synthetic recording of a whole network day, made from a real snapshot.
@@ -122,6 +132,7 @@ def command(
                 compression=compression,
                 pattern=DayPattern(every_station_reports=every_station_reports),
                 on_snapshot=advance,
+                gbfs_version=gbfs_version,
             )
         except UserError as error:
             raise click.ClickException(str(error)) from None

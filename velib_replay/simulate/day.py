@@ -29,6 +29,7 @@ from velib_replay.recording import (
     format_time,
 )
 from velib_replay.simulate.stations import set_counts, stop_renting
+from velib_replay.simulate.versions import shaped_body, system_bodies
 
 # ---------------------------------------------------------------- a synthetic day of the whole network
 # Relative departures per local hour (0h … 23h), the usual shape of a big city's bike share on a
@@ -348,16 +349,19 @@ def simulate_day(
     pattern: DayPattern | None = None,
     compression: str = "gzip",
     on_snapshot: Callable[[int], None] | None = None,
+    gbfs_version: str | None = None,
 ) -> SimulationSummary:
     """Write a synthetic recording of ``snapshots`` station_status polls made from a real body.
 
-    Deterministic: the same base, seed and sizes give byte-identical bodies (and manifest).
+    Deterministic: the same base, seed and sizes give byte-identical bodies (and manifest). ``gbfs_version``
+    writes them in that version's shape (``simulate.versions``), with the system's other feeds; None: Vélib's.
     """
     plan = DayPlan(seed, snapshots, interval_s, stations, start, pattern or DayPattern())
     plan.check()
     if (Path(out_dir) / MANIFEST).exists():
         raise RecordingError(f"{out_dir} already holds a recording: choose another folder or delete it")
-    return _write_day(json.loads(base_status_body), base_status_body, Path(out_dir), plan, compression, on_snapshot)
+    document, out = json.loads(base_status_body), Path(out_dir)
+    return _write_day(document, base_status_body, out, plan, compression, on_snapshot, gbfs_version)
 
 
 def _write_day(
@@ -367,6 +371,7 @@ def _write_day(
     plan: DayPlan,
     compression: str,
     on_snapshot: Callable[[int], None] | None,
+    gbfs_version: str | None = None,
 ) -> SimulationSummary:
     start = plan.start or local_midnight(base["lastUpdatedOther"])
     lag = min(FEED_LAG_S, int(plan.interval_s) // 2)
@@ -376,7 +381,12 @@ def _write_day(
     network = _Network(stations, rng, plan.pattern, plan.interval_s)
     encoder = _BodyEncoder(base, stations)
     manifest = _day_manifest(plan, start, base_body, len(stations))
+    if gbfs_version is not None:
+        manifest["simulated"]["gbfs_version"] = gbfs_version
     writer = RecordingWriter(out_dir, compression=compression, source=manifest)
+    if gbfs_version is not None:
+        for feed, body in system_bodies(int(start.timestamp()) - lag, gbfs_version):
+            writer.write(Poll(feed, start, 200, "application/json", origin=f"simulated GBFS {gbfs_version}"), body)
     summary, zone = SimulationSummary(stations=len(stations), roles=network.roles()), paris_time()
     based_on = iso_utc(base["lastUpdatedOther"])
     reports = random.Random(f"{plan.seed}-reports")  # its own stream: the trips stay those of the same seed
@@ -386,7 +396,11 @@ def _write_day(
         started = network.advance(step, _local_hour(moment, zone), clock) if step else 0
         if plan.pattern.every_station_reports and step:
             _report_all(stations, clock, reports, int(plan.interval_s), network.changed)
-        body = encoder.encode(clock, network.changed)
+        if gbfs_version is None:
+            body = encoder.encode(clock, network.changed)
+        else:
+            network.changed.clear()
+            body = shaped_body(stations, clock, gbfs_version)
         origin = (
             f"simulated (seed {plan.seed}) from the real snapshot of {based_on}: snapshot {step} of {plan.snapshots}"
         )
