@@ -185,12 +185,14 @@ timestamps = click.option(
 )
 stations_table = click.option(
     "--stations-table",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     default=config.stations_table,
     envvar=env("STATIONS_TABLE"),
     show_envvar=True,
     show_default="data/stations_information.csv",
-    help="CSV with stationCode and postcode columns.",
+    help="CSV with stationCode and postcode columns (the station_id for a system without stationCode); "
+    "or a recording folder: each station's post_code in its station_information, else its system_regions "
+    "region name, else unknown.",
 )
 kafka_port = click.option(
     "--port",

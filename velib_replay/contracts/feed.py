@@ -216,3 +216,31 @@ def _types(station: Station, context: SystemContext) -> tuple[int, int] | None:
         bikes = count_of(station.get("num_bikes_available", station.get("num_vehicles_available")))
         return max(0, bikes - ebike), ebike
     return None
+
+
+def station_areas(station_information: bytes | None, system_regions: bytes | None) -> dict[str, str]:
+    """stationCode (or ``station_id``) → area, for a system without a station table: the station's
+    ``post_code``, else the name of its ``region_id`` in system_regions; stations with neither are left out
+    (they count as unknown). Unreadable bodies give no areas."""
+    regions = {}
+    for region in _data(system_regions).get("regions") or []:
+        if isinstance(region, dict) and (name := _text(region.get("name"))) and "region_id" in region:
+            regions[str(region["region_id"])] = name
+    areas = {}
+    for station in _data(station_information).get("stations") or []:
+        code = station_code(station) or (
+            str(station["station_id"]) if isinstance(station, dict) and "station_id" in station else None
+        )
+        if code is None:
+            continue
+        area = _text(station.get("post_code")) or regions.get(str(station.get("region_id")))
+        if area:
+            areas[code] = area
+    return areas
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string, or v3's localized text (the first language's)."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        value = value[0].get("text")
+    return value.strip() if isinstance(value, str) and value.strip() else None

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from velib_replay.errors import UserError, read_user_text
+from velib_replay.recording import Recording
 
 REQUIRED_COLUMNS = ("stationCode", "postcode")
 _OTHER_DELIMITERS = (";", "\t", "|")
@@ -20,9 +21,13 @@ _OTHER_DELIMITERS = (";", "\t", "|")
 def load_postcodes(table: Path) -> dict[str, str]:
     """stationCode → postcode from the station table; empty postcodes are left out, as before.
 
+    A recording folder in place of the table gives the areas its system publishes (``Recording.areas``).
+
     Raises UserError when the file is not UTF-8 (a BOM is fine), empty, not comma-separated, lacks the
     required columns, or gives one code two different postcodes (exact duplicate rows are fine).
     """
+    if table.is_dir():
+        return Recording(table).areas()
     rows = csv.reader(io.StringIO(read_user_text(table, "stations table"), newline=""))
     header = next(rows, None)
     if not header or not any(cell.strip() for cell in header):

@@ -18,6 +18,7 @@ from velib_replay.contracts.feed import (
     Station,
     SystemContext,
     parse_status,
+    station_areas,
     system_context,
     with_added_fields,
 )
@@ -25,7 +26,9 @@ from velib_replay.recording.codec import DECODE_ERRORS, decompress, decompress_d
 from velib_replay.recording.format import (
     FORMAT,
     INDEX,
+    INFO_FEED,
     MANIFEST,
+    REGIONS_FEED,
     STATUS_FEED,
     SYSTEM_FEED,
     TYPES_FEED,
@@ -154,6 +157,15 @@ class Recording:
             bodies = [self.body(found) if found is not None else None for found in latest]
             self._contexts[latest] = system_context(*bodies)
         return self._contexts[latest]
+
+    def areas(self) -> dict[str, str]:
+        """stationCode → area from the latest station_information and system_regions recorded
+        (``feed.station_areas``): the areas of a system that has no station table."""
+        bodies = []
+        for feed in (INFO_FEED, REGIONS_FEED):
+            found = [p for p in self.polls(feed) if p.valid and not p.is_gap]
+            bodies.append(self.body(found[-1]) if found else None)
+        return station_areas(*bodies)
 
     def _latest(self, feed: str, poll: Poll) -> Poll | None:
         if feed not in self._context_polls:
