@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from velib_replay.capture.faults import HttpFault, HttpInjector
 from velib_replay.config import HANG_S
+from velib_replay.contracts.feed import declared_version
 from velib_replay.errors import UserError
 from velib_replay.recording import CONTEXT_FEEDS, INFO_FEED, STATUS_FEED, Poll, Recording, RecordingError
 
@@ -90,11 +91,19 @@ class ReplayClock:
         self.started = clock()
         self._cursors = dict.fromkeys(self.timelines, 0)
         self._lock = threading.Lock()
-        self.version = declared_version(recording, self.timelines[STATUS_FEED].polls[0])
+        self.version = self._version(recording, self.timelines[STATUS_FEED].polls[0])
 
     @property
     def feeds(self) -> list[str]:
         return list(self.timelines)
+
+    @staticmethod
+    def _version(recording: Recording, poll: Poll) -> str:
+        """The GBFS version the first recorded status body declares; 2.3 when it declares none (Vélib')."""
+        try:
+            return declared_version(recording.body(poll)) or "2.3"
+        except RecordingError:  # a recorded gap, or an unreadable body
+            return "2.3"
 
     def current(self, feed: str, *, advance: bool = True) -> tuple[Poll, int]:
         """The poll answering a request for ``feed`` now, and its index in the feed's timeline.
@@ -122,15 +131,6 @@ class ReplayClock:
     def is_last(self, feed: str, index: int) -> bool:
         """Whether a max-speed, non-looping replay has just served ``feed``'s last body."""
         return self.speed is None and not self.loop and index == len(self.timelines[feed]) - 1
-
-
-def declared_version(recording: Recording, poll: Poll) -> str:
-    """The GBFS version a recorded body declares; 2.3 when it declares none (Vélib')."""
-    try:
-        version = json.loads(recording.body(poll)).get("version")
-    except (RecordingError, ValueError, AttributeError):
-        version = None
-    return version if isinstance(version, str) else "2.3"
 
 
 def _span(offsets: list[float]) -> float:

@@ -85,6 +85,15 @@ def feed_time(value: Any) -> int | None:
     return int(moment.timestamp()) - offset
 
 
+def declared_version(body: bytes) -> str | None:
+    """The GBFS ``version`` a body declares, if any (Vélib's declares none)."""
+    try:
+        version = _json(body).get("version")
+    except (FeedError, AttributeError):
+        return None
+    return version if isinstance(version, str) else None
+
+
 MAX_COUNT = 2**31 - 1  # the largest count the indicators take: 64-bit sums of these cannot overflow
 BIKE_TYPES = ("mechanical", "ebike")
 

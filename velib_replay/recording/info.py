@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from velib_replay.contracts.feed import parse_status, station_code
-from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording
+from velib_replay.contracts.feed import declared_version, parse_status, station_code
+from velib_replay.recording import CONTEXT_FEEDS, INFO_FEED, STATUS_FEED, Poll, Recording
 from velib_replay.recording.codec import NAMES
 from velib_replay.units import format_bytes, format_duration
 
@@ -81,6 +81,8 @@ class RecordingInfo:
     stored_bytes: int
     compression: list[str]
     codec: str  # how the recording stores bodies: v1's whole files, or v2's deltas with their keyframe interval
+    system: str | None = None  # system_information's system_id, when recorded
+    gbfs_version: str | None = None  # the version the first status body declares (Vélib' declares none)
 
     @property
     def compression_ratio(self) -> float | None:
@@ -182,6 +184,7 @@ def describe(recording: Recording) -> RecordingInfo:
     snapshots = [poll for poll in status if poll.valid and not poll.is_gap]
     feed_times = [poll.snapshot_time for poll in snapshots]
     feeds = {feed: feed_summary(recording.polls(feed)) for feed in (STATUS_FEED, INFO_FEED)}
+    feeds |= {feed: feed_summary(recording.polls(feed)) for feed in CONTEXT_FEEDS if recording.polls(feed)}
     suffixes = {Path(poll.body_file).suffix for poll in polls if poll.body_file}
     disk_bytes, file_bytes = disk_usage(recording.path)
     slowest = max((poll for poll in status if poll.latency_ms is not None), key=_latency, default=None)
@@ -209,6 +212,8 @@ def describe(recording: Recording) -> RecordingInfo:
         stored_bytes=sum(feed.stored_bytes for feed in feeds.values()),
         compression=sorted(NAMES.get(s, s) for s in suffixes),
         codec=codec_of(recording),
+        system=recording.context_at(snapshots[-1]).system_id if snapshots else None,
+        gbfs_version=declared_version(recording.body(snapshots[0])) if snapshots else None,
     )
 
 
@@ -262,6 +267,8 @@ def format_text(info: RecordingInfo) -> str:
         if info.slowest_ms is not None
         else "slowest poll     -",
         f"station table    {info.feeds[INFO_FEED].bodies} stored, {info.feeds[INFO_FEED].gaps} failed checks",
+        f"system           {info.system or '-'}, GBFS {info.gbfs_version or 'version not declared'}; feeds "
+        + ", ".join(f"{feed} ({summary.bodies})" for feed, summary in info.feeds.items() if summary.polls),
         f"codec            {info.codec}; compression ratio {ratio}",
         f"size on disk     {format_bytes(info.disk_bytes)} ({format_bytes(info.file_bytes)} of files,"
         f" {', '.join(info.compression) or 'no bodies'});"
