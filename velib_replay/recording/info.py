@@ -19,6 +19,7 @@ from typing import Any
 from velib_replay.contracts.feed import declared_version, parse_status, station_code
 from velib_replay.recording import CONTEXT_FEEDS, INFO_FEED, STATUS_FEED, Poll, Recording
 from velib_replay.recording.codec import NAMES
+from velib_replay.recording.validation import findings
 from velib_replay.units import format_bytes, format_duration
 
 _REASON_END = re.compile(r"[:(]")
@@ -83,6 +84,7 @@ class RecordingInfo:
     codec: str  # how the recording stores bodies: v1's whole files, or v2's deltas with their keyframe interval
     system: str | None = None  # system_information's system_id, when recorded
     gbfs_version: str | None = None  # the version the first status body declares (Vélib' declares none)
+    findings: dict[str, int] = field(default_factory=dict)  # feed → schema findings in its latest valid body
 
     @property
     def compression_ratio(self) -> float | None:
@@ -214,7 +216,19 @@ def describe(recording: Recording) -> RecordingInfo:
         codec=codec_of(recording),
         system=recording.context_at(snapshots[-1]).system_id if snapshots else None,
         gbfs_version=declared_version(recording.body(snapshots[0])) if snapshots else None,
+        findings=schema_findings(recording, list(feeds)),
     )
+
+
+def schema_findings(recording: Recording, feeds: list[str]) -> dict[str, int]:
+    """feed → findings of its latest valid body against its version's schema (feeds without one left out)."""
+    found = {}
+    for feed in feeds:
+        bodies = [poll for poll in recording.polls(feed) if poll.valid and not poll.is_gap]
+        count = findings(feed, recording.body(bodies[-1])) if bodies else None
+        if count is not None:
+            found[feed] = count
+    return found
 
 
 def codec_of(recording: Recording) -> str:
@@ -269,6 +283,9 @@ def format_text(info: RecordingInfo) -> str:
         f"station table    {info.feeds[INFO_FEED].bodies} stored, {info.feeds[INFO_FEED].gaps} failed checks",
         f"system           {info.system or '-'}, GBFS {info.gbfs_version or 'version not declared'}; feeds "
         + ", ".join(f"{feed} ({summary.bodies})" for feed, summary in info.feeds.items() if summary.polls),
+        f"schema findings  {sum(info.findings.values())} in the latest bodies against GBFS "
+        f"{info.gbfs_version or '1.0'}'s schemas (reported, not refused)"
+        + "".join(f"; {feed} {count}" for feed, count in info.findings.items()),
         f"codec            {info.codec}; compression ratio {ratio}",
         f"size on disk     {format_bytes(info.disk_bytes)} ({format_bytes(info.file_bytes)} of files,"
         f" {', '.join(info.compression) or 'no bodies'});"
