@@ -57,7 +57,7 @@ def command(
     keyframe_every: int,
     **client: Any,
 ) -> None:
-    """Poll the Vélib' API and store every response byte-for-byte, gaps and faults included.
+    """Poll the Vélib' API (or any GBFS system: --gbfs) and store every response byte-for-byte, faults included.
 
     Stops after --count polls, after --duration, or on Ctrl-C / SIGTERM (the write in
     progress is finished; the summary is printed; exit status 0).
