@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from velib_replay.capture.client import feeds_from_gbfs
+from velib_replay.capture.client import ApiClient, feeds_from_gbfs
+from velib_replay.capture.recorder import Poller, Sources, StatusLine, Stopper, Unstored
 from velib_replay.cli import main
 from velib_replay.errors import UserError
 from velib_replay.recording import Recording
@@ -67,3 +68,29 @@ def test_record_discovers_and_records_the_systems_feeds_at_their_ttl(httpserver,
     assert first["stationCode"] == "YLS:VehicleSharingParkingArea:3"
     assert first["num_bikes_available_types"] == [{"mechanical": 10}, {"ebike": 0}]
     assert first["system_id"] == "lillestrombysykkel"
+
+
+def test_the_poller_keeps_the_systems_context_for_live(httpserver):
+    """``live`` publishes from the poller's bodies: the context is there from the first snapshot on."""
+    served = {
+        "station_status": (GBFS / "lillestrombysykkel" / "station_status.json").read_bytes(),
+        "vehicle_types": (GBFS / "lillestrombysykkel" / "vehicle_types.json").read_bytes(),
+        "system_information": SYSTEM,
+    }
+    for feed, body in served.items():
+        httpserver.expect_request(f"/{feed}.json").respond_with_data(body, content_type="application/json")
+    others = tuple((feed, httpserver.url_for(f"/{feed}.json")) for feed in ("system_information", "vehicle_types"))
+    sources = Sources(httpserver.url_for("/station_status.json"), None, 3600.0, others)
+    seen = []
+    with ApiClient() as client:
+        poller = Poller(
+            sources,
+            client,
+            Unstored(),
+            Stopper(),
+            StatusLine(tty=False),
+            on_status=lambda p, b: seen.append(poller.context),
+        )
+        poller.step()
+    assert seen[0].system_id == "lillestrombysykkel"
+    assert seen[0].bike_kinds == {"YLS:VehicleType:CityBike": "mechanical"}

@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kafka.errors import KafkaError
@@ -41,7 +41,7 @@ from velib_replay.capture.recorder import (
     run_loop,
     source_of,
 )
-from velib_replay.contracts.feed import parse_status
+from velib_replay.contracts.feed import NO_CONTEXT, SystemContext, parse_status
 from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.errors import UserError
 from velib_replay.kafka import topics
@@ -105,6 +105,7 @@ class Delivery:
         self.publisher: Publisher | None = None
         self._down_since: str | None = None
         self._last_feed_time: int | None = None
+        self.context: Callable[[], SystemContext] = lambda: NO_CONTEXT  # the poller's, once it exists
 
     def accept(self, poll: Poll, body: bytes | None) -> None:
         """The poller's hook: queue a valid snapshot's messages (once per feed clock), then deliver what is waiting."""
@@ -114,7 +115,8 @@ class Delivery:
             else:
                 self._last_feed_time = poll.last_updated
                 stations = parse_status(body).stations
-                self._queue(Pending(poll.fetched_text, snapshot_messages(stations, poll.snapshot_time, self.wanted)))
+                messages = snapshot_messages(stations, poll.snapshot_time, self.wanted, self.context())
+                self._queue(Pending(poll.fetched_text, messages))
         self.deliver()
 
     def _queue(self, pending: Pending) -> None:
@@ -246,13 +248,14 @@ def live(
         )
         writer = open_writer(plan.record, plan.compression, source_of(record_plan, settings), plan.keyframe_every)
     else:
-        sources = Sources(sources.status_url, None, sources.info_every)  # the station table is only recorded
+        sources = replace(sources, info_url=None)  # the station table is only recorded; the system's feeds are used
     delivery = Delivery(connect, status, wanted=plan.wanted, max_backlog=plan.max_backlog, kept_in=plan.record)
     schedule = Schedule(plan.interval)
     with ApiClient(settings) as client:
         poller = Poller(
             sources, client, writer, stopper, status, on_status=delivery.accept, suffix=delivery.line, observer=observer
         )
+        delivery.context = lambda: poller.context
         if observer:
             observer.watch(poller, delivery)
         try:

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from velib_replay import config, signals
 from velib_replay.capture.client import USER_AGENT, ApiClient, ClientSettings, check_url, discover_feeds, redact_url
-from velib_replay.contracts.feed import FeedError, iso_utc, parse_document
+from velib_replay.contracts.feed import NO_CONTEXT, FeedError, iso_utc, parse_document, system_context
 from velib_replay.errors import UserError
 from velib_replay.recording import (
     CONTEXT_FEEDS,
@@ -43,6 +43,8 @@ from velib_replay.recording import (
     KEYFRAME_EVERY,
     MANIFEST,
     STATUS_FEED,
+    SYSTEM_FEED,
+    TYPES_FEED,
     Poll,
     Recording,
     RecordingWriter,
@@ -360,14 +362,16 @@ class Poller:
         self._info_key: str | None = None
         self._due = {feed: clock() for feed, _ in sources.others}
         self._keys: dict[str, str] = {}
+        self._latest: dict[str, bytes] = {}  # the last usable body of each other feed
+        self.context = NO_CONTEXT  # what ``live``'s messages add from the system's feeds (``feed.added_fields``)
 
     def step(self) -> float | None:
+        for feed, url in self.sources.others:  # first, so the first snapshot already has the system's context
+            if self.clock() >= self._due[feed]:
+                self.check_other(feed, url)
         retry_after = self.poll_status()
         if self.sources.info_url and self.clock() >= self._info_due:
             self.check_info(self.sources.info_url)
-        for feed, url in self.sources.others:
-            if self.clock() >= self._due[feed]:
-                self.check_other(feed, url)
         return retry_after
 
     def poll_status(self) -> float | None:
@@ -413,6 +417,8 @@ class Poller:
                 self.status.note(problem(poll) or f"{poll.fetched_text} {feed}: unusable body")
                 return
             self._keys[feed] = key
+            self._latest[feed] = fetch.body or b""
+            self.context = system_context(self._latest.get(SYSTEM_FEED), self._latest.get(TYPES_FEED))
 
     def _report(self, poll: Poll) -> None:
         warning = problem(poll)
