@@ -142,7 +142,7 @@ def test_cli_serve_runs_until_sigint_and_says_what_it_served_and_which_faults_it
         time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=10)
-    assert process.returncode == 0
+    assert process.returncode == 130  # 128 + SIGINT: every verb's exit status after a stop by signal
     assert "Stopped by SIGINT: 3 requests served; faults injected (seed 1) in 2 feed requests: error 1" in stdout
     assert "request 1 (station_status): injected error=0.5" in stderr
 

@@ -34,7 +34,6 @@ from velib_replay.capture.recorder import (
     Schedule,
     Sources,
     StatusLine,
-    Stopper,
     Unstored,
     Watcher,
     open_writer,
@@ -47,6 +46,7 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import topics
 from velib_replay.kafka.publisher import Publisher, open_publisher
 from velib_replay.recording import KEYFRAME_EVERY, Poll, RecordingWriter
+from velib_replay.signals import StopRequest
 from velib_replay.units import format_duration
 
 DEFAULT_MAX_BACKLOG = 120  # snapshots (two hours at one a minute, ~1 MB of messages each)
@@ -232,12 +232,13 @@ def live(
     connect: Connect,
     settings: ClientSettings | None = None,
     *,
-    stopper: Stopper | None = None,
+    stopper: StopRequest | None = None,
     status: StatusLine | None = None,
     observer: Watcher | None = None,
 ) -> LiveResult:
     """Poll and publish until the plan's limits or a stop; a last delivery attempt is made at the end."""
-    settings, stopper, status = settings or ClientSettings(), stopper or Stopper(), status or StatusLine()
+    settings, status = settings or ClientSettings(), status or StatusLine()
+    stopper = stopper if stopper is not None else StopRequest()  # an unset request is falsy
     writer: RecordingWriter | Unstored = Unstored()
     sources = plan.sources
     if plan.record:

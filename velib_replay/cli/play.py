@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
-import signal
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from velib_replay import config, signals
+from velib_replay import config
 from velib_replay.cli import keys, options
+from velib_replay.cli.stopping import finish
 from velib_replay.cli.tables import table
 from velib_replay.contracts.feed import iso_utc
 from velib_replay.contracts.messages import selected
@@ -32,7 +31,6 @@ from velib_replay.replay.player import (
     UNUSABLE,
     PlayStats,
     ReplayPlan,
-    StopRequest,
     check_snapshots,
     nothing_to_send,
     plan_slots,
@@ -42,6 +40,7 @@ from velib_replay.replay.player import (
     used_snapshots,
 )
 from velib_replay.replay.retention import feed_time_refusal
+from velib_replay.signals import StopRequest
 
 
 @click.command("play")
@@ -176,11 +175,10 @@ def command(
     plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to)
     source = Recording(recording)
     snapshots = select_snapshots(source, plan)
-    with _stop_on_signals() as stop:
+    with StopRequest(second_kills=True).handled() as stop:  # a second signal kills at once
         counts = _check(snapshots, plan, skip_invalid, quiet, stop) if check else None
         if stop:
-            click.echo(f"Error: interrupted by {stop.reason} while checking the recording; nothing was sent", err=True)
-            raise click.exceptions.Exit(_exit_status(stop.reason))
+            finish(stop, f"interrupted by {stop.reason} while checking the recording; nothing was sent")
         slots = plan_slots(source, plan, snapshots)
         total = slots.size
         if dry_run:
@@ -211,22 +209,7 @@ def command(
                 control=control,
             )
     _report(stats, status_topic, quiet, stats_json)
-    _verdict(stats, plan)
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[StopRequest]:
-    """SIGINT and SIGTERM ask the replay to stop at the next snapshot boundary; a second one kills at once."""
-    stop = StopRequest()
-
-    def handle(signum: int) -> None:
-        if stop:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-        stop.set(signal.Signals(signum).name)
-
-    with signals.handled(handle):
-        yield stop
+    _verdict(stats, plan, stop)
 
 
 @contextlib.contextmanager
@@ -248,10 +231,6 @@ def _controlled(
         if with_keys:
             stack.enter_context(keys.reading(control))
         yield control, keys.LEGEND if with_keys else None
-
-
-def _exit_status(signal_name: str) -> int:
-    return signals.exit_status(signal.Signals[signal_name].value)
 
 
 def _check(
@@ -364,7 +343,7 @@ def _shown(name: str, value: object) -> object:
     return json.dumps(value) if isinstance(value, dict) else value
 
 
-def _verdict(stats: PlayStats, plan: ReplayPlan) -> None:
+def _verdict(stats: PlayStats, plan: ReplayPlan, stop: StopRequest) -> None:
     """The exit status after the statistics: 130/143 when interrupted, 1 when anything went wrong, else 0."""
     problem = None
     if stats.undelivered:
@@ -374,9 +353,5 @@ def _verdict(stats: PlayStats, plan: ReplayPlan) -> None:
     elif stats.messages == 0 and not stats.interrupted:
         problem = "nothing was sent: " + nothing_to_send(plan.wanted, all_invalid=stats.skipped_invalid > 0)
     if stats.interrupted:
-        if problem:
-            click.echo(f"Error: {problem}", err=True)
         click.echo(f"Interrupted by {stats.interrupted} after {stats.snapshots} snapshots", err=True)
-        raise click.exceptions.Exit(_exit_status(stats.interrupted))
-    if problem:
-        raise UserError(problem)
+    finish(stop, problem)

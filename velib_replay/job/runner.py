@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import fcntl
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -34,6 +33,7 @@ from velib_replay.job.transformations import (
     read_messages,
 )
 from velib_replay.kafka import topics
+from velib_replay.signals import StopRequest
 
 
 class _BatchWriter:
@@ -70,7 +70,7 @@ def run(
     *,
     once: bool,
     out=sys.stdout,
-    stop: threading.Event | None = None,
+    stop: StopRequest | None = None,
     listener: JobListener | None = None,
 ) -> JobSummary:
     """Start the query; with ``once``, process everything available and return.
@@ -81,7 +81,7 @@ def run(
     ``listener`` hears the query's progress (the summary is read from it); ``observe.job_metrics`` hands its own
     to show the progress on /metrics while the job runs.
     """
-    stop = stop or threading.Event()
+    stop = stop if stop is not None else StopRequest()
     with claim_checkpoint(cfg.checkpoint), ExitStack() as observing:
         _refuse_two_query_layout(cfg.checkpoint)
         topics.ensure_topics(
@@ -190,15 +190,15 @@ def _refuse_two_query_layout(checkpoint: Path) -> None:
         )
 
 
-def _wait(query: StreamingQuery, stop: threading.Event, out, checkpoint: Path) -> None:
+def _wait(query: StreamingQuery, stop: StopRequest, out, checkpoint: Path) -> None:
     """Until ``stop`` is set or the query has ended; a failure ends the wait (it is reported after the stop)."""
     with _spark_errors("the job stopped unexpectedly", checkpoint):
         try:
-            while not stop.is_set() and query.isActive:
+            while not stop and query.isActive:
                 query.awaitTermination(timeout=1)
         except StreamingQueryException:
             return
-    if stop.is_set():
+    if stop:
         print("Stopping: the checkpoint keeps the progress; a restart resumes from it.", file=out, flush=True)
 
 

@@ -33,6 +33,7 @@ from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import open_ledger, sent_line
 from velib_replay.replay.pacing import Anchor, ReplayPlan, Slot, Timeline, empty_window_reason, rebase_shift, window
 from velib_replay.replay.retention import feed_time_refusal
+from velib_replay.signals import StopRequest
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
 
@@ -42,26 +43,6 @@ def unusable(snapshot: Snapshot, error: Exception) -> str:
     if isinstance(error, RecordingError):
         return str(error)
     return f"{snapshot.recording.path / snapshot.poll.meta_file}: unusable snapshot ({error})"
-
-
-class StopRequest:
-    """Set from a signal handler (a plain flag: nothing there may block); the player stops at a snapshot boundary."""
-
-    def __init__(self, tick_s: float = 0.1):
-        self.reason: str | None = None
-        self.tick_s = tick_s
-
-    def set(self, reason: str) -> None:
-        self.reason = self.reason or reason
-
-    def __bool__(self) -> bool:
-        return self.reason is not None
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep ``seconds``, waking within a tick once a stop is requested."""
-        deadline = time.monotonic() + seconds
-        while not self and (left := deadline - time.monotonic()) > 0:
-            time.sleep(min(self.tick_s, left))
 
 
 @dataclass
