@@ -25,7 +25,7 @@ from velib_replay.kafka.publisher import AUTO, CLIENTS
 from velib_replay.recording import Recording, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.control_server import ControlServer
-from velib_replay.replay.faults import Fault
+from velib_replay.replay.faults import REPEATABLE, Fault
 from velib_replay.replay.pacing import Slot, Timeline
 from velib_replay.replay.player import (
     UNUSABLE,
@@ -107,6 +107,7 @@ from velib_replay.signals import StopRequest
     "faults",
     type=options.FAULT,
     multiple=True,
+    callback=options.fault_set(REPEATABLE),
     metavar="KIND=PARAMS",
     help="Inject a fault, repeatable: duplicate=P, reorder=N, late=P:DELAY, drop=P, corrupt=P, skew=P:±D, "
     "stall=AT:PAUSE (P a probability per message; README's 'Fault injection').",

@@ -46,6 +46,7 @@ from velib_replay.signals import StopRequest
     "faults",
     type=options.HTTP_FAULT,
     multiple=True,
+    callback=options.fault_set(),
     envvar=env("SERVE_INJECT"),
     show_envvar=True,
     help="A fault on feed requests, repeatable: error=P (503), timeout=P (no answer), truncate=P (half the body), "
