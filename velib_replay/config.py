@@ -1,8 +1,8 @@
 """Defaults shared by every stage, in one place so the CLI, the tests and the docs agree.
 
-Every CLI option that has an environment fallback reads ``VELIB_REPLAY_<NAME>``
-(click's ``auto_envvar_prefix``); the constants here are the values used when
-neither is given, chosen to work on the embedded single-node setup.
+Every CLI option that has an environment fallback names its ``VELIB_REPLAY_<NAME>`` variable itself
+(``cli.options.env``, shown by ``--help``); the constants here are the values used when neither is given,
+chosen to work on the embedded single-node setup.
 """
 
 from __future__ import annotations

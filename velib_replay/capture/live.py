@@ -137,10 +137,10 @@ class Delivery:
                 publisher.send(head.messages)  # blocks, then raises, when the broker went away
                 stats = publisher.flush()
             except KafkaError as error:
-                self._lost(f"{type(error).__name__}: {error}")
+                self.lost_connection(f"{type(error).__name__}: {error}")
                 return
             if stats.failed > failed_before or stats.pending:
-                self._lost(stats.first_error or "delivery timed out")
+                self.lost_connection(stats.first_error or "delivery timed out")
                 return
             self.backlog.popleft()
             self.counts.published += 1
@@ -152,10 +152,10 @@ class Delivery:
             try:
                 self.publisher = self.connect()
             except (UserError, KafkaError) as error:
-                self._lost(str(error))
+                self.lost_connection(str(error))
         return self.publisher
 
-    def _lost(self, reason: str) -> None:
+    def lost_connection(self, reason: str) -> None:
         """Report once per outage, drop the producer (a new one reconnects cleanly) and keep the backlog."""
         self.counts.failures += 1
         if self._down_since is None:

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kafka.errors import KafkaError
 
@@ -346,3 +347,15 @@ def replay_to_topic(
             ledger=ledger,
             control=control,
         )
+
+
+def replay_delivered(
+    recording: Recording, bootstrap_servers: str, topic: str, plan: ReplayPlan | None = None, **options: Any
+) -> PlayStats:
+    """``replay_to_topic``, insisting on delivery: a UserError unless every message sent was delivered and the
+    replay ran to its end. What the plugin's ``velib_play``, the scenarios' play step and the tests rely on."""
+    stats = replay_to_topic(recording, bootstrap_servers, topic, plan, **options)
+    if stats.undelivered or stats.aborted:
+        reason = stats.aborted or stats.first_error
+        raise UserError(f"replay incomplete: {stats.undelivered} of {stats.messages} messages undelivered ({reason})")
+    return stats
