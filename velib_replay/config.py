@@ -24,6 +24,11 @@ SPARK_MASTER = "local[*]"
 WATERMARK = "2 hours"  # how late, in feed time, a station message may arrive and still count
 TRIGGER_INTERVAL = "5 seconds"
 
+# --speed, one default per kind of caller: people watching (`play`, `serve`) get recorded time; tests (the pytest
+# plugin, scenarios, the library's ReplayPlan) want the answer, as fast as the broker takes it
+PLAY_SPEED = "1x"
+TEST_SPEED = "max"
+
 METRICS_HOST = "127.0.0.1"  # /metrics and /healthz stay on loopback unless --metrics-host says otherwise
 STALE_AFTER_S = 300.0  # /healthz: no new snapshot for five real-feed polls means the feed (or the poller) is stuck
 MAX_LAG_MESSAGES = 15_000  # /healthz: about ten full-network snapshots not yet processed by the job

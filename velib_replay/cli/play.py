@@ -45,7 +45,7 @@ from velib_replay.signals import StopRequest
 
 @click.command("play")
 @options.recording_argument
-@click.option("--speed", type=options.SPEED, default="1x", help="1x, 10x, 0.5x, 60 ... or max.")
+@click.option("--speed", type=options.SPEED, default=config.PLAY_SPEED, help="1x, 10x, 0.5x, 60 ... or max.")
 @options.stations
 @options.bootstrap_servers
 @options.kafka_config

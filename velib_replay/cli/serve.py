@@ -24,7 +24,7 @@ from velib_replay.signals import StopRequest
 @click.option(
     "--speed",
     type=options.SPEED,
-    default="1x",
+    default=config.PLAY_SPEED,
     help="1x, 10x, 0.5x ... or max (each request gets the next recorded body).",
 )
 @click.option("--host", default="127.0.0.1", envvar=env("SERVE_HOST"), show_envvar=True, help="Address to listen on.")

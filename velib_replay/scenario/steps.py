@@ -90,7 +90,7 @@ def play_args(params: dict[str, Any]) -> PlayArgs:
     faults = tuple(parse_fault(spec) for spec in _texts(params, "inject"))
     check_fault_set((fault.kind for fault in faults), REPEATABLE)
     plan = ReplayPlan(
-        speed=parse_speed(str(params.get("speed", "max"))),
+        speed=parse_speed(str(params.get("speed", config.TEST_SPEED))),
         wanted=parse_station_filter(_text(params, "stations")),
         passes=whole_number(params, "loop", 1, least=0),
         start=parse_offset(_text(params, "start")) if "start" in params else None,

@@ -131,7 +131,7 @@ def velib_play(velib_kafka: str, velib_topics: PipelineTopics) -> Callable[..., 
     def play(
         recording: str | Path | Recording,
         topic: str | None = None,
-        speed: str | float = "max",
+        speed: str | float = config.TEST_SPEED,
         stations: str | Iterable[str] | None = None,
         inject: Sequence[str] = (),
         seed: int = 0,
