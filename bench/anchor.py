@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,11 +24,11 @@ from pyspark.sql import functions as F
 
 from velib_replay import config
 from velib_replay.job.config import JobConfig
+from velib_replay.job.pipeline import fresh_topics
 from velib_replay.job.runner import run_once
 from velib_replay.job.session import spark_session
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.job.transformations import SPARK_TIME_FORMAT, read_messages
-from velib_replay.kafka import topics
 from velib_replay.recording import Recording
 from velib_replay.replay.player import replay_to_topic
 from velib_replay.simulate.day import first_status_body, local_midnight, simulate_day
@@ -91,17 +92,8 @@ def run_anchor(spark: SparkSession, cfg: JobConfig) -> int:
 
 def fresh_config(servers: str, folder: Path, status_topic: str, name: str) -> JobConfig:
     """Own output topics and checkpoint on a shared input topic, so job and anchor read the same messages."""
-    suffix = uuid.uuid4().hex[:8]
-    cfg = JobConfig(
-        bootstrap_servers=servers,
-        status_topic=status_topic,
-        indicators_topic=f"bench-{name}-indicators-{suffix}",
-        quarantine_topic=f"bench-{name}-quarantine-{suffix}",
-        checkpoint=folder / f"checkpoint-{name}-{suffix}",
-        show_rows=0,
-    )
-    topics.ensure_topics(servers, topics.pipeline_topics(cfg.status_topic, cfg.indicators_topic, cfg.quarantine_topic))
-    return cfg
+    names = replace(fresh_topics(servers), status=status_topic)
+    return names.job_config(folder / f"checkpoint-{name}-{names.indicators.removeprefix('indicators-')}")
 
 
 def job_vs_anchor(spark: SparkSession, servers: str, folder: Path, status_topic: str, rounds: int) -> list[list]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,12 +25,12 @@ from harness import Stopwatch, machine_load, main, peak_rss_mb, print_table, say
 
 from velib_replay import config
 from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.pipeline import fresh_topics
 from velib_replay.job.runner import run_once
 from velib_replay.job.session import spark_session
 from velib_replay.job.stations_table import load_postcodes
-from velib_replay.kafka import topics
 from velib_replay.recording import Recording, Snapshot
-from velib_replay.replay.player import PlayStats, replay_to_topic
+from velib_replay.replay.player import PlayStats, replay_delivered
 from velib_replay.simulate.day import first_status_body, local_midnight, simulate_day
 from velib_replay.verify import reference
 from velib_replay.verify.diff import Difference, compare, describe
@@ -57,18 +56,7 @@ class Stage:
 
 def job_config(bootstrap: str, folder: Path) -> JobConfig:
     """Fresh topics and checkpoint, so the run processes exactly this day."""
-    suffix = uuid.uuid4().hex[:8]
-    cfg = JobConfig(
-        bootstrap_servers=bootstrap,
-        status_topic=f"bench-day-{suffix}",
-        indicators_topic=f"bench-day-indicators-{suffix}",
-        quarantine_topic=f"bench-day-quarantine-{suffix}",
-        checkpoint=folder / "checkpoint",
-        show_rows=0,
-    )
-    names = (cfg.status_topic, cfg.indicators_topic, cfg.quarantine_topic)
-    topics.ensure_topics(bootstrap, topics.pipeline_topics(*names))
-    return cfg
+    return fresh_topics(bootstrap).job_config(folder / "checkpoint")
 
 
 def timed(
@@ -139,10 +127,7 @@ def play_and_process(servers: str, cfg: JobConfig, recording: Recording, spark) 
 
 
 def _play(servers: str, cfg: JobConfig, recording: Recording) -> PlayStats:
-    stats = replay_to_topic(recording, servers, cfg.status_topic)
-    if stats.undelivered:
-        raise RuntimeError(f"{stats.undelivered} messages undelivered: {stats.first_error}")
-    return stats
+    return replay_delivered(recording, servers, cfg.status_topic)
 
 
 def _latest(cfg: JobConfig) -> TopicContents:

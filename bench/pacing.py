@@ -21,7 +21,7 @@ from harness import fresh_topic, machine_load, main, print_table, say, simulated
 
 from velib_replay.recording import DELTA, Recording
 from velib_replay.replay.pacing import ReplayPlan
-from velib_replay.replay.player import PlayStats, replay_to_topic
+from velib_replay.replay.player import PlayStats, replay_delivered
 
 SPEEDS = (10.0, 60.0)
 SNAPSHOTS = 200
@@ -31,10 +31,7 @@ DRIFT_TOLERANCE_MS = 1.0  # last minus first, and the trend over the run, within
 
 def paced(bootstrap: str, recording: Recording, speed: float) -> PlayStats:
     """One replay at ``speed`` to a fresh topic, through the product's player and Publisher."""
-    stats = replay_to_topic(recording, bootstrap, fresh_topic(bootstrap, f"pacing-{speed:g}x"), ReplayPlan(speed=speed))
-    if stats.undelivered:
-        raise RuntimeError(f"{stats.undelivered} messages undelivered: {stats.first_error}")
-    return stats
+    return replay_delivered(recording, bootstrap, fresh_topic(bootstrap, f"pacing-{speed:g}x"), ReplayPlan(speed=speed))
 
 
 def trend_ms_per_100(errors: list[float]) -> float:

@@ -14,10 +14,10 @@ from fake_api import loopback_server, scripted_api  # noqa: F401  (fixtures: api
 from hypothesis import settings
 
 from velib_replay import config
+from velib_replay.job.pipeline import fresh_topics
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.kafka import broker, cluster
 from velib_replay.recording import Recording
-from velib_replay.testing.topics import fresh_topics
 
 SAMPLE = config.sample_recording()
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from kafka import KafkaConsumer
 
 from velib_replay.contracts.indicators import Indicator
-from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.config import JobSummary
+from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.job.runner import run_once
 from velib_replay.recording import Recording
 from velib_replay.replay.pacing import ReplayPlan
-from velib_replay.replay.player import PlayStats, replay_to_topic
+from velib_replay.replay.player import PlayStats, replay_delivered
 from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import read_latest
 
@@ -21,25 +23,12 @@ from velib_replay.verify.topic import read_latest
 def replay(
     recording: Recording, bootstrap: str, topic: str, speed: float | None, client: str = "kafka-python", **plan
 ) -> PlayStats:
-    stats = replay_to_topic(recording, bootstrap, topic, ReplayPlan(speed=speed, **plan), client=client)
-    assert stats.undelivered == 0, stats.first_error
-    return stats
+    return replay_delivered(recording, bootstrap, topic, ReplayPlan(speed=speed, **plan), client=client)
 
 
-def job_config(bootstrap: str, names, checkpoint: Path, **overrides) -> JobConfig:
-    settings = {"show_rows": 0, **overrides}  # an override may be show_rows itself
-    return JobConfig(
-        bootstrap_servers=bootstrap,
-        status_topic=names.status,
-        indicators_topic=names.indicators,
-        quarantine_topic=names.quarantine,
-        checkpoint=checkpoint,
-        **settings,
-    )
-
-
-def process_once(spark, bootstrap: str, names, checkpoint: Path, **overrides) -> JobSummary:
-    return run_once(job_config(bootstrap, names, checkpoint, **overrides), spark)
+def process_once(spark, bootstrap: str, names: PipelineTopics, checkpoint: Path, **overrides) -> JobSummary:
+    """The job once over ``names`` on ``bootstrap`` (a cluster's servers, for names made elsewhere)."""
+    return run_once(replace(names, bootstrap_servers=bootstrap).job_config(checkpoint, **overrides), spark)
 
 
 def latest_indicators(bootstrap: str, names) -> dict[str, Indicator]:

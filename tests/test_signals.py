@@ -2,7 +2,11 @@
 
 import os
 import signal
+import subprocess
+import sys
 import threading
+
+import pytest
 
 from velib_replay import signals
 
@@ -45,3 +49,42 @@ def test_outside_the_main_thread_nothing_is_installed():
 
 def test_exit_status_follows_the_shell():
     assert signals.exit_status(signal.SIGINT) == 130 and signals.exit_status(signal.SIGTERM) == 143
+
+
+def test_a_stop_request_keeps_the_first_signal_and_exits_by_it():
+    stop = signals.StopRequest()
+    assert not stop and stop.exit_status is None
+    with stop.handled():
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+    assert stop and stop.reason == "SIGTERM" and stop.signum == signal.SIGTERM and stop.exit_status == 143
+
+
+def test_a_stop_the_program_asks_for_has_no_signal_exit_status():
+    stop = signals.StopRequest()
+    stop.fail("the disk is full")
+    assert stop and stop.failure == stop.reason == "the disk is full" and stop.exit_status is None
+
+
+def test_a_signal_abandons_an_interruptible_section_only():
+    stop = signals.StopRequest()
+    with pytest.raises(signals.Interrupted), stop.handled(), stop.interruptible():
+        os.kill(os.getpid(), signal.SIGINT)
+    assert stop.abandoned and stop.exit_status == 130
+
+
+SECOND_KILLS = """
+import os, signal, sys
+from velib_replay.signals import StopRequest
+stop = StopRequest(second_kills={second_kills})
+with stop.handled():
+    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGTERM)
+sys.exit(stop.exit_status)
+"""
+
+
+@pytest.mark.parametrize(("second_kills", "returncode"), [(True, -signal.SIGTERM), (False, 143)])
+def test_a_second_signal_kills_only_when_asked(second_kills, returncode):
+    code = SECOND_KILLS.format(second_kills=second_kills)
+    assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == returncode

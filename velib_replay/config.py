@@ -1,8 +1,8 @@
 """Defaults shared by every stage, in one place so the CLI, the tests and the docs agree.
 
-Every CLI option that has an environment fallback reads ``VELIB_REPLAY_<NAME>``
-(click's ``auto_envvar_prefix``); the constants here are the values used when
-neither is given, chosen to work on the embedded single-node setup.
+Every CLI option that has an environment fallback names its ``VELIB_REPLAY_<NAME>`` variable itself
+(``cli.options.env``, shown by ``--help``); the constants here are the values used when neither is given,
+chosen to work on the embedded single-node setup.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ DELIVERY_WAIT_S = 120.0  # how long a publisher waits for an unreachable broker 
 SPARK_MASTER = "local[*]"
 WATERMARK = "2 hours"  # how late, in feed time, a station message may arrive and still count
 TRIGGER_INTERVAL = "5 seconds"
+
+# --speed, one default per kind of caller: people watching (`play`, `serve`) get recorded time; tests (the pytest
+# plugin, scenarios, the library's ReplayPlan) want the answer, as fast as the broker takes it
+PLAY_SPEED = "1x"
+TEST_SPEED = "max"
 
 METRICS_HOST = "127.0.0.1"  # /metrics and /healthz stay on loopback unless --metrics-host says otherwise
 STALE_AFTER_S = 300.0  # /healthz: no new snapshot for five real-feed polls means the feed (or the poller) is stuck

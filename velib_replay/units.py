@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
@@ -110,3 +111,36 @@ def spark_interval_seconds(text: str) -> float:
     return sum(
         float(value) * _SPARK_SECONDS[unit.lower().removesuffix("s")] for value, unit in _SPARK_TERM.findall(cleaned)
     )
+
+
+def fault_head(spec: str, syntaxes: Mapping[str, str]) -> tuple[str, list[str]]:
+    """``KIND=PARAMS``, as ``play --inject`` and ``serve --inject`` both spell a fault: the kind (one of
+    ``syntaxes``, e.g. ``{"late": "late=P:DELAY"}``) and its ``:``-separated params, as many as its syntax has."""
+    kind, _, params = spec.strip().partition("=")
+    kind = kind.strip().lower()
+    if kind not in syntaxes:
+        raise ValueError(f"fault {spec!r}: unknown kind {kind!r}; use one of {', '.join(syntaxes.values())}")
+    parts = [part.strip() for part in params.split(":")]
+    if len(parts) != syntaxes[kind].count(":") + 1 or not all(parts):
+        raise ValueError(f"fault {spec!r}: use {syntaxes[kind]}")
+    return kind, parts
+
+
+def parse_probability(text: str) -> float:
+    """A fault's P: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise ValueError(f"{text!r} is not a probability from 0 to 1")
+    return value
+
+
+def check_fault_set(kinds: Iterable[str], repeatable: Iterable[str] = ()) -> None:
+    """The whole set of ``--inject`` faults: each kind once (``repeatable`` ones excepted), else ValueError."""
+    seen: set[str] = set()
+    for kind in kinds:
+        if kind in seen and kind not in repeatable:
+            raise ValueError(f"{kind} is given twice; give each kind once")
+        seen.add(kind)

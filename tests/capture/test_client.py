@@ -31,7 +31,7 @@ from fake_api import (
 from velib_replay.capture.client import (
     ApiClient,
     ClientSettings,
-    _Deadline,
+    Deadline,
     discover_feeds,
     feeds_from_gbfs,
     is_sensitive,
@@ -267,7 +267,7 @@ def test_max_body_refuses_what_is_not_a_size(text):
 def test_a_timeout_beyond_the_clock_arms_a_watchdog_that_just_never_fires(monkeypatch):
     failures = []
     monkeypatch.setattr(threading, "excepthook", failures.append)
-    deadline = _Deadline(1e300)  # --timeout accepts any duration; the timer thread's clock does not
+    deadline = Deadline(1e300)  # --timeout accepts any duration; the timer thread's clock does not
     deadline.arm(http.client.HTTPConnection("127.0.0.1"))
     time.sleep(0.2)
     deadline.disarm()

@@ -161,3 +161,6 @@ def test_cli_serve_refuses_a_bad_inject_in_one_line():
     too_much = ["--inject", "error=0.7", "--inject", "reset=0.7"]
     done = CliRunner().invoke(main, ["serve", str(SAMPLE), "--port", "0", *too_much])
     assert done.exit_code == 1 and "add up to more than 1" in done.output and "Traceback" not in done.output
+    twice = ["--inject", "error=0.1", "--inject", "error=0.2"]
+    done = CliRunner().invoke(main, ["serve", str(SAMPLE), "--port", "0", *twice])
+    assert done.exit_code == 2 and "error is given twice" in done.output

@@ -160,8 +160,8 @@ def test_cli_live_with_kafka_down_exits_1_and_says_where_the_snapshots_are(sampl
     assert len(Recording(tmp_path).polls(STATUS_FEED)) == 1
 
 
-def test_sigterm_stops_live_cleanly_with_the_account_and_exit_0(api, tmp_path):
-    """Like ``record``: a stop by signal is an ending, not a failure (exit 0 unless a snapshot is undelivered)."""
+def test_sigterm_stops_live_cleanly_with_the_account_and_exit_143(api, tmp_path):
+    """Like every verb: a stop by signal ends cleanly, then exits 128 + the signal (143)."""
     api.script("/station_status.json", then=status(503))
     out = tmp_path / "rec"
     args = ["live", "--url", api.url("/station_status.json"), "--info-url", "none", "--record", str(out)]
@@ -177,7 +177,7 @@ def test_sigterm_stops_live_cleanly_with_the_account_and_exit_0(api, tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
+    assert process.returncode == 143, stderr
     assert "Stopped by SIGTERM" in stdout, stdout + stderr
     account = re.search(r"(\d+) polls = 0 snapshots \(0 repeated\) \+ (\d+) gaps \+ 0 invalid", stdout)
     polls, gaps = map(int, account.groups())

@@ -38,14 +38,12 @@ from freezegun import freeze_time
 from velib_replay import config
 from velib_replay.capture.client import ClientSettings
 from velib_replay.capture.recorder import (
-    Interrupted,
     Limits,
     PollCounts,
     RecordPlan,
     Schedule,
     Sources,
     StatusLine,
-    Stopper,
     content_key,
     default_out_dir,
     record,
@@ -56,6 +54,7 @@ from velib_replay.contracts.feed import minified, parse_status
 from velib_replay.errors import UserError
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording, RecordingWriter
 from velib_replay.recording.info import describe
+from velib_replay.signals import Interrupted, StopRequest
 from velib_replay.units import parse_time
 from velib_replay.verify import reference
 
@@ -123,12 +122,12 @@ def test_poll_counts_add_up_and_spot_repeats():
 
 
 def test_a_signal_abandons_a_fetch_but_not_a_write():
-    stopper = Stopper()
-    stopper._on_signal(signal.SIGINT)  # outside a fetch (a write, a wait): only asks to stop
-    assert stopper.stopped and stopper.reason == "SIGINT" and not stopper.abandoned
-    fresh = Stopper()
+    stopper = StopRequest()
+    stopper.received(signal.SIGINT)  # outside a fetch (a write, a wait): only asks to stop
+    assert stopper and stopper.reason == "SIGINT" and not stopper.abandoned
+    fresh = StopRequest()
     with pytest.raises(Interrupted), fresh.interruptible():
-        fresh._on_signal(signal.SIGTERM)
+        fresh.received(signal.SIGTERM)
     assert fresh.abandoned and fresh.reason == "SIGTERM"
     with pytest.raises(Interrupted), fresh.interruptible():
         pass  # once stopped, no new fetch starts
@@ -363,7 +362,8 @@ def test_kill_9_at_any_moment_leaves_a_readable_recording(api, tmp_path, sample)
 
 @pytest.mark.parametrize(("sig", "in_flight"), [(signal.SIGINT, False), (signal.SIGTERM, True)])
 def test_sigint_and_sigterm_stop_cleanly_with_a_summary(api, tmp_path, sig, in_flight):
-    """Stopped while waiting between polls, or while a fetch hangs: exit 0, summary, readable recording."""
+    """Stopped while waiting between polls, or while a fetch hangs: exit 128 + the signal, summary, readable
+    recording."""
     answer = slow(30, status_body(1)) if in_flight else ok(status_body(1))
     api.script("/station_status.json", ok(status_body(1)), ok(status_body(1)), then=answer)
     out = tmp_path / "rec"
@@ -377,7 +377,7 @@ def test_sigint_and_sigterm_stop_cleanly_with_a_summary(api, tmp_path, sig, in_f
     started = time.monotonic()
     process.send_signal(sig)
     stdout, stderr = process.communicate(timeout=10)
-    assert process.returncode == 0, stderr
+    assert process.returncode == 128 + sig, stderr
     assert time.monotonic() - started < 5  # a hanging fetch does not hold the stop back
     assert f"Stopped by {signal.Signals(sig).name}" in stdout
     assert ("abandoned" in stdout) == in_flight

@@ -86,7 +86,7 @@ def test_gaps_can_be_replayed_as_503(three_minutes):
 def test_a_recording_without_status_bodies_cannot_be_served(tmp_path):
     RecordingWriter(tmp_path).write(Poll(STATUS_FEED, parse_time("2025-10-18T09:00:00.000Z"), error="timeout"), None)
     with pytest.raises(UserError, match="no station_status body"):
-        serve(Recording(tmp_path), port=0)
+        serve(Recording(tmp_path), speed=None, port=0)
 
 
 def test_http_bodies_are_byte_exact_and_paths_match_the_real_api(sample):
@@ -107,7 +107,7 @@ def test_http_bodies_are_byte_exact_and_paths_match_the_real_api(sample):
 
 
 def test_gbfs_json_lists_the_feeds_for_discovery(sample):
-    with serve(sample, port=0).start() as server, ApiClient() as client:
+    with serve(sample, speed=1.0, port=0).start() as server, ApiClient() as client:
         feeds = discover_feeds(client, f"{server.url}/gbfs.json")
     assert feeds == {
         STATUS_FEED: f"{server.url}/station_status.json",
@@ -142,7 +142,7 @@ def test_cli_serve_runs_until_sigint_and_says_what_it_served_and_which_faults_it
         time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=10)
-    assert process.returncode == 0
+    assert process.returncode == 130  # 128 + SIGINT: every verb's exit status after a stop by signal
     assert "Stopped by SIGINT: 3 requests served; faults injected (seed 1) in 2 feed requests: error 1" in stdout
     assert "request 1 (station_status): injected error=0.5" in stderr
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from raw_messages import expected_quarantine, quarantined, send_raw
 
 from velib_replay.contracts.feed import iso_utc
-from velib_replay.testing.topics import fresh_topics
+from velib_replay.job.pipeline import fresh_topics
 from velib_replay.verify.reference import judge
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -9,12 +9,12 @@ import re
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
-from helpers import job_config, latest_indicators, process_once, replay, topic_values
+from helpers import latest_indicators, process_once, replay, topic_values
 
 from velib_replay.cli import main
 from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.job.config import OUTPUT_COUNTS
-from velib_replay.job.runner import _start, run_once
+from velib_replay.job.runner import run_once, start_query
 from velib_replay.job.transformations import INDICATORS, QUARANTINE
 from velib_replay.kafka.publisher import open_publisher
 from velib_replay.verify import reference
@@ -50,7 +50,7 @@ def test_bad_messages_are_quarantined_and_counted(sample, velib_kafka, velib_top
         assert publisher.flush().delivered == 3
     replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
     printed = io.StringIO()
-    summary = run_once(job_config(velib_kafka, velib_topics, checkpoint, show_rows=3), velib_spark, out=printed)
+    summary = run_once(velib_topics.job_config(checkpoint, show_rows=3), velib_spark, out=printed)
     first_snapshot = {k: v for k, v in read_golden(GOLDEN).items() if k.startswith("2025-10-18T09:09:16Z")}
     assert (summary.quarantined, summary.indicator_rows) == (3, len(first_snapshot))
     assert f"{len(first_snapshot)} indicator rows updated" in printed.getvalue()
@@ -66,8 +66,8 @@ def test_both_outputs_come_from_one_read_of_each_message(sample, velib_kafka, ve
         publisher.send([Message(b"x", b"{not json")])
         assert publisher.flush().delivered == 1
     replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
-    cfg = job_config(velib_kafka, velib_topics, checkpoint)
-    query = _start(velib_spark, cfg, once=True)
+    cfg = velib_topics.job_config(checkpoint)
+    query = start_query(velib_spark, cfg, once=True)
     query.awaitTermination()
     plan = query._jsq.streamingQuery().lastExecution().executedPlan().toString()  # pyspark has no API for it
     assert re.search(r"ReusedExchange \[.*\], Exchange hashpartitioning", plan), plan

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from velib_replay.errors import UserError
-from velib_replay.job.runner import _failure_message, _refuse_two_query_layout, claim_checkpoint
+from velib_replay.job.runner import claim_checkpoint, failure_message, refuse_two_query_layout
 from velib_replay.job.session import spark_error_message
 
 CHECKPOINT = Path("hdfs:/velib/checkpoints")
@@ -22,14 +22,14 @@ CHECKPOINT = Path("hdfs:/velib/checkpoints")
     ],
 )
 def test_a_checkpoint_used_by_another_query_is_named(spark_says):
-    message = _failure_message("the job failed", RuntimeError(spark_says), CHECKPOINT)
+    message = failure_message("the job failed", RuntimeError(spark_says), CHECKPOINT)
     assert message.startswith(f"checkpoint {CHECKPOINT} is in use by another job")
 
 
 def test_other_failures_keep_their_first_line_only():
     error = RuntimeError("\n[KAFKA_DATA_LOSS] Some data may have been lost\n\tat org.apache.spark.Something\n")
     assert spark_error_message(error) == "[KAFKA_DATA_LOSS] Some data may have been lost"
-    assert _failure_message("the job failed", error, CHECKPOINT) == (
+    assert failure_message("the job failed", error, CHECKPOINT) == (
         "the job failed: [KAFKA_DATA_LOSS] Some data may have been lost"
     )
 
@@ -51,6 +51,6 @@ def test_a_remote_checkpoint_is_left_to_spark(tmp_path):
 def test_a_checkpoint_of_the_one_query_per_output_job_is_refused_saying_what_to_do(tmp_path):
     (tmp_path / "indicators" / "offsets").mkdir(parents=True)
     with pytest.raises(UserError, match=r"cannot resume: give a new --checkpoint .* or remove this one$"):
-        _refuse_two_query_layout(tmp_path)
+        refuse_two_query_layout(tmp_path)
     (tmp_path / "job").mkdir()
-    _refuse_two_query_layout(tmp_path)  # a job of this version started on it already: resumed
+    refuse_two_query_layout(tmp_path)  # a job of this version started on it already: resumed

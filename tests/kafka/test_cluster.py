@@ -11,10 +11,10 @@ from helpers import expected_from, latest_indicators, process_once, topic_values
 from kafka import KafkaAdminClient
 
 from velib_replay.cli import main
+from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.kafka import cluster, topics
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import replay_to_topic
-from velib_replay.testing.topics import PipelineTopics
 
 
 def test_node_properties_share_the_quorum_and_replicate_internal_topics(tmp_path):

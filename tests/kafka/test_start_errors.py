@@ -25,7 +25,7 @@ def squatted() -> Iterator[int]:
         squatter = socket.socket()
         squatter.bind((broker.HOST, 0))
         port = squatter.getsockname()[1]
-        if broker._port_free(port - 1):
+        if broker.port_free(port - 1):
             break
         squatter.close()
     with squatter:

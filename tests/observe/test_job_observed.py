@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import job_config, replay
+from helpers import replay
 from kafka import KafkaProducer
 from observed_process import get, parse_metrics
 
@@ -23,7 +23,7 @@ def test_job_metrics_match_the_run_and_health_turns_503_when_it_falls_behind(
     sent = replay(sample, velib_kafka, velib_topics.status, speed=None, limit=SNAPSHOTS).delivered
     observer = JobObserver(velib_topics.status, kafka_end_offsets(velib_kafka))
     with metrics.serving(observer.serving_health(max_lag=3), 0, "127.0.0.1") as server:
-        summary = run_once(job_config(velib_kafka, velib_topics, checkpoint), velib_spark, listener=observer.listener)
+        summary = run_once(velib_topics.job_config(checkpoint), velib_spark, listener=observer.listener)
         seen = parse_metrics(get(server.url + "/metrics"))
         assert verdict(observer.observed.checks) == (200, b'{"status": "ok"}\n')
         producer = KafkaProducer(bootstrap_servers=velib_kafka)

@@ -66,7 +66,7 @@ def test_capture_metrics_follow_the_counts_and_staleness_is_time_since_the_feed_
     assert found["velib_replay_seconds_since_new_snapshot"] == 3.0
     assert found["velib_replay_kafka_up"] == 1 and found["velib_replay_backlog_snapshots"] == 0
     assert json.loads(verdict(health)[1])["reason"].startswith("time since the feed's last new snapshot is 3 s")
-    delivery._lost("broker gone")
+    delivery.lost_connection("broker gone")
     observer.seen(poll(995))
     assert json.loads(verdict(health)[1]) == {"status": "unhealthy", "reason": "Kafka is unreachable"}
     facts = observer.facts()

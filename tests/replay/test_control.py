@@ -17,7 +17,8 @@ from velib_replay.replay.control import Control
 from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.ledger import open_ledger, read_ledger
 from velib_replay.replay.pacing import ReplayPlan
-from velib_replay.replay.player import PlayStats, StopRequest, plan_slots, play
+from velib_replay.replay.player import PlayStats, plan_slots, play
+from velib_replay.signals import StopRequest
 from velib_replay.units import parse_offset
 from velib_replay.verify.expected import replayed_stream
 

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 from velib_replay.cli import main
 from velib_replay.contracts.messages import parse_station_filter
+from velib_replay.job.pipeline import fresh_topics
 from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.ledger import read_ledger
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import replay_to_topic
-from velib_replay.testing.topics import fresh_topics
 from velib_replay.verify.expected import outcome, replayed_stream
 from velib_replay.verify.reference import read_message
 

@@ -92,13 +92,23 @@ def test_parse_fault_refuses(spec, message):
 def test_bad_inject_is_a_one_line_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["play", "recordings/sample", "--inject", "late=2:3h"])
     assert result.exit_code == 2
-    assert "Invalid value for '--inject': fault 'late=2:3h': probability '2'" in result.output
+    assert "Invalid value for '--inject': fault 'late=2:3h': '2' is not a probability" in result.output
     assert "Traceback" not in result.output
 
 
 def test_one_fault_of_each_kind():
-    with pytest.raises(UserError, match="drop given twice"):
+    with pytest.raises(UserError, match="drop is given twice"):
         Injector([parse_fault("drop=0.1"), parse_fault("drop=0.2")])
+    assert Injector([parse_fault("stall=1m:1s"), parse_fault("stall=2m:1s")]).stalls  # pauses may repeat
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_a_kind_given_twice_is_a_usage_error_before_anything_runs(dry_run):
+    twice = ["--inject", "drop=0.1", "--inject", "drop=0.2"]
+    result = CliRunner().invoke(
+        main, ["play", "recordings/sample", *dry_run, *twice, "--bootstrap-servers", "127.0.0.1:9"]
+    )
+    assert result.exit_code == 2 and "Invalid value for '--inject': drop is given twice" in result.output
 
 
 def test_same_seed_same_faults_byte_for_byte(slots):

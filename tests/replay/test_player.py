@@ -9,7 +9,8 @@ from helpers import corrupt_copy
 from velib_replay.errors import UserError
 from velib_replay.recording import Recording
 from velib_replay.replay.pacing import ReplayPlan, schedule
-from velib_replay.replay.player import PlayStats, StopRequest, check_snapshots, play, select_snapshots
+from velib_replay.replay.player import PlayStats, check_snapshots, play, select_snapshots
+from velib_replay.signals import StopRequest
 
 
 def test_sends_on_an_absolute_schedule_without_drift(sample):

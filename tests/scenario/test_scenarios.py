@@ -17,7 +17,7 @@ from velib_replay.scenario.spec import load, scenario_files
 from velib_replay.scenario.steps import STEPS, Stack
 
 SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
-KINDS = frozenset(STEPS)
+CHECKS = {name: kind.check for name, kind in STEPS.items()}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -28,7 +28,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_a_scenario_loads_with_its_steps_and_expectations(tmp_path):
     text = "[[steps]]\nplay = { limit = 2 }\n[[steps]]\nprocess = {}\n[expect]\nlate = 0\n"
-    scenario = load(write(tmp_path, text), KINDS)
+    scenario = load(write(tmp_path, text), CHECKS)
     assert [step.kind for step in scenario.steps] == ["play", "process"]
     assert (scenario.name, scenario.late, scenario.golden, scenario.recording) == ("case", 0, None, SAMPLE)
 
@@ -41,12 +41,45 @@ def test_a_scenario_loads_with_its_steps_and_expectations(tmp_path):
         ("[expect]\nlate = 0\n", "no [[steps]]"),
         ("[job]\nspeed = 1\n[[steps]]\nprocess = {}\n", "unknown [job] option 'speed'"),
         ("[[steps]\n", "not TOML"),
+        ("[[steps]]\nplay = { limt = 2 }\n", "step 1 (play): unknown parameter 'limt'"),
+        ("[[steps]]\nplay = { inject = ['drop=2'] }\n", "step 1 (play): fault 'drop=2'"),
+        ("[[steps]]\nplay = { inject = ['drop=0.1', 'drop=0.2'] }\n", "step 1 (play): drop is given twice"),
+        ("[[steps]]\nplay = { speed = 0 }\n", "step 1 (play): speed '0'"),
+        ("[[steps]]\nplay = { start = 'soon' }\n", "step 1 (play): offset 'soon'"),
+        ("[[steps]]\nlive = { inject = ['eror=0.1'] }\n", "step 1 (live): fault 'eror=0.1': unknown kind"),
+        ("[[steps]]\nkill_job = { after_batches = 0 }\n", "step 1 (kill_job): after_batches = 0"),
+        ("[[steps]]\nseek = {}\n", "step 1 (seek): seek needs to = an offset"),
+        ("[[steps]]\nplay = { control = 'yes' }\n", "step 1 (play): control = 'yes'"),
+        ("[[steps]]\nprocess = { once = true }\n", "step 1 (process): unknown parameter 'once'"),
+        ("[job]\nwatermark = '2 hourz'\n[[steps]]\nprocess = {}\n", "interval '2 hourz'"),
+        ("partitions = 0\n[[steps]]\nprocess = {}\n", "partitions = 0"),
+        ("[expect]\nindicators = 'nowhere.jsonl'\n[[steps]]\nprocess = {}\n", "no golden file"),
     ],
 )
 def test_mistakes_are_one_line_naming_the_file(tmp_path, text, message):
     with pytest.raises(UserError, match=re.escape(message)) as error:
-        load(write(tmp_path, text), KINDS)
+        load(write(tmp_path, text), CHECKS)
     assert str(error.value).startswith(str(tmp_path / "case.toml"))
+
+
+def test_a_recording_that_is_not_one_is_refused_on_load(tmp_path):
+    path = tmp_path / "case.toml"
+    path.write_text(f'recording = "{tmp_path}"\n[[steps]]\nprocess = {{}}\n')
+    with pytest.raises(UserError, match="not a recording"):
+        load(path, CHECKS)
+
+
+def test_a_typo_in_step_3_fails_before_any_broker_or_spark_starts(tmp_path):
+    good = write(tmp_path, "[[steps]]\nplay = { limit = 1 }\n[[steps]]\nprocess = {}\n")
+    bad = tmp_path / "typo.toml"
+    steps = "[[steps]]\nplay = { limit = 1 }\n[[steps]]\nprocess = {}\n[[steps]]\nplay = { inject = ['drpo=0.1'] }\n"
+    bad.write_text(f'recording = "{SAMPLE}"\n' + steps)
+
+    def no_spark():
+        raise AssertionError("Spark started before every file was checked")
+
+    with pytest.raises(UserError, match=r"typo\.toml: step 3 \(play\): fault 'drpo=0\.1': unknown kind"):
+        run_scenarios([good, bad], spark=no_spark)  # no servers given: a broker would start after the checks
 
 
 def test_report_rows_and_junit(tmp_path):
@@ -78,7 +111,8 @@ def test_every_shipped_scenario_passes(request, velib_kafka, velib_spark):
 
 @pytest.mark.parametrize("kind", ["step", "seek", "pause", "resume"])
 def test_driving_steps_without_a_controlled_play_say_so(tmp_path, kind):
-    scenario = load(write(tmp_path, f"[[steps]]\n{kind} = {{}}\n"), KINDS)
+    params = "{ to = '1m' }" if kind == "seek" else "{}"
+    scenario = load(write(tmp_path, f"[[steps]]\n{kind} = {params}\n"), CHECKS)
     stack = Stack(scenario, None, tmp_path, spark=lambda: None, broker=None)
     with pytest.raises(UserError, match="drive a play started with control = true: there is none"):
-        STEPS[kind](stack, {"to": "1m"})
+        STEPS[kind].run(stack, scenario.steps[0].args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import PLUGIN_INSTALLED, SAMPLE
@@ -77,3 +78,11 @@ def test_velib_play_injects_seeded_faults_and_keeps_their_ledger(velib_play, vel
     faithful = velib_play(SAMPLE, topic=f"{velib_topics.status}-faithful", stations=stations).messages
     assert len(sent) == first.messages == faithful - first.faults["drop"] + first.faults["duplicate"]
     assert sorted(entry["fault"] for entry in read_ledger(tmp_path / "a").entries) == sorted(first.faults.elements())
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("speed", "says"), [(0, "speed '0'"), ("fast", "speed 'fast'"), (-1.5, "speed '-1.5'")])
+def test_velib_play_refuses_a_bad_speed_as_play_does(velib_play, speed, says):
+    """Every speed goes through the one parser: 0 used to reach the pacing and divide by zero."""
+    with pytest.raises(pytest.fail.Exception, match=f"velib_play: {re.escape(says)}"):
+        velib_play(SAMPLE, speed=speed)

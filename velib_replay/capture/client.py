@@ -126,7 +126,7 @@ class _Tally:
         return self.failures if self.gave_up else self.failures + 1
 
 
-class _Deadline:
+class Deadline:
     """The watchdog of one client: shuts the socket of an attempt still running ``seconds`` after it began.
 
     Armed by the connection at the start of each attempt (urllib3 retries inside one
@@ -174,14 +174,14 @@ class _Deadline:
         return f"timeout: whole response not received within {self.seconds:g} s"
 
 
-_attempt = threading.local()  # the fetching thread's _Deadline, for the connections it uses
+_attempt = threading.local()  # the fetching thread's Deadline, for the connections it uses
 
 
 class _ArmsDeadline:
     """Mixin for urllib3 connections: each request (one attempt) arms the fetching thread's deadline."""
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        deadline: _Deadline | None = getattr(_attempt, "deadline", None)
+        deadline: Deadline | None = getattr(_attempt, "deadline", None)
         if deadline is not None:
             deadline.arm(self)  # type: ignore[arg-type]
         super().request(*args, **kwargs)  # type: ignore[misc]
@@ -189,7 +189,7 @@ class _ArmsDeadline:
     def getresponse(self) -> Any:
         """The response, unless the watchdog cut its headers short: then a timeout, which urllib3 retries."""
         response = super().getresponse()  # type: ignore[misc]
-        deadline: _Deadline | None = getattr(_attempt, "deadline", None)
+        deadline: Deadline | None = getattr(_attempt, "deadline", None)
         if deadline is not None and deadline.expired:
             response.close()
             raise TimeoutError(deadline.reason())
@@ -239,7 +239,7 @@ class _Retry(Retry):
 
     max_retry_after: float = 60.0
     tally: _Tally | None = None
-    deadline: _Deadline | None = None
+    deadline: Deadline | None = None
 
     def new(self, **kw: Any) -> _Retry:
         retry = super().new(**kw)
@@ -296,7 +296,7 @@ class ApiClient:
     def __init__(self, settings: ClientSettings | None = None):
         self.settings = settings or ClientSettings()
         self._tally = _Tally()
-        self._deadline = _Deadline(self.settings.timeout)
+        self._deadline = Deadline(self.settings.timeout)
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, **self.settings.headers})
         adapter = _Adapter(max_retries=self._retry())

@@ -11,7 +11,6 @@ request order, so a seed and a polling client give the same faults on every run.
 from __future__ import annotations
 
 import logging
-import math
 import random
 import threading
 from collections import Counter
@@ -19,12 +18,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from velib_replay.errors import UserError
-from velib_replay.units import parse_duration
+from velib_replay.units import check_fault_set, fault_head, parse_duration, parse_probability
 
 log = logging.getLogger(__name__)
 
-KINDS = ("error", "timeout", "truncate", "stale", "slow", "reset")  # the order decisions are drawn in
-SYNTAX = "error=P, timeout=P, truncate=P, stale=P, slow=P:DURATION or reset=P"
+SYNTAX = {  # in the order decisions are drawn in
+    "error": "error=P",
+    "timeout": "timeout=P",
+    "truncate": "truncate=P",
+    "stale": "stale=P",
+    "slow": "slow=P:DURATION",
+    "reset": "reset=P",
+}
+KINDS = tuple(SYNTAX)
 
 
 @dataclass(frozen=True)
@@ -39,37 +45,21 @@ class HttpFault:
 
 def parse_http_fault(text: str) -> HttpFault:
     """``slow=0.1:200ms`` → HttpFault('slow', 0.1, 0.2); ValueError with the syntax when it is not one."""
-    kind, _, params = text.strip().partition("=")
-    kind = kind.strip().lower()
-    if kind not in KINDS:
-        raise ValueError(f"fault {text!r}: unknown kind {kind!r}; use {SYNTAX}")
-    probability_text, _, delay_text = params.partition(":")
-    if (kind == "slow") != bool(delay_text):
-        usage = "slow=P:DURATION, e.g. slow=0.1:200ms" if kind == "slow" else f"{kind}=P"
-        raise ValueError(f"fault {text!r}: use {usage}")
-    probability = _probability(probability_text, text)
-    delay = parse_duration(delay_text) if delay_text else 0.0
-    return HttpFault(kind, probability, delay)
-
-
-def _probability(text: str, spec: str) -> float:
+    kind, parts = fault_head(text, SYNTAX)
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"fault {spec!r}: {text!r} is not a probability from 0 to 1")
-    return value
+        return HttpFault(kind, parse_probability(parts[0]), parse_duration(parts[1]) if kind == "slow" else 0.0)
+    except ValueError as error:
+        raise ValueError(f"fault {text!r}: {error} (use {SYNTAX[kind]})") from None
 
 
 class HttpInjector:
     """Draws one fault (or none) per feed request and counts them by kind; shared by the server's threads."""
 
     def __init__(self, faults: Sequence[HttpFault], seed: int):
-        kinds = [fault.kind for fault in faults]
-        twice = sorted({kind for kind in kinds if kinds.count(kind) > 1})
-        if twice:
-            raise UserError(f"--inject {twice[0]} is given twice; give each kind once")
+        try:
+            check_fault_set(fault.kind for fault in faults)
+        except ValueError as error:
+            raise UserError(f"--inject {error}") from None
         if sum(fault.probability for fault in faults) > 1 + 1e-9:
             raise UserError(f"the --inject probabilities add up to more than 1: {' '.join(map(str, faults))}")
         self.faults = sorted(faults, key=lambda fault: KINDS.index(fault.kind))

@@ -34,7 +34,6 @@ from velib_replay.capture.recorder import (
     Schedule,
     Sources,
     StatusLine,
-    Stopper,
     Unstored,
     Watcher,
     open_writer,
@@ -47,6 +46,7 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import topics
 from velib_replay.kafka.publisher import Publisher, open_publisher
 from velib_replay.recording import KEYFRAME_EVERY, Poll, RecordingWriter
+from velib_replay.signals import StopRequest
 from velib_replay.units import format_duration
 
 DEFAULT_MAX_BACKLOG = 120  # snapshots (two hours at one a minute, ~1 MB of messages each)
@@ -139,10 +139,10 @@ class Delivery:
                 publisher.send(head.messages)  # blocks, then raises, when the broker went away
                 stats = publisher.flush()
             except KafkaError as error:
-                self._lost(f"{type(error).__name__}: {error}")
+                self.lost_connection(f"{type(error).__name__}: {error}")
                 return
             if stats.failed > failed_before or stats.pending:
-                self._lost(stats.first_error or "delivery timed out")
+                self.lost_connection(stats.first_error or "delivery timed out")
                 return
             self.backlog.popleft()
             self.counts.published += 1
@@ -154,10 +154,10 @@ class Delivery:
             try:
                 self.publisher = self.connect()
             except (UserError, KafkaError) as error:
-                self._lost(str(error))
+                self.lost_connection(str(error))
         return self.publisher
 
-    def _lost(self, reason: str) -> None:
+    def lost_connection(self, reason: str) -> None:
         """Report once per outage, drop the producer (a new one reconnects cleanly) and keep the backlog."""
         self.counts.failures += 1
         if self._down_since is None:
@@ -234,12 +234,13 @@ def live(
     connect: Connect,
     settings: ClientSettings | None = None,
     *,
-    stopper: Stopper | None = None,
+    stopper: StopRequest | None = None,
     status: StatusLine | None = None,
     observer: Watcher | None = None,
 ) -> LiveResult:
     """Poll and publish until the plan's limits or a stop; a last delivery attempt is made at the end."""
-    settings, stopper, status = settings or ClientSettings(), stopper or Stopper(), status or StatusLine()
+    settings, status = settings or ClientSettings(), status or StatusLine()
+    stopper = stopper if stopper is not None else StopRequest()  # an unset request is falsy
     writer: RecordingWriter | Unstored = Unstored()
     sources = plan.sources
     if plan.record:

@@ -17,10 +17,11 @@ from typing import Any
 from velib_replay.capture.client import ClientSettings
 from velib_replay.capture.faults import HttpFault, HttpInjector
 from velib_replay.capture.live import Connect, LivePlan, LiveResult, live
-from velib_replay.capture.recorder import Limits, Sources, StatusLine, Stopper
+from velib_replay.capture.recorder import Limits, Sources, StatusLine
 from velib_replay.capture.server import serve
 from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.recording import STATUS_FEED, Recording
+from velib_replay.signals import StopRequest
 
 # Without retries each request is one poll, so every fault shows in the accounting as itself;
 # the timeout must exceed any slow=P:D given, or a slow answer becomes a timeout.
@@ -99,9 +100,9 @@ def live_against_serve(
     ``max_polls`` (default: 20 per status poll of the recording, so ``error=1`` ends too).
     """
     injector = HttpInjector(faults, seed)
-    stopper = Stopper()
+    stopper = StopRequest()
     limit = max_polls or 20 * len(recording.polls(STATUS_FEED)) + 20
-    server = serve(recording, speed=None, port=0, injector=injector, on_finished=lambda: stopper.stop(FINISHED))
+    server = serve(recording, speed=None, port=0, injector=injector, on_finished=lambda: stopper.set(FINISHED))
     with server.start():
         sources = Sources(f"{server.url}/{STATUS_FEED}.json", None)
         plan = LivePlan(sources, interval, Limits(count=limit), wanted, record)

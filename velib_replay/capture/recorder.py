@@ -15,24 +15,21 @@ line are shared with ``live``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import math
-import signal
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-from velib_replay import config, signals
+from velib_replay import config
 from velib_replay.capture.client import USER_AGENT, ApiClient, ClientSettings, check_url, discover_feeds, redact_url
 from velib_replay.contracts.feed import NO_CONTEXT, FeedError, iso_utc, parse_document, system_context
 from velib_replay.errors import UserError
@@ -51,6 +48,7 @@ from velib_replay.recording import (
     checked,
 )
 from velib_replay.recording.info import reason_category
+from velib_replay.signals import Interrupted, StopRequest
 from velib_replay.units import format_bytes, format_duration
 
 log = logging.getLogger(__name__)
@@ -122,62 +120,6 @@ class Schedule:
             self.next_at = max(self.next_at, now + not_before)
 
 
-class Interrupted(BaseException):
-    """Raised by a signal inside an interruptible section; BaseException so no library swallows it."""
-
-
-class Stopper:
-    """Turns SIGINT/SIGTERM into a clean stop: fetches and waits are abandoned, writes finished."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.reason: str | None = None
-        self.abandoned = False  # a fetch was in flight when the signal came
-        self.failure: str | None = None  # a stop forced by an error (the disk is full…)
-        self._interruptible = False
-
-    @property
-    def stopped(self) -> bool:
-        return self.event.is_set()
-
-    def stop(self, reason: str = "stopped") -> None:
-        self.reason = self.reason or reason
-        self.event.set()
-
-    def fail(self, reason: str) -> None:
-        self.failure = self.failure or reason
-        self.stop(reason)
-
-    def wait(self, timeout: float) -> bool:
-        """Sleep until the next poll or a stop request; True when stopping."""
-        return self.event.wait(timeout) if timeout > 0 else self.event.is_set()
-
-    @contextlib.contextmanager
-    def interruptible(self) -> Iterator[None]:
-        """A section a signal may abandon (a fetch): nothing in it may write to disk."""
-        if self.stopped:
-            raise Interrupted
-        self._interruptible = True
-        try:
-            yield
-        except Interrupted:
-            self.abandoned = True
-            raise
-        finally:
-            self._interruptible = False
-
-    def _on_signal(self, signum: int) -> None:
-        self.stop(signal.Signals(signum).name)
-        if self._interruptible:
-            raise Interrupted
-
-    @contextlib.contextmanager
-    def signals_handled(self) -> Iterator[Stopper]:
-        """Install the handlers for the duration of a run (see ``velib_replay.signals``)."""
-        with signals.handled(self._on_signal):
-            yield self
-
-
 class StatusLine:
     """A one-line status refreshed in place on a terminal, logged lines otherwise."""
 
@@ -209,7 +151,7 @@ class StatusLine:
             self._shown = ""
 
 
-def run_loop(schedule: Schedule, limits: Limits, stopper: Stopper, step: Callable[[], float | None]) -> int:
+def run_loop(schedule: Schedule, limits: Limits, stopper: StopRequest, step: Callable[[], float | None]) -> int:
     """Call ``step`` at each tick until a limit or a stop; ``step`` returns a Retry-After or None."""
     ticks = 0
     while not limits.reached(ticks, schedule.elapsed_at_next()) and not stopper.wait(schedule.delay()):
@@ -346,7 +288,7 @@ class Poller:
         sources: Sources,
         client: ApiClient,
         writer: RecordingWriter | Unstored,
-        stopper: Stopper,
+        stopper: StopRequest,
         status: StatusLine,
         *,
         on_status: Callable[[Poll, bytes | None], None] | None = None,
@@ -511,13 +453,13 @@ def record(
     plan: RecordPlan,
     settings: ClientSettings | None = None,
     *,
-    stopper: Stopper | None = None,
+    stopper: StopRequest | None = None,
     status: StatusLine | None = None,
     observer: Watcher | None = None,
 ) -> RecordResult:
-    """Record until the plan's limits or a stop; the CLI wraps this in ``stopper.signals_handled()``."""
+    """Record until the plan's limits or a stop; the CLI wraps this in ``stopper.handled()``."""
     settings = settings or ClientSettings()
-    stopper = stopper or Stopper()
+    stopper = stopper if stopper is not None else StopRequest()  # an unset request is falsy
     status = status or StatusLine()
     writer = open_writer(plan.out, plan.compression, source_of(plan, settings), plan.keyframe_every)
     schedule = Schedule(plan.interval)

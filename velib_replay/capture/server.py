@@ -337,7 +337,7 @@ class _Handler(BaseHTTPRequestHandler):
 def serve(
     recording: Recording,
     *,
-    speed: float | None = 1.0,
+    speed: float | None,
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     loop: bool = False,

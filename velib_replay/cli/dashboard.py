@@ -6,7 +6,9 @@ import click
 
 from velib_replay import config
 from velib_replay.cli import options
+from velib_replay.cli.stopping import finish
 from velib_replay.dashboard.server import open_dashboard
+from velib_replay.signals import Interrupted, StopRequest
 
 
 @click.command("dashboard")
@@ -61,9 +63,12 @@ def command(
     controls too. Stop it with Ctrl-C."""
     server = open_dashboard(bootstrap_servers, indicators_topic, status_topic, host, port, quiet_after, control_url)
     click.echo(f"Dashboard on {server.url} following {indicators_topic} (Ctrl-C to stop)")
+    stop = StopRequest()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("Stopped.")
+        with stop.handled(), stop.interruptible():
+            server.serve_forever()
+    except Interrupted:
+        click.echo(f"Stopped by {stop.reason}.")
     finally:
         server.close()
+    finish(stop)

@@ -9,7 +9,7 @@ import click
 
 from velib_replay.capture.client import redact_url
 from velib_replay.capture.live import DEFAULT_MAX_BACKLOG, DELIVERY_TIMEOUT, LivePlan, kafka_connector, live
-from velib_replay.capture.recorder import Stopper, resolve_sources
+from velib_replay.capture.recorder import resolve_sources
 from velib_replay.cli import options
 from velib_replay.cli.capture_options import (
     client_options,
@@ -20,9 +20,10 @@ from velib_replay.cli.capture_options import (
     log_to_stderr,
     schedule_options,
 )
-from velib_replay.errors import UserError
+from velib_replay.cli.stopping import finish
 from velib_replay.observe import logs, metrics
 from velib_replay.observe.capture_metrics import CaptureObserver
+from velib_replay.signals import StopRequest
 
 
 @click.command("live")
@@ -84,7 +85,7 @@ def command(
     API faults are retried and reported as in `record`; while Kafka is unreachable,
     snapshots wait (up to --max-backlog) and are delivered when it is back. Stops
     after --count, --duration, or on Ctrl-C / SIGTERM like `record` (summary; exit
-    status 0), but exit status 1 if any snapshot was not delivered.
+    status 130 or 143), and exit status 1 if any snapshot was not delivered.
     """
     log_to_stderr(log_format)
     settings = client_settings(**client)
@@ -98,11 +99,9 @@ def command(
     observer = CaptureObserver()
     status = logs.status_line(log_format, observer.facts)
     observed = observer.serving_health(stale_after)
-    with Stopper().signals_handled() as stopper, metrics.serving(observed, metrics_port, metrics_host):
+    with StopRequest().handled() as stopper, metrics.serving(observed, metrics_port, metrics_host):
         result = live(plan, connect, settings, stopper=stopper, status=status, observer=observer)
     click.echo(result.summary())
-    if result.failure:
-        raise UserError(result.failure)
-    if result.undelivered:
-        kept = f"; they are in {record_dir} (`velib-replay play` can send them)" if record_dir else ""
-        raise UserError(f"{result.undelivered} snapshot(s) were not delivered to Kafka{kept}")
+    kept = f"; they are in {record_dir} (`velib-replay play` can send them)" if record_dir else ""
+    undelivered = f"{result.undelivered} snapshot(s) were not delivered to Kafka{kept}" if result.undelivered else None
+    finish(stopper, result.failure or undelivered)

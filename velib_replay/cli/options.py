@@ -86,6 +86,22 @@ OFFSET = _Parsed("offset", units.parse_offset)  # timedelta from the start, or d
 STATIONS = _Parsed("stations", parse_station_filter)  # frozenset of codes, or None for all
 HTTP_FAULT = _Parsed("fault", parse_http_fault)  # serve --inject KIND=PARAMS
 FAULT = _Parsed("fault", parse_fault)  # replay.faults.Fault
+
+
+def fault_set(repeatable: tuple[str, ...] = ()) -> Callable[[click.Context, click.Parameter, tuple], tuple]:
+    """The whole-set check of a repeated ``--inject``, at parse time: a kind given twice is a usage error,
+    before anything runs (``play --dry-run`` included)."""
+
+    def check(ctx: click.Context, param: click.Parameter, faults: tuple) -> tuple:
+        try:
+            units.check_fault_set((fault.kind for fault in faults), repeatable)
+        except ValueError as error:
+            raise click.BadParameter(str(error), ctx, param) from None
+        return faults
+
+    return check
+
+
 KEY_FIELDS = _Parsed("fields", parse_key_fields)  # tuple of value field names
 CONTROL_URL = _Parsed("url", check_control_url)  # play --control's endpoint, as it printed it
 ROBUSTNESS_FAULTS = _Parsed("faults", parse_fault_names)  # names of the robustness matrix's faults

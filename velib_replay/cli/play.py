@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
-import signal
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from velib_replay import config, signals
+from velib_replay import config
 from velib_replay.cli import keys, options
+from velib_replay.cli.stopping import finish
 from velib_replay.cli.tables import table
 from velib_replay.contracts.feed import iso_utc
 from velib_replay.contracts.messages import selected
@@ -26,13 +25,12 @@ from velib_replay.kafka.publisher import AUTO, CLIENTS
 from velib_replay.recording import Recording, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.control_server import ControlServer
-from velib_replay.replay.faults import Fault
+from velib_replay.replay.faults import REPEATABLE, Fault
 from velib_replay.replay.pacing import Slot, Timeline
 from velib_replay.replay.player import (
     UNUSABLE,
     PlayStats,
     ReplayPlan,
-    StopRequest,
     check_snapshots,
     nothing_to_send,
     plan_slots,
@@ -42,11 +40,12 @@ from velib_replay.replay.player import (
     used_snapshots,
 )
 from velib_replay.replay.retention import feed_time_refusal
+from velib_replay.signals import StopRequest
 
 
 @click.command("play")
 @options.recording_argument
-@click.option("--speed", type=options.SPEED, default="1x", help="1x, 10x, 0.5x, 60 ... or max.")
+@click.option("--speed", type=options.SPEED, default=config.PLAY_SPEED, help="1x, 10x, 0.5x, 60 ... or max.")
 @options.stations
 @options.bootstrap_servers
 @options.kafka_config
@@ -108,6 +107,7 @@ from velib_replay.replay.retention import feed_time_refusal
     "faults",
     type=options.FAULT,
     multiple=True,
+    callback=options.fault_set(REPEATABLE),
     metavar="KIND=PARAMS",
     help="Inject a fault, repeatable: duplicate=P, reorder=N, late=P:DELAY, drop=P, corrupt=P, skew=P:±D, "
     "stall=AT:PAUSE (P a probability per message; README's 'Fault injection').",
@@ -176,11 +176,10 @@ def command(
     plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to)
     source = Recording(recording)
     snapshots = select_snapshots(source, plan)
-    with _stop_on_signals() as stop:
+    with StopRequest(second_kills=True).handled() as stop:  # a second signal kills at once
         counts = _check(snapshots, plan, skip_invalid, quiet, stop) if check else None
         if stop:
-            click.echo(f"Error: interrupted by {stop.reason} while checking the recording; nothing was sent", err=True)
-            raise click.exceptions.Exit(_exit_status(stop.reason))
+            finish(stop, f"interrupted by {stop.reason} while checking the recording; nothing was sent")
         slots = plan_slots(source, plan, snapshots)
         total = slots.size
         if dry_run:
@@ -211,22 +210,7 @@ def command(
                 control=control,
             )
     _report(stats, status_topic, quiet, stats_json)
-    _verdict(stats, plan)
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[StopRequest]:
-    """SIGINT and SIGTERM ask the replay to stop at the next snapshot boundary; a second one kills at once."""
-    stop = StopRequest()
-
-    def handle(signum: int) -> None:
-        if stop:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-        stop.set(signal.Signals(signum).name)
-
-    with signals.handled(handle):
-        yield stop
+    _verdict(stats, plan, stop)
 
 
 @contextlib.contextmanager
@@ -248,10 +232,6 @@ def _controlled(
         if with_keys:
             stack.enter_context(keys.reading(control))
         yield control, keys.LEGEND if with_keys else None
-
-
-def _exit_status(signal_name: str) -> int:
-    return signals.exit_status(signal.Signals[signal_name].value)
 
 
 def _check(
@@ -364,7 +344,7 @@ def _shown(name: str, value: object) -> object:
     return json.dumps(value) if isinstance(value, dict) else value
 
 
-def _verdict(stats: PlayStats, plan: ReplayPlan) -> None:
+def _verdict(stats: PlayStats, plan: ReplayPlan, stop: StopRequest) -> None:
     """The exit status after the statistics: 130/143 when interrupted, 1 when anything went wrong, else 0."""
     problem = None
     if stats.undelivered:
@@ -374,9 +354,5 @@ def _verdict(stats: PlayStats, plan: ReplayPlan) -> None:
     elif stats.messages == 0 and not stats.interrupted:
         problem = "nothing was sent: " + nothing_to_send(plan.wanted, all_invalid=stats.skipped_invalid > 0)
     if stats.interrupted:
-        if problem:
-            click.echo(f"Error: {problem}", err=True)
         click.echo(f"Interrupted by {stats.interrupted} after {stats.snapshots} snapshots", err=True)
-        raise click.exceptions.Exit(_exit_status(stats.interrupted))
-    if problem:
-        raise UserError(problem)
+    finish(stop, problem)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 import time
 from pathlib import Path
 
 import click
 
-from velib_replay import config, signals
+from velib_replay import config
 from velib_replay.cli import options
+from velib_replay.cli.stopping import finish
 from velib_replay.observe import logs, metrics
+from velib_replay.signals import StopRequest
 
 
 @click.command("process")
@@ -134,10 +135,10 @@ def command(
         logs.client_libraries(log_format)
     observer = JobObserver(status_topic, kafka_end_offsets(bootstrap_servers))
     started = time.monotonic()
-    stop = _StopSignal()
-    with signals.handled(stop.received), metrics.serving(observer.serving_health(max_lag), metrics_port, metrics_host):
+    stop = StopRequest()
+    with stop.handled(), metrics.serving(observer.serving_health(max_lag), metrics_port, metrics_host):
         session = spark_session(master)
-        with signals.handled(stop.received):  # pyspark's SparkContext put its own SIGINT handler in place of ours
+        with stop.handled():  # pyspark's SparkContext put its own SIGINT handler in place of ours
             summary = run(session, cfg, once=once, stop=stop, listener=observer.listener)
     click.echo(
         f"Processed {summary.input_rows} messages in {summary.batches} batch(es), {time.monotonic() - started:.1f} s: "
@@ -146,15 +147,4 @@ def command(
     )
     if summary_json is not None:
         summary_json.write_text(json.dumps(dataclasses.asdict(summary), indent=2) + "\n")
-    if stop.signum is not None:
-        click.get_current_context().exit(signals.exit_status(stop.signum))
-
-
-class _StopSignal(threading.Event):
-    """Set by SIGINT or SIGTERM, remembering which, so the job stops cleanly and exits as the signal asks."""
-
-    signum: int | None = None
-
-    def received(self, signum: int) -> None:
-        self.signum = signum
-        self.set()
+    finish(stop)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from velib_replay.capture.recorder import RecordPlan, Stopper, default_out_dir, record, resolve_sources
+from velib_replay.capture.recorder import RecordPlan, default_out_dir, record, resolve_sources
 from velib_replay.cli import options
 from velib_replay.cli.capture_options import (
     client_options,
@@ -19,9 +19,10 @@ from velib_replay.cli.capture_options import (
     schedule_options,
 )
 from velib_replay.cli.options import env
-from velib_replay.errors import UserError
+from velib_replay.cli.stopping import finish
 from velib_replay.observe import logs, metrics
 from velib_replay.observe.capture_metrics import CaptureObserver
+from velib_replay.signals import StopRequest
 
 
 @click.command("record")
@@ -60,7 +61,7 @@ def command(
     """Poll the Vélib' API (or any GBFS system: --gbfs) and store every response byte-for-byte, faults included.
 
     Stops after --count polls, after --duration, or on Ctrl-C / SIGTERM (the write in
-    progress is finished; the summary is printed; exit status 0).
+    progress is finished; the summary is printed; exit status 130 or 143).
     """
     log_to_stderr(log_format)
     settings = client_settings(**client)
@@ -70,8 +71,7 @@ def command(
     observer = CaptureObserver()
     status = logs.status_line(log_format, observer.facts)
     observed = observer.serving_health(stale_after)
-    with Stopper().signals_handled() as stopper, metrics.serving(observed, metrics_port, metrics_host):
+    with StopRequest().handled() as stopper, metrics.serving(observed, metrics_port, metrics_host):
         result = record(plan, settings, stopper=stopper, status=status, observer=observer)
     click.echo(result.summary())
-    if result.failure:
-        raise UserError(result.failure)
+    finish(stopper, result.failure)

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from velib_replay import signals
 from velib_replay.cli import options
+from velib_replay.cli.stopping import finish
 from velib_replay.cli.tables import table
 from velib_replay.scenario.report import HEADERS, rows, write_junit
 from velib_replay.scenario.runner import run_scenarios
 from velib_replay.scenario.spec import scenario_files
+from velib_replay.signals import Interrupted, StopRequest
 
 
 @click.group("scenario")
@@ -37,14 +38,19 @@ def command() -> None:
 )
 def run(paths: tuple[Path, ...], bootstrap_servers: str | None, junit_xml: Path | None) -> None:
     """Run each scenario FILE (or every *.toml in DIR) with topics of its own; exit 1 if any fails."""
-    with signals.handled(_interrupt):
-        results = run_scenarios(
-            scenario_files(list(paths)),
-            bootstrap_servers=bootstrap_servers,
-            on_result=lambda result: click.echo(
-                f"{result.name}: {rows([result])[0][3]} ({result.seconds:.0f}s)", err=True
-            ),
-        )
+    stop = StopRequest()
+    try:
+        with stop.handled(), stop.interruptible():  # a signal unwinds the steps: broker and job stop
+            results = run_scenarios(
+                scenario_files(list(paths)),
+                bootstrap_servers=bootstrap_servers,
+                on_result=lambda result: click.echo(
+                    f"{result.name}: {rows([result])[0][3]} ({result.seconds:.0f}s)", err=True
+                ),
+            )
+    except Interrupted:
+        click.echo(f"Interrupted by {stop.reason}: the running scenario was stopped", err=True)
+        finish(stop)
     click.echo(table(rows(results), HEADERS))
     for result in results:
         for problem in result.problems:
@@ -54,8 +60,3 @@ def run(paths: tuple[Path, ...], bootstrap_servers: str | None, junit_xml: Path 
     failed = [result.name for result in results if not result.passed]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(results)} scenarios failed: {', '.join(failed)}")
-
-
-def _interrupt(_signum: int) -> None:
-    """SIGTERM as Ctrl-C: unwinding the steps stops the broker and any job a scenario started."""
-    raise KeyboardInterrupt

@@ -8,14 +8,15 @@ import click
 
 from velib_replay import config
 from velib_replay.capture.faults import HttpFault, HttpInjector
-from velib_replay.capture.recorder import Stopper
 from velib_replay.capture.server import DEFAULT_PORT, serve
 from velib_replay.cli import options
 from velib_replay.cli.capture_options import log_to_stderr
 from velib_replay.cli.options import env, recording_argument
+from velib_replay.cli.stopping import finish
 from velib_replay.observe import logs, metrics
 from velib_replay.observe.capture_metrics import ServerObserver
 from velib_replay.recording import Recording
+from velib_replay.signals import StopRequest
 
 
 @click.command("serve")
@@ -23,7 +24,7 @@ from velib_replay.recording import Recording
 @click.option(
     "--speed",
     type=options.SPEED,
-    default="1x",
+    default=config.PLAY_SPEED,
     help="1x, 10x, 0.5x ... or max (each request gets the next recorded body).",
 )
 @click.option("--host", default="127.0.0.1", envvar=env("SERVE_HOST"), show_envvar=True, help="Address to listen on.")
@@ -45,6 +46,7 @@ from velib_replay.recording import Recording
     "faults",
     type=options.HTTP_FAULT,
     multiple=True,
+    callback=options.fault_set(),
     envvar=env("SERVE_INJECT"),
     show_envvar=True,
     help="A fault on feed requests, repeatable: error=P (503), timeout=P (no answer), truncate=P (half the body), "
@@ -84,7 +86,8 @@ def command(
     pace = f"{speed:g}x" if speed else "max"
     logs.announce(f"Serving {recording} at {pace}{injected} (Ctrl-C to stop): {feeds}", log_format)
     observed = ServerObserver(server).observed
-    with Stopper().signals_handled() as stopper, server.start(), metrics.serving(observed, metrics_port, metrics_host):
+    with StopRequest().handled() as stopper, server.start(), metrics.serving(observed, metrics_port, metrics_host):
         while not stopper.wait(0.5):
             pass
     click.echo(f"Stopped by {stopper.reason}: {server.summary()}")
+    finish(stopper)

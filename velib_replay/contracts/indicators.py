@@ -3,7 +3,7 @@
 One JSON object per (snapshot, postcode), keyed ``"<snapshot_time>|<postcode>"``; the
 fields and their meaning are in README's "Indicator contract". Both the Spark job and
 the independent reference computation (``verify.reference``) build rows of this shape,
-and both judge a message with the rules below (the count rules are in ``recording.feed``).
+and both judge a message with the rules below (the count rules are in ``contracts.feed``).
 """
 
 from __future__ import annotations

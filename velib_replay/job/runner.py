@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import fcntl
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -34,6 +33,7 @@ from velib_replay.job.transformations import (
     read_messages,
 )
 from velib_replay.kafka import topics
+from velib_replay.signals import StopRequest
 
 
 class _BatchWriter:
@@ -70,7 +70,7 @@ def run(
     *,
     once: bool,
     out=sys.stdout,
-    stop: threading.Event | None = None,
+    stop: StopRequest | None = None,
     listener: JobListener | None = None,
 ) -> JobSummary:
     """Start the query; with ``once``, process everything available and return.
@@ -81,16 +81,16 @@ def run(
     ``listener`` hears the query's progress (the summary is read from it); ``observe.job_metrics`` hands its own
     to show the progress on /metrics while the job runs.
     """
-    stop = stop or threading.Event()
+    stop = stop if stop is not None else StopRequest()
     with claim_checkpoint(cfg.checkpoint), ExitStack() as observing:
-        _refuse_two_query_layout(cfg.checkpoint)
+        refuse_two_query_layout(cfg.checkpoint)
         topics.ensure_topics(
             cfg.bootstrap_servers, topics.pipeline_topics(cfg.status_topic, cfg.indicators_topic, cfg.quarantine_topic)
         )
         listener = listener or JobListener(cfg.status_topic)
         observing.enter_context(listening(spark, listener))
         with _spark_errors("cannot start the job", cfg.checkpoint):
-            query = _start(spark, cfg, once, out)
+            query = start_query(spark, cfg, once, out)
         try:
             _wait(query, stop, out, cfg.checkpoint)
         except BaseException:
@@ -102,17 +102,17 @@ def run(
         with _spark_errors("cannot read how the job ended", cfg.checkpoint):
             failure = query.exception()
         if failure:
-            raise UserError(_failure_message("the job failed", failure, cfg.checkpoint))
+            raise UserError(failure_message("the job failed", failure, cfg.checkpoint))
     return _summary(listener)  # once listening has ended: every batch's progress has been heard
 
 
-def _start(spark: SparkSession, cfg: JobConfig, once: bool, out=sys.stdout) -> StreamingQuery:
+def start_query(spark: SparkSession, cfg: JobConfig, once: bool, out=sys.stdout) -> StreamingQuery:
     """The job's one streaming query, in update mode; ``once``: what is available, then stop."""
     output = job_output(read_messages(spark, cfg), postcode_lookup(cfg.stations_table), cfg.watermark, cfg.max_future)
     counted = (F.count_if(F.col(OUTPUT) == name).alias(name) for name in (INDICATORS, QUARANTINE))
     output = output.observe(OUTPUT_COUNTS, *counted)  # in each batch's progress: see JobListener
     trigger = {"availableNow": True} if once else {"processingTime": cfg.trigger_interval}
-    _write_checkpoint_files_plainly(spark, cfg.checkpoint)
+    write_checkpoint_files_plainly(spark, cfg.checkpoint)
     return (
         _sink(output, cfg, out)
         .outputMode("update")
@@ -135,11 +135,11 @@ def _sink(output: DataFrame, cfg: JobConfig, out) -> DataStreamWriter:
     return on_kafka(_kafka_records(output, cfg).writeStream, cfg)
 
 
-_CHECKPOINT_FILE_MANAGER = "spark.sql.streaming.checkpointFileManagerClass"
-_PLAIN_FILE_MANAGER = "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager"
+CHECKPOINT_FILE_MANAGER = "spark.sql.streaming.checkpointFileManagerClass"
+PLAIN_FILE_MANAGER = "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager"
 
 
-def _write_checkpoint_files_plainly(spark: SparkSession, checkpoint: Path) -> None:
+def write_checkpoint_files_plainly(spark: SparkSession, checkpoint: Path) -> None:
     """A local checkpoint's files written through Hadoop's FileSystem API rather than its FileContext (Spark's default).
 
     Without Hadoop's native library, which pyspark does not ship, FileContext forks ``readlink`` and ``chmod``
@@ -148,8 +148,8 @@ def _write_checkpoint_files_plainly(spark: SparkSession, checkpoint: Path) -> No
     HDFS; a local rename is atomic either way. Checkpoints elsewhere (hdfs://, s3a://…), and a manager the
     user chose (``--conf``), keep Spark's choice.
     """
-    if _is_local(checkpoint) and spark.conf.get(_CHECKPOINT_FILE_MANAGER, None) is None:
-        spark.conf.set(_CHECKPOINT_FILE_MANAGER, _PLAIN_FILE_MANAGER)
+    if _is_local(checkpoint) and spark.conf.get(CHECKPOINT_FILE_MANAGER, None) is None:
+        spark.conf.set(CHECKPOINT_FILE_MANAGER, PLAIN_FILE_MANAGER)
 
 
 def _is_local(checkpoint: Path) -> bool:
@@ -179,7 +179,7 @@ def claim_checkpoint(checkpoint: Path) -> Iterator[None]:
         yield
 
 
-def _refuse_two_query_layout(checkpoint: Path) -> None:
+def refuse_two_query_layout(checkpoint: Path) -> None:
     """A checkpoint from when the job ran one query per output (``indicators/``, ``quarantine/``): Spark cannot
     resume those offsets in the single query, and would fail with an assertion about source counts."""
     if (checkpoint / "indicators" / "offsets").is_dir() and not (checkpoint / QUERY_NAME).exists():
@@ -190,15 +190,15 @@ def _refuse_two_query_layout(checkpoint: Path) -> None:
         )
 
 
-def _wait(query: StreamingQuery, stop: threading.Event, out, checkpoint: Path) -> None:
+def _wait(query: StreamingQuery, stop: StopRequest, out, checkpoint: Path) -> None:
     """Until ``stop`` is set or the query has ended; a failure ends the wait (it is reported after the stop)."""
     with _spark_errors("the job stopped unexpectedly", checkpoint):
         try:
-            while not stop.is_set() and query.isActive:
+            while not stop and query.isActive:
                 query.awaitTermination(timeout=1)
         except StreamingQueryException:
             return
-    if stop.is_set():
+    if stop:
         print("Stopping: the checkpoint keeps the progress; a restart resumes from it.", file=out, flush=True)
 
 
@@ -207,13 +207,13 @@ def _spark_errors(what: str, checkpoint: Path) -> Iterator[None]:
     try:
         yield
     except SPARK_ERRORS as error:
-        raise UserError(_failure_message(what, error, checkpoint)) from None
+        raise UserError(failure_message(what, error, checkpoint)) from None
 
 
 _CONCURRENT = ("concurrently using", "same id is already active", "CONCURRENT_QUERY")
 
 
-def _failure_message(what: str, error: BaseException, checkpoint: Path) -> str:
+def failure_message(what: str, error: BaseException, checkpoint: Path) -> str:
     message = spark_error_message(error)
     if any(sign in message for sign in _CONCURRENT):
         return _in_use(checkpoint)

@@ -177,7 +177,7 @@ def _properties_path(broker: Broker) -> str:
     return str(broker.properties_file.resolve())
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -350,10 +350,10 @@ def _check_ports(broker: Broker) -> int:
         at_fault = "--controller-port; choose another"
         if controller_port == broker.port:
             raise UserError(f"--controller-port {controller_port} is --port too: the two must differ")
-    if not _port_free(broker.port):
+    if not port_free(broker.port):
         advice = f"stop it, or choose another port with --port or {config.ENV_PREFIX}_KAFKA_PORT"
         raise PortTaken(broker.port, advice)
-    if not _port_free(controller_port):
+    if not port_free(controller_port):
         raise PortTaken(controller_port, f"it is {at_fault}")
     return controller_port
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from velib_replay import config
-from velib_replay.job.config import JobConfig, JobSummary
+from velib_replay.job.config import JobSummary
+from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.job.runner import run_once
 from velib_replay.kafka import broker
 from velib_replay.recording import Recording
@@ -34,13 +35,12 @@ class DemoResult:
     report: Written
 
 
-def demo_topics(run_id: str) -> dict[str, str]:
+def demo_topics(bootstrap_servers: str, run_id: str) -> PipelineTopics:
     """Topics of this demo run's own, so an earlier replay on ``velib-projet`` cannot change its result."""
-    return {
-        "status_topic": f"{config.STATUS_TOPIC}-demo-{run_id}",
-        "indicators_topic": f"{config.INDICATORS_TOPIC}-demo-{run_id}",
-        "quarantine_topic": f"{config.QUARANTINE_TOPIC}-demo-{run_id}",
-    }
+    names = (
+        f"{name}-demo-{run_id}" for name in (config.STATUS_TOPIC, config.INDICATORS_TOPIC, config.QUARANTINE_TOPIC)
+    )
+    return PipelineTopics(*names, bootstrap_servers=bootstrap_servers)
 
 
 def run_demo(
@@ -55,8 +55,7 @@ def run_demo(
     started, running = start_broker(embedded, say, move_if_taken=move_if_taken)
     say(f"Kafka {'started' if started else 'already running'} on {running.bootstrap_servers} (log: {running.log_file})")
     bootstrap = running.bootstrap_servers
-    names = demo_topics(time.strftime("%Y%m%dT%H%M%S"))
-    job_config = JobConfig(bootstrap_servers=bootstrap, checkpoint=checkpoint, show_rows=0, **names)
+    job_config = demo_topics(bootstrap, time.strftime("%Y%m%dT%H%M%S")).job_config(checkpoint)
     played = replay_to_topic(Recording(recording_path), bootstrap, job_config.status_topic)
     say(f"Played {played.snapshots} snapshots ({played.messages} messages) to {job_config.status_topic}")
     say("Running the Spark job until all is processed...")

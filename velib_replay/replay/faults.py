@@ -29,7 +29,7 @@ from velib_replay.contracts.feed import iso_utc
 from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD, Message
 from velib_replay.errors import UserError
 from velib_replay.replay.pacing import Slot
-from velib_replay.units import parse_duration
+from velib_replay.units import check_fault_set, fault_head, parse_duration, parse_probability
 
 PER_MESSAGE = ("drop", "corrupt", "skew", "late", "duplicate")  # the order a message meets them in
 MAX_SKEW_S = 366 * 86400
@@ -61,18 +61,14 @@ class Fault:
     at_s: float = 0.0  # stall: feed offset from the first snapshot
 
 
+REPEATABLE = ("stall",)  # several pauses make sense; two drop rates do not
+
+
 def parse_fault(spec: str) -> Fault:
     """``late=0.01:3h`` → Fault; a ValueError naming the expected syntax otherwise."""
-    kind, _, params = spec.strip().partition("=")
-    kind = kind.strip().lower()
-    if kind not in SYNTAX:
-        raise ValueError(f"fault {spec!r}: unknown kind; use one of {', '.join(SYNTAX.values())}")
-    parts = params.split(":")
-    expected_parts = SYNTAX[kind].count(":") + 1
-    if len(parts) != expected_parts or not all(part.strip() for part in parts):
-        raise ValueError(f"fault {spec!r}: use {SYNTAX[kind]}")
+    kind, parts = fault_head(spec, SYNTAX)
     try:
-        return _parse(kind, spec.strip(), [part.strip() for part in parts])
+        return _parse(kind, spec.strip(), parts)
     except ValueError as error:
         raise ValueError(f"fault {spec!r}: {error} (use {SYNTAX[kind]})") from None
 
@@ -84,7 +80,7 @@ def _parse(kind: str, spec: str, parts: list[str]) -> Fault:
         return Fault(kind, spec, window=int(parts[0]))
     if kind == "stall":
         return Fault(kind, spec, at_s=parse_duration(parts[0]), seconds=_positive(parts[1]))
-    probability = _probability(parts[0])
+    probability = parse_probability(parts[0])
     if kind == "late":
         return Fault(kind, spec, probability, seconds=_positive(parts[1]))
     if kind == "skew":
@@ -94,16 +90,6 @@ def _parse(kind: str, spec: str, parts: list[str]) -> Fault:
             raise ValueError(f"shift {text!r}: at most 366d (a feed time must stay a real date)")
         return Fault(kind, spec, probability, seconds=round(shift), sign=sign)
     return Fault(kind, spec, probability)
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise ValueError(f"probability {text!r} must be a number from 0 to 1")
-    return value
 
 
 def _positive(text: str) -> float:
@@ -128,9 +114,10 @@ class Injector:
     """
 
     def __init__(self, faults: Sequence[Fault], seed: int = 0, ledger: Ledger | None = None):
-        kinds = [fault.kind for fault in faults if fault.kind != "stall"]
-        if repeated := sorted({kind for kind in kinds if kinds.count(kind) > 1}):
-            raise UserError(f"--inject {repeated[0]} given twice: one of each kind (stall excepted)")
+        try:
+            check_fault_set((fault.kind for fault in faults), REPEATABLE)
+        except ValueError as error:
+            raise UserError(f"--inject {error}") from None
         self.faults = {fault.kind: fault for fault in faults if fault.kind != "stall"}
         self.stalls = sorted((fault for fault in faults if fault.kind == "stall"), key=lambda fault: fault.at_s)
         self.random = random.Random(seed)

@@ -13,7 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from velib_replay import config
 from velib_replay.recording import Snapshot
+from velib_replay.units import parse_speed
 
 Offset = timedelta | datetime  # from the recording's first snapshot, or a time
 
@@ -182,7 +184,7 @@ def rebase_shift(first_snapshot_time: int, now: datetime) -> int:
 class ReplayPlan:
     """Which snapshots of a recording to send, stamped how, and how fast: ``play``'s options as values."""
 
-    speed: float | None = None  # a multiplier of recorded time; None sends as fast as possible
+    speed: float | None = parse_speed(config.TEST_SPEED)  # a multiplier of recorded time; None: as fast as possible
     wanted: frozenset[str] | None = None  # station codes; None keeps all
     passes: int = 1  # 0 loops until stopped (or until ``limit``)
     start: Offset | None = None

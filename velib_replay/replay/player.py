@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kafka.errors import KafkaError
 
@@ -33,6 +34,7 @@ from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import open_ledger, sent_line
 from velib_replay.replay.pacing import Anchor, ReplayPlan, Slot, Timeline, empty_window_reason, rebase_shift, window
 from velib_replay.replay.retention import feed_time_refusal
+from velib_replay.signals import StopRequest
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
 
@@ -42,26 +44,6 @@ def unusable(snapshot: Snapshot, error: Exception) -> str:
     if isinstance(error, RecordingError):
         return str(error)
     return f"{snapshot.recording.path / snapshot.poll.meta_file}: unusable snapshot ({error})"
-
-
-class StopRequest:
-    """Set from a signal handler (a plain flag: nothing there may block); the player stops at a snapshot boundary."""
-
-    def __init__(self, tick_s: float = 0.1):
-        self.reason: str | None = None
-        self.tick_s = tick_s
-
-    def set(self, reason: str) -> None:
-        self.reason = self.reason or reason
-
-    def __bool__(self) -> bool:
-        return self.reason is not None
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep ``seconds``, waking within a tick once a stop is requested."""
-        deadline = time.monotonic() + seconds
-        while not self and (left := deadline - time.monotonic()) > 0:
-            time.sleep(min(self.tick_s, left))
 
 
 @dataclass
@@ -365,3 +347,15 @@ def replay_to_topic(
             ledger=ledger,
             control=control,
         )
+
+
+def replay_delivered(
+    recording: Recording, bootstrap_servers: str, topic: str, plan: ReplayPlan | None = None, **options: Any
+) -> PlayStats:
+    """``replay_to_topic``, insisting on delivery: a UserError unless every message sent was delivered and the
+    replay ran to its end. What the plugin's ``velib_play``, the scenarios' play step and the tests rely on."""
+    stats = replay_to_topic(recording, bootstrap_servers, topic, plan, **options)
+    if stats.undelivered or stats.aborted:
+        reason = stats.aborted or stats.first_error
+        raise UserError(f"replay incomplete: {stats.undelivered} of {stats.messages} messages undelivered ({reason})")
+    return stats

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from velib_replay.errors import UserError
-from velib_replay.job.config import JobConfig
+from velib_replay.job.pipeline import fresh_topics
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.kafka import broker as kafka_broker
-from velib_replay.kafka import topics
 from velib_replay.scenario.spec import Scenario, load
 from velib_replay.scenario.steps import STEPS, Stack
 from velib_replay.verify.diff import compare, describe
@@ -51,7 +50,8 @@ def run_scenarios(
     on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
     """Every scenario in ``files``, in order; an embedded broker is started (and stopped) unless one is given."""
-    scenarios = [load(path, frozenset(STEPS)) for path in files]  # every file is checked before anything runs
+    checks = {name: kind.check for name, kind in STEPS.items()}
+    scenarios = [load(path, checks) for path in files]  # every file is checked before anything runs
     with (
         tempfile.TemporaryDirectory(prefix="velib-scenarios-") as workdir,
         _stack_broker(bootstrap_servers, broker, Path(workdir)) as (servers, embedded),
@@ -77,26 +77,12 @@ def run_scenario(
     suffix = uuid.uuid4().hex[:8]
     folder = workdir / f"{scenario.name}-{suffix}"
     folder.mkdir()
-    job = JobConfig(
-        bootstrap_servers=bootstrap_servers,
-        status_topic=f"scenario-{suffix}",
-        indicators_topic=f"scenario-{suffix}-indicators",
-        quarantine_topic=f"scenario-{suffix}-quarantine",
-        checkpoint=folder / "checkpoint",
-        show_rows=0,
-        **scenario.job,
-    )
-    topics.ensure_topics(
-        bootstrap_servers,
-        topics.pipeline_topics(
-            job.status_topic, job.indicators_topic, job.quarantine_topic, partitions=scenario.partitions
-        ),
-    )
+    job = fresh_topics(bootstrap_servers, scenario.partitions).job_config(folder / "checkpoint", **scenario.job)
     stack = Stack(scenario, job, folder, spark, broker)
     result = Result(scenario.name)
     try:
         for step in scenario.steps:
-            STEPS[step.kind](stack, step.params)
+            STEPS[step.kind].run(stack, step.args)
         result.problems = judge(stack)
     except UserError as error:
         result.problems = [f"{error}"]

@@ -1,4 +1,5 @@
-"""A scenario file: a small TOML test case of the whole pipeline under faults, read and checked up front.
+"""A scenario file: a small TOML test case of the whole pipeline under faults, checked whole when it is loaded:
+keys, paths, the job's options, every step's parameters and fault specs, before any broker or Spark starts.
 
 # what this scenario proves (a comment, for people)
 recording = "recordings/sample"        # relative to the project folder, or absolute
@@ -22,6 +23,7 @@ late = 0
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,12 +35,17 @@ else:  # Python 3.10: the same parser, before it joined the standard library
 
 from velib_replay import config
 from velib_replay.errors import UserError
+from velib_replay.recording import Recording
+from velib_replay.units import parse_spark_interval
 
 
 @dataclass(frozen=True)
 class Step:
     kind: str
-    params: dict[str, Any]
+    args: Any  # what the step kind's check made of its parameters
+
+
+StepChecks = Mapping[str, Callable[[dict[str, Any]], Any]]  # step kind → its check (``scenario.steps.STEPS``)
 
 
 @dataclass
@@ -59,52 +66,85 @@ TOP_LEVEL = {"recording", "partitions", "job", "steps", "expect", "name"}
 EXPECT = {"indicators", "quarantined", "late"}
 
 
-def load(path: Path, step_kinds: frozenset[str]) -> Scenario:
+def load(path: Path, step_kinds: StepChecks) -> Scenario:
     """The scenario in ``path``; a UserError naming the file and the mistake otherwise."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
         return _scenario(path, document, step_kinds)
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path}: not TOML ({error})") from None
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, UserError) as error:
         raise UserError(f"{path}: {error}") from None
 
 
-def _scenario(path: Path, document: dict, step_kinds: frozenset[str]) -> Scenario:
-    _known(document, TOP_LEVEL, "top-level key")
-    _known(document.get("job", {}), JOB_OPTIONS, "[job] option")
+def _scenario(path: Path, document: dict, step_kinds: StepChecks) -> Scenario:
+    known_keys(document, TOP_LEVEL, "top-level key")
+    known_keys(document.get("job", {}), JOB_OPTIONS, "[job] option")
     expect = document.get("expect", {})
-    _known(expect, EXPECT, "[expect] key")
-    steps = [_step(raw, step_kinds) for raw in document.get("steps", [])]
+    known_keys(expect, EXPECT, "[expect] key")
+    raw_steps = document.get("steps", [])
+    steps = [_step(number, raw, step_kinds) for number, raw in enumerate(raw_steps, start=1)]
     if not steps:
         raise ValueError("no [[steps]]")
+    if "recording" not in document:
+        raise ValueError('no recording = "..."')
+    recording = _resolve(document["recording"])
+    Recording(recording)  # a RecordingError (a UserError) names what is wrong with it
     indicators = expect.get("indicators", "reference")
+    golden = None if indicators == "reference" else _resolve(indicators)
+    if golden is not None and not golden.is_file():
+        raise ValueError(f"[expect] indicators: no golden file {golden}")
     return Scenario(
         name=document.get("name", path.stem),
         path=path,
-        recording=_resolve(document["recording"]),
-        partitions=int(document.get("partitions", 1)),
-        job=document.get("job", {}),
+        recording=recording,
+        partitions=whole_number(document, "partitions", 1, least=1),
+        job=_job(document.get("job", {})),
         steps=steps,
-        golden=None if indicators == "reference" else _resolve(indicators),
-        quarantined=expect.get("quarantined"),
-        late=expect.get("late"),
+        golden=golden,
+        quarantined=whole_number(expect, "quarantined", None),
+        late=whole_number(expect, "late", None),
     )
 
 
-def _step(raw: dict, step_kinds: frozenset[str]) -> Step:
+def _job(job: dict[str, Any]) -> dict[str, Any]:
+    """The [job] options, checked as ``process`` checks them."""
+    if "watermark" in job:
+        if not isinstance(job["watermark"], str):
+            raise ValueError(f"[job] watermark = {job['watermark']!r}: a Spark interval such as '2 hours' is wanted")
+        parse_spark_interval(job["watermark"])
+    whole_number(job, "max_offsets_per_trigger", None, least=1)
+    return job
+
+
+def whole_number(table: dict[str, Any], name: str, default: int | None, least: int = 0) -> int | None:
+    """``table[name]`` (else ``default``): a TOML integer from ``least``; ValueError naming it otherwise."""
+    value = table.get(name, default)
+    if value is not None and (type(value) is not int or value < least):
+        raise ValueError(f"{name} = {value!r}: a whole number from {least} is wanted")
+    return value
+
+
+def _step(number: int, raw: dict, step_kinds: StepChecks) -> Step:
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ValueError(f"each [[steps]] entry is one step, e.g. play = {{...}}; got {raw!r}")
     ((kind, params),) = raw.items()
     if kind not in step_kinds:
-        raise ValueError(f"unknown step {kind!r}; steps are {', '.join(sorted(step_kinds))}")
-    return Step(kind, dict(params))
+        raise ValueError(f"step {number}: unknown step {kind!r}; steps are {', '.join(sorted(step_kinds))}")
+    if not isinstance(params, dict):
+        raise ValueError(f"step {number} ({kind}): its parameters are a table, e.g. {kind} = {{}}")
+    try:
+        return Step(kind, step_kinds[kind](dict(params)))
+    except UserError as error:
+        raise ValueError(f"step {number} ({kind}): {error}") from None
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"step {number} ({kind}): {error}") from None
 
 
-def _known(table: dict, allowed: set[str], what: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ValueError(f"unknown {what} {unknown[0]!r}; known: {', '.join(sorted(allowed))}")
+def known_keys(table: dict, allowed: set[str], what: str) -> None:
+    """A ValueError naming the first key of ``table`` not in ``allowed`` (a typo), and the keys that are."""
+    if unknown := sorted(set(table) - allowed):
+        raise ValueError(f"unknown {what} {unknown[0]!r}; known: {', '.join(sorted(allowed)) or 'none'}")
 
 
 def _resolve(text: str) -> Path:

@@ -1,8 +1,9 @@
-"""The steps a scenario is made of: one small function each, registered by name in ``STEPS``.
+"""The steps a scenario is made of: a check and a run each, registered by name in ``STEPS``.
 
-A step acts on the running stack (``Stack``) and records what the expectation needs: the message
-values each play step sent (regenerated from its fault log, as ``verify`` does) and the job's
-summaries. A new kind of step is one function added here.
+The check turns a step's TOML table into typed arguments when the file is loaded, so a typo in step 3
+fails before any broker starts. The run acts on the running stack (``Stack``) and records what the
+expectation needs: the message values each play step sent (regenerated from its fault log, as ``verify``
+does) and the job's summaries. A new kind of step is one check and one run added here.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from velib_replay import config
-from velib_replay.capture.faults import parse_http_fault
+from velib_replay.capture.faults import HttpFault, parse_http_fault
 from velib_replay.capture.live import kafka_connector
 from velib_replay.capture.live_against_serve import live_against_serve, published_once
 from velib_replay.contracts.messages import parse_station_filter
@@ -32,12 +33,12 @@ from velib_replay.kafka import broker as kafka_broker
 from velib_replay.observe.job_metrics import kafka_end_offsets
 from velib_replay.recording import Recording
 from velib_replay.replay.control import Control
-from velib_replay.replay.faults import Fault, parse_fault
+from velib_replay.replay.faults import REPEATABLE, Fault, parse_fault
 from velib_replay.replay.ledger import FaultLog, positions, read_ledger
-from velib_replay.replay.pacing import ReplayPlan
-from velib_replay.replay.player import PlayStats, plan_slots, replay_to_topic
-from velib_replay.scenario.spec import Scenario
-from velib_replay.units import parse_duration, parse_offset, parse_speed, spark_interval_seconds
+from velib_replay.replay.pacing import Offset, ReplayPlan
+from velib_replay.replay.player import PlayStats, plan_slots, replay_delivered
+from velib_replay.scenario.spec import Scenario, known_keys, whole_number
+from velib_replay.units import check_fault_set, parse_duration, parse_offset, parse_speed, spark_interval_seconds
 from velib_replay.verify.expected import replayed_stream
 
 JOB_START_TIMEOUT_S = 300.0  # a Spark JVM on a busy machine
@@ -67,39 +68,58 @@ class Stack:
         return spark_interval_seconds(self.job.watermark)
 
 
-def play(stack: Stack, params: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class PlayArgs:
+    plan: ReplayPlan
+    faults: tuple[Fault, ...] = ()
+    seed: int = 0
+    restart_broker_after_s: float | None = None
+    control: bool = False
+
+
+def play_args(params: dict[str, Any]) -> PlayArgs:
     """``play`` with ``stations``, ``limit``, ``start``, ``end``, ``loop``, ``speed``, ``inject``, ``seed``,
     and ``restart_broker_after`` (a duration: the broker is restarted while the replay goes on).
 
     ``control = true`` starts the replay held, before its first snapshot: ``step``, ``seek``, ``pause`` and
     ``resume`` steps then drive it (``resume`` lets it run to its end), and other steps run while it is held."""
-    recording = Recording(stack.scenario.recording)
+    known = {"stations", "limit", "start", "end", "loop", "speed", "inject", "seed", "restart_broker_after", "control"}
+    known_keys(params, known, "parameter")
+    if not isinstance(params.get("control", False), bool):
+        raise ValueError(f"control = {params['control']!r}: true or false is wanted")
+    faults = tuple(parse_fault(spec) for spec in _texts(params, "inject"))
+    check_fault_set((fault.kind for fault in faults), REPEATABLE)
     plan = ReplayPlan(
-        speed=parse_speed(str(params.get("speed", "max"))),
-        wanted=parse_station_filter(params.get("stations")),
-        passes=int(params.get("loop", 1)),
-        start=parse_offset(params["start"]) if "start" in params else None,
-        end=parse_offset(params["end"]) if "end" in params else None,
-        limit=params.get("limit"),
+        speed=parse_speed(str(params.get("speed", config.TEST_SPEED))),
+        wanted=parse_station_filter(_text(params, "stations")),
+        passes=whole_number(params, "loop", 1, least=0),
+        start=parse_offset(_text(params, "start")) if "start" in params else None,
+        end=parse_offset(_text(params, "end")) if "end" in params else None,
+        limit=whole_number(params, "limit", None, least=1),
     )
+    after = _text(params, "restart_broker_after")
+    restart_after = parse_duration(after) if after else None
+    return PlayArgs(plan, faults, whole_number(params, "seed", 0), restart_after, params.get("control", False))
+
+
+def play(stack: Stack, args: PlayArgs) -> None:
+    recording = Recording(stack.scenario.recording)
     if stack.held is not None:
         raise UserError("a play with control = true is still held: resume it before the next play")
     stack.plays += 1
     log = stack.workdir / f"play-{stack.plays}.faults.jsonl"
-    faults = [parse_fault(spec) for spec in params.get("inject", [])]
-    seed = int(params.get("seed", 0))
-    if params.get("control"):
-        stack.held = _held_replay(stack, recording, plan, faults, seed, log)
+    if args.control:
+        stack.held = _held_replay(stack, recording, args, log)
         return
-    restart = _restart_later(stack, params["restart_broker_after"]) if "restart_broker_after" in params else None
-    stats = replay_to_topic(
+    restart = _restart_later(stack, args.restart_broker_after_s) if args.restart_broker_after_s is not None else None
+    stats = replay_delivered(
         recording,
         stack.job.bootstrap_servers,
         stack.job.status_topic,
-        plan,
+        args.plan,
         partitions=stack.scenario.partitions,
-        faults=faults,
-        seed=seed,
+        faults=args.faults,
+        seed=args.seed,
         fault_log=log,
     )
     if restart is not None:
@@ -108,9 +128,7 @@ def play(stack: Stack, params: dict[str, Any]) -> None:
 
 
 def _played(stack: Stack, recording: Recording, stats: PlayStats, log: Path, already: int) -> None:
-    """Account for a finished replay: its messages (after the ``already`` pending) for the next round."""
-    if stats.undelivered or stats.aborted:
-        raise UserError(f"play lost messages: {stats.undelivered} undelivered, {stats.aborted or stats.first_error}")
+    """Account for a finished, delivered replay: its messages (after the ``already`` pending) for the next round."""
     stack.pending += [message.value for message in replayed_stream(recording, read_ledger(log))[already:]]
     stack.faults += stats.faults
     stack.messages += stats.messages
@@ -122,7 +140,7 @@ class Held:
 
     control: Control
     thread: threading.Thread
-    result: dict[str, PlayStats]
+    result: dict[str, Any]  # "stats", or the "error" that ended it
     recording: Recording
     sofar: FaultLog  # the log's settings, to regenerate what was sent until now
     log: Path
@@ -130,36 +148,44 @@ class Held:
     added: int = 0  # of its messages, those already pending for the next round
 
 
-def _held_replay(
-    stack: Stack, recording: Recording, plan: ReplayPlan, faults: list[Fault], seed: int, log: Path
-) -> Held:
+def _held_replay(stack: Stack, recording: Recording, args: PlayArgs, log: Path) -> Held:
+    plan = args.plan
     control = Control(plan_slots(recording, plan), plan.speed)
     control.pause()
-    result: dict[str, PlayStats] = {}
+    result: dict[str, Any] = {}
 
     def run() -> None:
-        result["stats"] = replay_to_topic(
-            recording,
-            stack.job.bootstrap_servers,
-            stack.job.status_topic,
-            plan,
-            partitions=stack.scenario.partitions,
-            faults=faults,
-            seed=seed,
-            fault_log=log,
-            control=control,
-        )
+        try:
+            result["stats"] = replay_delivered(
+                recording,
+                stack.job.bootstrap_servers,
+                stack.job.status_topic,
+                plan,
+                partitions=stack.scenario.partitions,
+                faults=args.faults,
+                seed=args.seed,
+                fault_log=log,
+                control=control,
+            )
+        except UserError as error:  # said by the resume step, on the scenario's thread
+            result["error"] = error
 
     selection = {name: getattr(plan, name) for name in ("wanted", "passes", "limit", "start", "end", "rebase_to")}
     base = _on_topic(stack)
     thread = threading.Thread(target=run, name="scenario-play", daemon=True)
     thread.start()
-    return Held(control, thread, result, recording, FaultLog(seed, faults, selection, []), log, base)
+    return Held(control, thread, result, recording, FaultLog(args.seed, list(args.faults), selection, []), log, base)
 
 
-def step(stack: Stack, params: dict[str, Any]) -> None:
-    """Send exactly the next ``snapshots`` (default 1) of the held replay, wait until Kafka has them, hold again."""
-    held, count = _the_held(stack), params.get("snapshots", 1)
+def step_args(params: dict[str, Any]) -> int:
+    """``step`` sends the next ``snapshots`` (default 1) of the held replay."""
+    known_keys(params, {"snapshots"}, "parameter")
+    return whole_number(params, "snapshots", 1, least=1)
+
+
+def step(stack: Stack, count: int) -> None:
+    """Send exactly the next ``count`` snapshots of the held replay, wait until Kafka has them, hold again."""
+    held = _the_held(stack)
     before = held.control.status()["snapshots_sent"]
     try:
         held.control.step(count)
@@ -180,25 +206,35 @@ def step(stack: Stack, params: dict[str, Any]) -> None:
     held.added = len(values)
 
 
-def seek(stack: Stack, params: dict[str, Any]) -> None:
-    """Move the held replay: its next snapshot is the first at or after ``to`` (an offset such as 5m, or a time)."""
+def seek_args(params: dict[str, Any]) -> Offset:
+    """``seek`` moves the held replay ``to`` an offset (5m) or an ISO time."""
+    known_keys(params, {"to"}, "parameter")
+    if not isinstance(params.get("to"), str):
+        raise ValueError("seek needs to = an offset (5m) or an ISO time within the replay")
+    return parse_offset(params["to"])
+
+
+def seek(stack: Stack, to: Offset) -> None:
+    """Move the held replay: its next snapshot is the first at or after ``to``."""
     try:
-        _the_held(stack).control.seek(parse_offset(str(params["to"])))
-    except (KeyError, ValueError) as error:
+        _the_held(stack).control.seek(to)
+    except ValueError as error:
         raise UserError(f"seek needs to = an offset (5m) or an ISO time within the replay: {error}") from None
 
 
-def pause(stack: Stack, _params: dict[str, Any]) -> None:
+def pause(stack: Stack, _args: None = None) -> None:
     """Hold the controlled replay (it is held already after ``play = { control = true }`` and each ``step``)."""
     _the_held(stack).control.pause()
 
 
-def resume(stack: Stack, _params: dict[str, Any]) -> None:
+def resume(stack: Stack, _args: None = None) -> None:
     """Let the controlled replay run to its end (at its speed), and account for all it sent."""
     held = _the_held(stack)
     held.control.resume()
     held.thread.join()
     stack.held = None
+    if "error" in held.result:
+        raise held.result["error"]
     _played(stack, held.recording, held.result["stats"], held.log, held.added)
 
 
@@ -212,13 +248,18 @@ def _on_topic(stack: Stack) -> int:
     return sum(kafka_end_offsets(stack.job.bootstrap_servers)(stack.job.status_topic).values())
 
 
-def process(stack: Stack, _params: dict[str, Any]) -> None:
+def no_args(params: dict[str, Any]) -> None:
+    """A step that takes no parameters: ``process = {}``."""
+    known_keys(params, set(), "parameter")
+
+
+def process(stack: Stack, _args: None = None) -> None:
     """One ``process --once`` round: everything sent since the last round."""
     stack.summaries.append(run_once(stack.job, stack.spark(), out=io.StringIO()))
     _end_round(stack)
 
 
-def restart_broker(stack: Stack, _params: dict[str, Any]) -> None:
+def restart_broker(stack: Stack, _args: None = None) -> None:
     """Stop the embedded broker and start it again on its data (a broker restart between steps)."""
     if stack.broker is None:
         raise UserError("restart_broker needs the embedded broker (not --bootstrap-servers)")
@@ -226,29 +267,48 @@ def restart_broker(stack: Stack, _params: dict[str, Any]) -> None:
     kafka_broker.start(stack.broker, timeout=120)
 
 
-def live(stack: Stack, params: dict[str, Any]) -> None:
-    """``live`` polling ``serve --inject`` (``inject`` HTTP faults with ``seed``, ``stations``) until every body of
-    the recording was served correctly: an API outage must cost nothing, each distinct snapshot published once."""
+@dataclass(frozen=True)
+class LiveArgs:
+    faults: tuple[HttpFault, ...] = ()
+    seed: int = 0
+    wanted: frozenset[str] | None = None
+
+
+def live_args(params: dict[str, Any]) -> LiveArgs:
+    """``live`` polling ``serve --inject`` (``inject`` HTTP faults with ``seed``, ``stations``)."""
+    known_keys(params, {"inject", "seed", "stations"}, "parameter")
+    faults = tuple(parse_http_fault(spec) for spec in _texts(params, "inject"))
+    check_fault_set(fault.kind for fault in faults)
+    return LiveArgs(faults, whole_number(params, "seed", 0), parse_station_filter(_text(params, "stations")))
+
+
+def live(stack: Stack, args: LiveArgs) -> None:
+    """Poll until every body of the recording was served correctly: an API outage must cost nothing, each
+    distinct snapshot published once."""
     recording = Recording(stack.scenario.recording)
-    wanted = parse_station_filter(params.get("stations"))
     result = live_against_serve(
         recording,
         kafka_connector(stack.job.bootstrap_servers, stack.job.status_topic),
-        [parse_http_fault(spec) for spec in params.get("inject", [])],
-        seed=int(params.get("seed", 0)),
-        wanted=wanted,
+        list(args.faults),
+        seed=args.seed,
+        wanted=args.wanted,
     )
     if not result.complete or result.lost or result.live.undelivered:
         raise UserError(f"live against serve lost snapshots: {result.as_dict()}")
-    stack.pending += [message.value for message in published_once(recording, wanted)]
+    stack.pending += [message.value for message in published_once(recording, args.wanted)]
     stack.faults += Counter(result.faults)
     stack.messages += result.live.delivery.messages
 
 
-def kill_job(stack: Stack, params: dict[str, Any]) -> None:
-    """Start ``velib-replay process`` as a subprocess, SIGKILL it once it committed ``after_batches`` micro-batches
-    (default 1), then finish the round with a restarted job on the same checkpoint."""
-    after = int(params.get("after_batches", 1))
+def kill_job_args(params: dict[str, Any]) -> int:
+    """``kill_job`` after ``after_batches`` micro-batches (default 1)."""
+    known_keys(params, {"after_batches"}, "parameter")
+    return whole_number(params, "after_batches", 1, least=1)
+
+
+def kill_job(stack: Stack, after: int) -> None:
+    """Start ``velib-replay process`` as a subprocess, SIGKILL it once it committed ``after`` micro-batches,
+    then finish the round with a restarted job on the same checkpoint."""
     job = _job_process(stack.job)
     commits = stack.job.checkpoint / QUERY_NAME / "commits"
     deadline = time.monotonic() + JOB_START_TIMEOUT_S
@@ -261,20 +321,40 @@ def kill_job(stack: Stack, params: dict[str, Any]) -> None:
         os.killpg(job.pid, signal.SIGKILL)  # the job and its Spark JVM, at once: nothing gets to clean up
         job.wait()
     stack.late_known = False
-    process(stack, {})
+    process(stack)
 
 
-STEPS: dict[str, Callable[[Stack, dict[str, Any]], None]] = {
-    "play": play,
-    "process": process,
-    "restart_broker": restart_broker,
-    "kill_job": kill_job,
-    "live": live,
-    "step": step,
-    "seek": seek,
-    "pause": pause,
-    "resume": resume,
+@dataclass(frozen=True)
+class StepKind:
+    check: Callable[[dict[str, Any]], Any]  # the TOML table → the run's arguments; ValueError naming the mistake
+    run: Callable[[Stack, Any], None]
+
+
+STEPS: dict[str, StepKind] = {
+    "play": StepKind(play_args, play),
+    "process": StepKind(no_args, process),
+    "restart_broker": StepKind(no_args, restart_broker),
+    "kill_job": StepKind(kill_job_args, kill_job),
+    "live": StepKind(live_args, live),
+    "step": StepKind(step_args, step),
+    "seek": StepKind(seek_args, seek),
+    "pause": StepKind(no_args, pause),
+    "resume": StepKind(no_args, resume),
 }
+
+
+def _text(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} = {value!r}: a string is wanted")
+    return value
+
+
+def _texts(params: dict[str, Any], name: str) -> list[str]:
+    values = params.get(name, [])
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise ValueError(f"{name} = {values!r}: a list of strings is wanted")
+    return values
 
 
 def _end_round(stack: Stack) -> None:
@@ -282,10 +362,10 @@ def _end_round(stack: Stack) -> None:
     stack.pending = []
 
 
-def _restart_later(stack: Stack, after: str) -> threading.Thread:
+def _restart_later(stack: Stack, after_s: float) -> threading.Thread:
     def restart() -> None:
-        time.sleep(parse_duration(after))
-        restart_broker(stack, {})
+        time.sleep(after_s)
+        restart_broker(stack)
 
     thread = threading.Thread(target=restart, name="restart-broker", daemon=True)
     thread.start()

@@ -1,5 +1,5 @@
 """Testing users' own pipelines against recorded traffic: the pytest plugin (``plugin``, loaded through the
-``pytest11`` entry point), fresh topics (``topics``), golden files for any rows (``golden``).
+``pytest11`` entry point), fresh topics (``job.pipeline``), golden files for any rows (``golden``).
 """
 
 import warnings
