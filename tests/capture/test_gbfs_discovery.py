@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from velib_replay.capture.client import ApiClient, feeds_from_gbfs
-from velib_replay.capture.recorder import Poller, Sources, StatusLine, Stopper, Unstored
+from velib_replay.capture.recorder import Poller, Sources, StatusLine, Unstored
 from velib_replay.cli import main
 from velib_replay.errors import UserError
 from velib_replay.recording import Recording
+from velib_replay.signals import StopRequest
 
 GBFS = Path(__file__).resolve().parents[2] / "data" / "gbfs"
 SYSTEM = b'{"last_updated":1631258631,"ttl":3600,"version":"2.2","data":{"system_id":"lillestrombysykkel","name":"x"}}'
@@ -87,7 +88,7 @@ def test_the_poller_keeps_the_systems_context_for_live(httpserver):
             sources,
             client,
             Unstored(),
-            Stopper(),
+            StopRequest(),
             StatusLine(tty=False),
             on_status=lambda p, b: seen.append(poller.context),
         )
