@@ -76,6 +76,27 @@ def test_v2_lillestrom_counts_its_bicycles_by_vehicle_type():
     assert sent[0]["stationCode"] == "YLS:VehicleSharingParkingArea:3"
 
 
+def test_v1_bay_wheels_splits_its_bikes_by_the_legacy_ebike_count():
+    sent = messages(body("baywheels"))
+    assert sent[0]["stationCode"] == "003d58af-e449-4800-aa6d-eb1bba8ad68d"
+    assert {m["snapshot_time"] for m in sent} == {"2023-05-30T20:48:18Z"}  # POSIX last_updated, at the body's end
+    assert [m["num_bikes_available_types"] for m in sent] == [
+        [{"mechanical": 23}, {"ebike": 2}],
+        [{"mechanical": 1}, {"ebike": 2}],
+        [{"mechanical": 6}, {"ebike": 0}],
+    ]
+    assert sent[0]["num_ebikes_available"] == 2 and sent[0]["legacy_id"] == "566"  # its own fields kept
+
+
+def test_v2_oslo_without_vehicle_types_keeps_its_counts_and_invents_no_split():
+    sent = messages(body("oslobysykkel"))
+    assert [m["stationCode"] for m in sent] == ["2358", "2357", "2355"]
+    assert sent[0]["snapshot_time"] == "2023-07-07T12:31:43Z"
+    assert [m["num_bikes_available"] for m in sent] == [11, 16, 10]
+    assert sent[0]["vehicle_types_available"] == [{"vehicle_type_id": "bike", "count": 11}]
+    assert "num_bikes_available_types" not in sent[0]  # its vehicle_types.json is not kept: no form factor known
+
+
 def test_v2_station_listed_twice_is_counted_once_by_the_reference():
     stations = with_added_fields(parse_status(body("duplicate-stations-v2")).stations, NO_CONTEXT)
     (row,) = compute([(1631258631, stations)], {}).values()

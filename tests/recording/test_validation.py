@@ -16,6 +16,8 @@ def test_real_bodies_of_three_versions_meet_their_schema():
         ("helsinki", "station_status", "1.0"),
         ("lillestrombysykkel", "station_status", "2.2"),
         ("lillestrombysykkel", "vehicle_types", "2.2"),
+        ("oslobysykkel", "station_status", "2.2"),
+        ("baywheels", "station_status", "1.0"),
         ("duplicate-stations-v3", "station_status", "3.0"),
         ("duplicate-stations-v3", "gbfs", "3.0"),
     ]:
