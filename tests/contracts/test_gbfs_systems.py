@@ -110,6 +110,15 @@ def test_v3_time_is_rfc3339_and_vehicles_stand_for_bikes():
     assert sent[0]["last_reported"] == "2025-11-05T12:00:00+00:00"
 
 
+def test_v3_velov_lyon_vehicles_stand_for_bikes_at_its_rfc3339_time():
+    sent = messages(body("velov-lyon"))
+    assert [m["stationCode"] for m in sent] == ["1032", "1024", "1"]
+    assert {m["snapshot_time"] for m in sent} == {"2026-09-02T17:37:16Z"}  # from "2026-09-02T17:37:16.148Z"
+    assert [m["num_bikes_available"] for m in sent] == [12, 5, 0]
+    assert sent[0]["last_reported"] == "2026-09-02T17:36:00Z" and sent[2]["is_installed"] is False
+    assert "num_bikes_available_types" not in sent[0]  # no vehicle_types.json kept: its type ids are not read
+
+
 def test_ebikes_and_other_form_factors():
     types = {
         "data": {

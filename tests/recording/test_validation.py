@@ -19,6 +19,7 @@ def test_real_bodies_of_three_versions_meet_their_schema():
         ("oslobysykkel", "station_status", "2.2"),
         ("baywheels", "station_status", "1.0"),
         ("duplicate-stations-v3", "station_status", "3.0"),
+        ("velov-lyon", "station_status", "3.0"),
         ("duplicate-stations-v3", "gbfs", "3.0"),
     ]:
         body = (GBFS / system / f"{feed}.json").read_bytes()
