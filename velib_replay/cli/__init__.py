@@ -27,6 +27,7 @@ from velib_replay.cli import (
     serve,
     setup,
     simulate,
+    testenv,
     topics,
     verify,
 )
@@ -117,6 +118,7 @@ VERBS = (
     dashboard,
     scenario,
     robustness,
+    testenv,
 )
 for _verb in VERBS:
     main.add_command(_verb.command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
@@ -14,13 +15,18 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import jvm
 
 
-def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int | None = None) -> SparkSession:
+def spark_session(
+    master: str = config.SPARK_MASTER,
+    shuffle_partitions: int | None = None,
+    extra_conf: Mapping[str, str] | None = None,
+) -> SparkSession:
     """A session with the Kafka connector from the local jar cache (no --packages at start).
 
     ``shuffle_partitions``: by default one per core the session has, unless spark-submit's ``--conf``
     set it. Each partition of the aggregation is a state store that loads and commits on every
     micro-batch: with more partitions than cores, a batch waits for them in turns. (A checkpoint
     keeps the count it was started with; Spark ignores this setting when it resumes one.)
+    ``extra_conf``: more settings (the test environment's Spark Connect server).
     """
     logging = f"-Dlog4j2.configurationFile={jvm.RESOURCES / 'spark-log4j2.properties'}"
     python = worker_python()
@@ -38,6 +44,7 @@ def spark_session(master: str = config.SPARK_MASTER, shuffle_partitions: int | N
         .config("spark.sql.streaming.stateStore.providerClass", _ROCKSDB)
         .config(_CHANGELOG, "true")  # a batch commits its changed rows, not a new snapshot of the whole state
         .config("spark.log.structuredLogging.enabled", "false")
+        .config(map=dict(extra_conf or {}))
     )
     try:
         session = builder.getOrCreate()

@@ -2,7 +2,8 @@
 as fixtures, and golden files with an update switch, for testing any pipeline in its own repository.
 
 One broker and one SparkSession serve the whole test session; each test gets its own topics, so tests
-never see each other's data. Public interface: the ``--velib-*`` options and the ``velib_*`` fixtures.
+never see each other's data. While a test environment is up (``velib-replay testenv start``), both are its own:
+no start-up to pay. Public interface: the ``--velib-*`` options and the ``velib_*`` fixtures.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ from velib_replay.recording import Recording
 from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import PlayStats, replay_delivered
+from velib_replay.testing import testenv
 from velib_replay.testing.golden import GoldenMismatch, Rows, check_golden
 from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import read_latest
 
 BOOTSTRAP_ENV = f"{config.ENV_PREFIX}_TEST_BOOTSTRAP"
-SPARK_MASTER = "local[2]"  # the suites' machines: a few cores, shared
 BROKER_START_S = 120.0
 WRITTEN = pytest.StashKey[list[str]]()
+TESTENV = pytest.StashKey["testenv.TestEnv | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,6 +57,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[WRITTEN] = []
+    config.stash[TESTENV] = testenv.status(testenv.default_dir())
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    running = config.stash.get(TESTENV, None)
+    if running is None:
+        return "velib-replay: no test environment up: this run starts its own broker and SparkSession"
+    kafka = "--velib-bootstrap" if config.getoption("velib_bootstrap") else running.bootstrap_servers
+    header = f"velib-replay: attached to the test environment in {running.folder} (Kafka {kafka}, Spark Connect"
+    elsewhere = running.workdir != Path.cwd()
+    return f"{header} {running.spark_address}{f', relative paths from {running.workdir}' if elsewhere else ''})"
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -79,8 +92,9 @@ def _failing_on_user_errors() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def velib_broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker | None]:
-    """The embedded broker the session started (None with ``--velib-bootstrap``): for tests that restart it."""
-    if request.config.getoption("velib_bootstrap"):
+    """The embedded broker the session started (None with ``--velib-bootstrap`` or a test environment): for tests
+    that restart it."""
+    if request.config.getoption("velib_bootstrap") or request.config.stash[TESTENV] is not None:
         yield None
         return
     embedded = broker.on_free_ports(tmp_path_factory.mktemp("velib-kafka"))
@@ -94,13 +108,17 @@ def velib_broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def velib_kafka(request: pytest.FixtureRequest, velib_broker: Broker | None) -> str:
-    """The bootstrap servers of the session's broker: ``--velib-bootstrap``, else an embedded one."""
-    return velib_broker.bootstrap_servers if velib_broker is not None else request.config.getoption("velib_bootstrap")
+    """The bootstrap servers of the session's broker: ``--velib-bootstrap``, else the test environment's, else an
+    embedded one."""
+    if velib_broker is not None:
+        return velib_broker.bootstrap_servers
+    return request.config.getoption("velib_bootstrap") or request.config.stash[TESTENV].bootstrap_servers
 
 
 @pytest.fixture(scope="session")
-def velib_spark():
-    """A SparkSession with the Kafka connector; one already active (a user's own) is used and left running."""
+def velib_spark(request: pytest.FixtureRequest):
+    """A SparkSession with the Kafka connector; one already active (a user's own) is used and left running.
+    With a test environment up: a Spark Connect session of its server, released at the end."""
     from pyspark.sql import SparkSession
 
     from velib_replay.job.session import spark_session
@@ -109,8 +127,9 @@ def velib_spark():
     if active is not None:
         yield active
         return
+    running = request.config.stash[TESTENV]
     with _failing_on_user_errors():
-        session = spark_session(SPARK_MASTER)
+        session = testenv.attach(running) if running is not None else spark_session(testenv.SPARK_MASTER)
     yield session
     session.stop()
 
