@@ -214,11 +214,26 @@ def test_paths_under_a_regular_file(tmp_path, outcomes):
     )
     outcomes.run("kafka", "status", "--data-dir", under)
     outcomes.run("kafka", "stop", "--data-dir", under)
+    for action in ("status", "stop", "start"):  # start fails making the folder, before it spawns anything
+        outcomes.run("testenv", action, "--dir", under)
 
 
 def test_unknown_verbs_options_and_help(outcomes):
     outcomes.run("no-such-verb")
-    for verb in ("setup", "kafka", "topics", "play", "process", "verify", "demo", "record", "info", "live", "serve"):
+    for verb in (
+        "setup",
+        "kafka",
+        "topics",
+        "play",
+        "process",
+        "verify",
+        "demo",
+        "record",
+        "info",
+        "live",
+        "serve",
+        "testenv",
+    ):
         outcomes.run(verb, "--help")
         outcomes.run(verb, "--no-such-option")
 

@@ -56,6 +56,14 @@ def spark_session(
     return session
 
 
+def parallelism(spark: SparkSession) -> int:
+    """How many tasks the session runs at once. A Spark Connect session (the test environment's) has no
+    SparkContext to ask; its server makes the shuffle partitions one per core, so they say it there."""
+    if type(spark).__module__.startswith("pyspark.sql.connect"):
+        return int(spark.conf.get(_SHUFFLE_PARTITIONS))
+    return spark.sparkContext.defaultParallelism
+
+
 def worker_python() -> str:
     """The Python for Spark's workers: this very interpreter (another minor version fails the job), unless
     the user set PYSPARK_PYTHON (a cluster whose workers have Python elsewhere)."""

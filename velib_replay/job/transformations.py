@@ -32,6 +32,7 @@ from velib_replay.contracts.feed import BIKE_TYPES, MAX_COUNT
 from velib_replay.contracts.indicators import EARLIEST_SNAPSHOT, MAX_FUTURE_S, TIME_PATTERN, UNKNOWN_POSTCODE, Reason
 from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD
 from velib_replay.job.config import JobConfig
+from velib_replay.job.session import parallelism
 from velib_replay.job.stations_table import load_postcodes
 
 SPARK_TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
@@ -52,7 +53,7 @@ def read_messages(spark: SparkSession, cfg: JobConfig) -> DataFrame:
         on_kafka(spark.readStream, cfg)
         .option("subscribe", cfg.status_topic)
         .option("startingOffsets", "earliest")
-        .option("minPartitions", spark.sparkContext.defaultParallelism)  # parsing is the work: on every core
+        .option("minPartitions", parallelism(spark))  # parsing is the work: on every core
     )
     if cfg.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", cfg.max_offsets_per_trigger)

@@ -152,8 +152,9 @@ def stop(folder: Path, timeout: float = STOP_TIMEOUT_S) -> list[str]:
     if spark is not None:
         _stop_process_group(spark[0], folder, timeout)
         stopped.append("Spark Connect")
-    _pid_file(folder).unlink(missing_ok=True)
-    _token_file(folder).unlink(missing_ok=True)
+    for leftover in (_pid_file(folder), _token_file(folder)):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            leftover.unlink()
     kafka = kafka_of(folder)
     kafka.discard_stale_pid_file()
     if broker.stop(kafka, timeout=timeout):
