@@ -3,7 +3,8 @@ environment: pytest starts its broker and SparkSession) and warm (``velib-replay
 each phase. One command, one table: ``python bench/user_loop.py``.
 
 The test is taken from README itself, in a project of its own in a temporary folder (its test file and the
-stations CSV it reads), and run as a user runs it: ``pytest`` in a process of its own. This file is also the
+stations CSV it reads), and run as a user runs it: ``pytest`` in a process of its own (without the pytest plugins
+of velib-replay's own test extra, which a user does not have). This file is also the
 pytest plugin (``-p user_loop``) that times the phases inside that process:
 
 - pytest start: from launching pytest to the test collected (interpreter, imports, plugins, collection);
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -28,6 +30,9 @@ from pathlib import Path
 PHASES_ENV = "VELIB_BENCH_PHASES"
 PHASES = ("pytest start", "attach", "play", "job", "golden", "exit")
 LOAD_CONCLUSIVE = 3.0
+# pytest plugins of velib-replay's own test extra, which a user's project does not have: hypothesis's alone
+# imports hypothesis at the end of every run (0.5 s on a quiet machine, 7 s at load 25)
+NOT_A_USERS = ("-p", "no:hypothesispytest", "-p", "no:pytest_httpserver")
 _timings: dict[str, float] = {}
 
 
@@ -95,14 +100,18 @@ def make_project(folder: Path) -> Path:
     return project
 
 
-def run_pytest(project: Path, env: dict[str, str], *args: str) -> dict[str, float]:
-    """One pytest run of the project: its wall seconds, its phases and the 1-minute load average meanwhile."""
+def run_pytest(project: Path, env: dict[str, str], *args: str, servers: tuple[int, ...] = ()) -> dict[str, float]:
+    """One pytest run of the project: its wall seconds, its phases, the 1-minute load average after it, and the CPU
+    seconds it cost (pytest's process and what it waited for, plus the test environment's ``servers`` trees): on
+    a busy machine the wall time mostly waits for a core, the CPU seconds do not."""
     phases_file = project / "phases.json"
     environ = env | {PHASES_ENV: str(phases_file), "PYTHONPATH": str(Path(__file__).parent)}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "user_loop", *args]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *NOT_A_USERS, "-p", "user_loop", *args]
+    cpu_before = _children_cpu() + sum(tree_cpu(pid) for pid in servers)
     launched, start = time.time(), time.monotonic()
     result = subprocess.run(command, cwd=project, env=environ, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
+    cpu = _children_cpu() + sum(tree_cpu(pid) for pid in servers) - cpu_before
     if result.returncode != 0:
         sys.exit(f"pytest failed (exit {result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     timings = json.loads(phases_file.read_text())
@@ -113,17 +122,45 @@ def run_pytest(project: Path, env: dict[str, str], *args: str) -> dict[str, floa
     }
     phases["exit"] = wall - sum(phases[phase] for phase in PHASES[:-1])
     phases["load"] = os.getloadavg()[0]
+    phases["cpu"] = cpu
     return phases
 
 
-def testenv(project: Path, env: dict[str, str], action: str) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its descendants, those already reaped included (/proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split() if entry.name.isdigit() else None
+        except OSError:
+            continue
+        if fields:
+            stats[int(entry.name)] = fields
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        if current in stats:
+            total += sum(int(value) for value in stats[current][11:15])  # utime stime cutime cstime
+        todo.extend(parents.get(current, []))
+    return total / ticks
+
+
+def testenv(project: Path, env: dict[str, str], *args: str) -> tuple[float, str]:
+    """``velib-replay testenv ARGS`` in the project's folder: (seconds, what it printed)."""
     start = time.monotonic()
-    command = [sys.executable, "-m", "velib_replay", "testenv", action]
+    command = [sys.executable, "-m", "velib_replay", "testenv", *args]
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0 and action != "status":
-        sys.exit(f"testenv {action} failed: {result.stdout}{result.stderr}")
-    say(result.stdout.rstrip())
-    return time.monotonic() - start
+    if result.returncode != 0:
+        sys.exit(f"testenv {' '.join(args)} failed: {result.stdout}{result.stderr}")
+    return time.monotonic() - start, result.stdout
 
 
 def say(text: str) -> None:
@@ -139,23 +176,27 @@ def main() -> None:
         runs.append(("cold, first (--velib-update-golden)", run_pytest(project, env, "--velib-update-golden")))
         runs.append(("cold, rerun", run_pytest(project, env)))
         say("testenv start")
-        start_s = testenv(project, env, "start")
         try:
-            runs.append(("warm, first after start", run_pytest(project, env)))
-            runs.append(("warm, rerun", run_pytest(project, env)))
-            testenv(project, env, "status")
+            start_s, _ = testenv(project, env, "start")
+            servers = tuple(part["pid"] for part in json.loads(testenv(project, env, "status", "--json")[1])["parts"])
+            say("warm: attached")
+            runs.append(("warm, first after start", run_pytest(project, env, servers=servers)))
+            runs.append(("warm, rerun", run_pytest(project, env, servers=servers)))
+            memory = json.loads(testenv(project, env, "status", "--json")[1])["parts"]
         finally:
-            testenv(project, env, "stop")
-    print_table(runs, start_s)
+            say(testenv(project, env, "stop")[1].rstrip())
+    print_table(runs, start_s, memory)
 
 
-def print_table(runs: list[tuple[str, dict[str, float]]], start_s: float) -> None:
+def print_table(runs: list[tuple[str, dict[str, float]]], start_s: float, memory: list[dict]) -> None:
     import harness  # here, not at the top: the measured pytest loads this file as its plugin
 
-    headers = ["run", "wall s", *(f"{phase} s" for phase in PHASES), "load (1 min)"]
-    rows = [[name, *(f"{run[key]:.1f}" for key in ("wall", *PHASES, "load"))] for name, run in runs]
+    headers = ["run", "wall s", *(f"{phase} s" for phase in PHASES), "CPU s", "load (1 min)"]
+    rows = [[name, *(f"{run[key]:.1f}" for key in ("wall", *PHASES, "cpu", "load"))] for name, run in runs]
     harness.print_table("README's example test: cold (no test environment) and warm (testenv up)", rows, headers)
-    print(f"testenv start: {start_s:.1f} s, paid once. {harness.machine_load()} at the end.")
+    held = ", ".join(f"{part['name']} {part['rss_bytes'] / 2**20:,.0f} MiB" for part in memory)
+    print(f"testenv start: {start_s:.1f} s, paid once; resident after the runs: {held}.")
+    print(f"{harness.machine_load()} at the end.")
     busiest = max(run["load"] for _, run in runs)
     if busiest > LOAD_CONCLUSIVE:
         print(f"Load average reached {busiest:.1f} (> {LOAD_CONCLUSIVE:.0f}): the machine was busy, these numbers are")
