@@ -16,6 +16,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from velib_replay import config
 from velib_replay.errors import UserError
 from velib_replay.kafka import broker
 from velib_replay.kafka.broker import Broker
+from velib_replay.testing.topics import fresh_topics
 
 CORES = 2  # the test machines: a few cores, shared
 SPARK_MASTER = f"local[{CORES}]"
@@ -142,7 +144,60 @@ def start(folder: Path, timeout: float = START_TIMEOUT_S) -> tuple[bool, TestEnv
     if running is None:
         stop(folder)
         raise UserError(f"the test environment in {folder} did not come up; see {spark_log(folder)}")
+    try:
+        warm_up(running)
+    except BaseException:
+        stop(folder)
+        raise
     return True, running
+
+
+def warm_up(env: TestEnv) -> None:
+    """A small streaming aggregation Kafka to Kafka through Spark Connect, shaped like a test's job (JSON fields,
+    a join, a stateful sum, the Kafka sink, availableNow): the server's first one pays class loading, code
+    generation and the state store's start (minutes on a busy 2-core machine), so that a test run does not."""
+    from pyspark.sql import functions as F
+
+    from velib_replay.job.session import SPARK_ERRORS, spark_error_message
+
+    spark = attach(env)
+    topics = fresh_topics(env.bootstrap_servers)
+    kafka = {"kafka.bootstrap.servers": env.bootstrap_servers}
+    try:
+        fields = F.struct((F.col("id") % 10).cast("string").alias("key"), F.col("id").alias("n"))
+        spark.range(1000).select(F.to_json(fields).alias("value")).write.format("kafka").options(**kafka).option(
+            "topic", topics.status
+        ).save()
+        value = F.col("value").cast("string")
+        sums = (
+            spark.readStream.format("kafka")
+            .options(**kafka)
+            .option("subscribe", topics.status)
+            .option("startingOffsets", "earliest")
+            .load()
+            .select(
+                F.get_json_object(value, "$.key").alias("key"), F.get_json_object(value, "$.n").cast("long").alias("n")
+            )
+            .join(spark.range(5).select(F.col("id").cast("string").alias("key")), "key")
+            .groupBy("key")
+            .agg(F.sum("n").alias("n"))
+        )
+        with tempfile.TemporaryDirectory(prefix="velib-warm-up-") as checkpoint:
+            query = (
+                sums.select(F.to_json(F.struct("*")).alias("value"))
+                .writeStream.format("kafka")
+                .options(**kafka)
+                .option("topic", topics.create("warm-up"))
+                .option("checkpointLocation", checkpoint)
+                .outputMode("update")
+                .trigger(availableNow=True)
+                .start()
+            )
+            query.awaitTermination()
+    except SPARK_ERRORS as error:
+        raise UserError(f"warming Spark up failed: {spark_error_message(error)}; see {spark_log(env.folder)}") from None
+    finally:
+        spark.stop()
 
 
 def stop(folder: Path, timeout: float = STOP_TIMEOUT_S) -> list[str]:
@@ -303,6 +358,7 @@ def describe(env: TestEnv) -> dict:
 
 def serve(folder: Path, port: int) -> None:
     """The Spark server's process: a local session with Spark Connect's plugin until SIGTERM."""
+    from velib_replay.job.runner import _CHECKPOINT_FILE_MANAGER, _PLAIN_FILE_MANAGER
     from velib_replay.job.session import spark_session
 
     token = _token_file(folder).read_text().strip()
@@ -314,6 +370,8 @@ def serve(folder: Path, port: int) -> None:
         # a default of every session, not only of the server's own: else each client session gets Spark's 200
         # shuffle partitions, 200 state stores a micro-batch on 2 cores (36 s instead of a few for one test)
         "spark.sql.shuffle.partitions": str(CORES),
+        # tests' checkpoints are local folders: written as `process` writes its own (see runner), 3x quicker a file
+        _CHECKPOINT_FILE_MANAGER: _PLAIN_FILE_MANAGER,
     }
     session = spark_session(SPARK_MASTER, extra_conf=connect)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
