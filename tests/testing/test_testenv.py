@@ -80,6 +80,15 @@ def test_start_attach_status_stop_leaves_nothing(pytester, tmp_path, sample):
         )
         assert f"velib-replay: attached to the test environment in {folder}" in result.stdout
         assert result.returncode == 0, result.stdout[-3000:]
+        opted_out = subprocess.run(
+            [sys.executable, "-m", "pytest", "--velib-no-testenv", "--collect-only", str(pytester.path)],
+            cwd=pytester.path,
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "velib-replay: --velib-no-testenv: this run starts its own broker" in opted_out.stdout
         groups = [part.pid for part in env.parts]
         status = CliRunner().invoke(main, ["testenv", "status", "--dir", str(folder)])
         assert status.exit_code == 0 and "RSS" in status.output

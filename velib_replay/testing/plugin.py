@@ -49,6 +49,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"(env: {BOOTSTRAP_ENV}).",
     )
     group.addoption(
+        "--velib-no-testenv",
+        action="store_true",
+        help="Start this run's own broker and SparkSession even while a test environment is up (`velib-replay"
+        " testenv`): for tests that need a classic SparkSession (SparkContext, RDDs).",
+    )
+    group.addoption(
         "--velib-update-golden",
         action="store_true",
         help="velib_golden writes the golden files from the rows instead of comparing with them.",
@@ -57,13 +63,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[WRITTEN] = []
-    config.stash[TESTENV] = testenv.status(testenv.default_dir())
+    config.stash[TESTENV] = None if config.getoption("velib_no_testenv") else testenv.status(testenv.default_dir())
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     running = config.stash.get(TESTENV, None)
     if running is None:
-        return "velib-replay: no test environment up: this run starts its own broker and SparkSession"
+        why = "--velib-no-testenv" if config.getoption("velib_no_testenv") else "no test environment up"
+        return f"velib-replay: {why}: this run starts its own broker and SparkSession"
     kafka = "--velib-bootstrap" if config.getoption("velib_bootstrap") else running.bootstrap_servers
     header = f"velib-replay: attached to the test environment in {running.folder} (Kafka {kafka}, Spark Connect"
     elsewhere = running.workdir != Path.cwd()
