@@ -101,9 +101,9 @@ def make_project(folder: Path) -> Path:
 
 
 def run_pytest(project: Path, env: dict[str, str], *args: str, servers: tuple[int, ...] = ()) -> dict[str, float]:
-    """One pytest run of the project: its wall seconds, its phases, the 1-minute load average after it, and the CPU
-    seconds it cost (pytest's process and what it waited for, plus the test environment's ``servers`` trees): on
-    a busy machine the wall time mostly waits for a core, the CPU seconds do not."""
+    """One pytest run of the project: its wall seconds, its phases, the 1-minute load average after it, and, warm,
+    the CPU seconds it cost (pytest's process and what it waited for, plus the test environment's ``servers``
+    trees): on a busy machine the wall time mostly waits for a core, the CPU seconds do not."""
     phases_file = project / "phases.json"
     environ = env | {PHASES_ENV: str(phases_file), "PYTHONPATH": str(Path(__file__).parent)}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *NOT_A_USERS, "-p", "user_loop", *args]
@@ -122,7 +122,8 @@ def run_pytest(project: Path, env: dict[str, str], *args: str, servers: tuple[in
     }
     phases["exit"] = wall - sum(phases[phase] for phase in PHASES[:-1])
     phases["load"] = os.getloadavg()[0]
-    phases["cpu"] = cpu
+    if servers:  # cold, Spark's JVM is not a process pytest waits for: its CPU would go uncounted
+        phases["cpu"] = cpu
     return phases
 
 
@@ -191,8 +192,11 @@ def main() -> None:
 def print_table(runs: list[tuple[str, dict[str, float]]], start_s: float, memory: list[dict]) -> None:
     import harness  # here, not at the top: the measured pytest loads this file as its plugin
 
-    headers = ["run", "wall s", *(f"{phase} s" for phase in PHASES), "CPU s", "load (1 min)"]
-    rows = [[name, *(f"{run[key]:.1f}" for key in ("wall", *PHASES, "cpu", "load"))] for name, run in runs]
+    headers = ["run", "wall s", *(f"{phase} s" for phase in PHASES), "CPU s (warm)", "load (1 min)"]
+    rows = [
+        [name, *(f"{run[key]:.1f}" if key in run else "-" for key in ("wall", *PHASES, "cpu", "load"))]
+        for name, run in runs
+    ]
     harness.print_table("README's example test: cold (no test environment) and warm (testenv up)", rows, headers)
     held = ", ".join(f"{part['name']} {part['rss_bytes'] / 2**20:,.0f} MiB" for part in memory)
     print(f"testenv start: {start_s:.1f} s, paid once; resident after the runs: {held}.")
