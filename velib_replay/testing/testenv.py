@@ -282,10 +282,11 @@ def _is_server_of(pid: int, folder: Path) -> bool:
 
 
 def _stop_process_group(pid: int, folder: Path, timeout: float) -> None:
-    """SIGTERM the server's group (the server stops Spark and its JVM), SIGKILL what is left after ``timeout``."""
-    for signum, wait_s in ((signal.SIGTERM, timeout), (signal.SIGKILL, broker.KILL_WAIT_S)):
+    """SIGTERM the server alone (it stops Spark, whose JVM then exits: a JVM signalled too would die under it),
+    SIGKILL its whole group (JVM and Python workers included) if anything is left after ``timeout``."""
+    for kill, signum, wait_s in ((os.kill, signal.SIGTERM, timeout), (os.killpg, signal.SIGKILL, broker.KILL_WAIT_S)):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signum)
+            kill(pid, signum)
         if _wait_group_gone(pid, wait_s):
             return
     raise UserError(f"the Spark server (pid {pid}) of {folder} survived SIGKILL; see {spark_log(folder)}")
