@@ -36,7 +36,10 @@ def run(*args: str, env: dict[str, str], timeout: float = 240.0) -> subprocess.C
 def broker_env(tmp_path: Path):
     """`velib-replay kafka start` on free ports; the environment that points every command at it."""
     port = free_port()
-    env = os.environ | {"VELIB_REPLAY_BOOTSTRAP_SERVERS": f"localhost:{port}"}
+    # attached to a test environment, pyspark marked this process Spark Connect (SPARK_CONNECT_MODE_ENABLED): the
+    # job's own classic pyspark must not inherit it
+    inherited = {name: value for name, value in os.environ.items() if name != "SPARK_CONNECT_MODE_ENABLED"}
+    env = inherited | {"VELIB_REPLAY_BOOTSTRAP_SERVERS": f"localhost:{port}"}
     data_dir = str(tmp_path / "kafka")
     started = run(
         "kafka", "start", "--port", str(port), "--controller-port", str(free_port()), "--data-dir", data_dir, env=env
