@@ -43,7 +43,7 @@ def pytest_configure(config) -> None:
     """Time the plugin's replay, read-back and golden comparison where the fixtures call them."""
     from velib_replay.testing import plugin
 
-    plugin.replay_to_topic = _timed(plugin.replay_to_topic, "play")
+    plugin.replay_delivered = _timed(plugin.replay_delivered, "play")
     plugin.read_latest = _timed(plugin.read_latest, "golden")
     plugin.check_golden = _timed(plugin.check_golden, "golden")
 

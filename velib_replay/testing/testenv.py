@@ -23,9 +23,9 @@ from pathlib import Path
 
 from velib_replay import config
 from velib_replay.errors import UserError
+from velib_replay.job.pipeline import fresh_topics
 from velib_replay.kafka import broker
 from velib_replay.kafka.broker import Broker
-from velib_replay.testing.topics import fresh_topics
 
 CORES = 2  # the test machines: a few cores, shared
 SPARK_MASTER = f"local[{CORES}]"
