@@ -359,7 +359,7 @@ def describe(env: TestEnv) -> dict:
 
 def serve(folder: Path, port: int) -> None:
     """The Spark server's process: a local session with Spark Connect's plugin until SIGTERM."""
-    from velib_replay.job.runner import _CHECKPOINT_FILE_MANAGER, _PLAIN_FILE_MANAGER
+    from velib_replay.job.runner import CHECKPOINT_FILE_MANAGER, PLAIN_FILE_MANAGER
     from velib_replay.job.session import spark_session
 
     token = _token_file(folder).read_text().strip()
@@ -372,7 +372,7 @@ def serve(folder: Path, port: int) -> None:
         # shuffle partitions, 200 state stores a micro-batch on 2 cores (36 s instead of a few for one test)
         "spark.sql.shuffle.partitions": str(CORES),
         # tests' checkpoints are local folders: written as `process` writes its own (see runner), 3x quicker a file
-        _CHECKPOINT_FILE_MANAGER: _PLAIN_FILE_MANAGER,
+        CHECKPOINT_FILE_MANAGER: PLAIN_FILE_MANAGER,
     }
     session = spark_session(SPARK_MASTER, extra_conf=connect)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
