@@ -34,6 +34,7 @@ from velib_replay.replay.player import (
     check_snapshots,
     nothing_to_send,
     plan_slots,
+    refuse_unreachable_faults,
     replay_to_topic,
     select_snapshots,
     stamp_range,
@@ -176,6 +177,7 @@ def command(
     plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to)
     source = Recording(recording)
     snapshots = select_snapshots(source, plan)
+    refuse_unreachable_faults(snapshots, plan, faults)
     with StopRequest(second_kills=True).handled() as stop:  # a second signal kills at once
         counts = _check(snapshots, plan, skip_invalid, quiet, stop) if check else None
         if stop:

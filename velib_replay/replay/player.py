@@ -32,9 +32,19 @@ from velib_replay.recording import Recording, RecordingError, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import open_ledger, sent_line
-from velib_replay.replay.pacing import Anchor, ReplayPlan, Slot, Timeline, empty_window_reason, rebase_shift, window
+from velib_replay.replay.pacing import (
+    Anchor,
+    ReplayPlan,
+    Slot,
+    Timeline,
+    empty_window_reason,
+    pass_length,
+    rebase_shift,
+    window,
+)
 from velib_replay.replay.retention import feed_time_refusal
 from velib_replay.signals import StopRequest
+from velib_replay.units import format_duration
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
 
@@ -136,11 +146,12 @@ def play(
     started = clock()
     anchor = Anchor(speed)
     first_due: float | None = None
+    offered = 0  # messages the recording gave, before faults: a reorder window or late ones may hold them all
     try:
         for slot in slots if control is None else control.slots(stop):
             if stop:
                 break
-            if slot.loop_pass > 0 and stats.messages == 0:
+            if slot.loop_pass > 0 and offered == 0:
                 break  # an endless loop over nothing to send would never end
             try:
                 messages = slot_messages(slot.snapshot, slot.snapshot_time, wanted)
@@ -152,6 +163,7 @@ def play(
                 if control is not None:
                     control.skipped()
                 continue
+            offered += len(messages)
             first_due = slot.due if first_due is None else first_due
             if control is None:
                 target = anchor.target(slot.due, clock())
@@ -222,6 +234,22 @@ def select_snapshots(recording: Recording, plan: ReplayPlan) -> list[Snapshot]:
     if not chosen:
         raise UserError(f"{recording.path}: nothing to play: {empty_window_reason(snapshots, plan.start, plan.end)}")
     return chosen
+
+
+def refuse_unreachable_faults(snapshots: Sequence[Snapshot], plan: ReplayPlan, faults: Sequence[Fault]) -> None:
+    """A UserError, before anything is sent (``--dry-run`` too), for a stall the replay never reaches: its feed
+    offset is past the last slot's, so the run would end without it and say nothing."""
+    total = plan.slot_count(len(snapshots))
+    if total is None or not total:
+        return
+    last_pass, last = divmod(total - 1, len(snapshots))
+    reach = snapshots[last].snapshot_time - snapshots[0].snapshot_time + round(last_pass * pass_length(snapshots))
+    for fault in faults:
+        if fault.kind == "stall" and fault.at_s > reach:
+            raise UserError(
+                f"--inject {fault.spec}: the replay's last snapshot is {format_duration(reach)} of feed time after "
+                "its first, so this stall would never happen; nothing was sent"
+            )
 
 
 def used_snapshots(snapshots: Sequence[Snapshot], plan: ReplayPlan) -> Sequence[Snapshot]:
