@@ -23,8 +23,9 @@ def test_live_metrics_health_and_json_logs_follow_what_happened(api, velib_kafka
     try:
         live.until(lambda: live.metrics().get("velib_replay_snapshots_published_total") == SNAPSHOTS, "3 published")
         assert live.health() == (200, {"status": "ok"})
-        _, reason = live.until(lambda: (answer := live.health())[0] == 503 and answer, "a stale feed's 503")
-        assert reason["reason"].startswith("time since the feed's last new snapshot is ")
+        _, reason = live.until(lambda: (answer := live.health())[0] == 503 and answer, "failing polls' 503")
+        assert reason["reason"].startswith("the last ") and reason["reason"].endswith("failed (HTTP 500)")
+        live.until(lambda: live.metrics()["velib_replay_seconds_since_new_snapshot"] > 1.5, "a stale feed")
         seen = live.metrics()
     finally:
         exit_code, summary = live.stop(signal.SIGTERM)
