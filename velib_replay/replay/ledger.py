@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from velib_replay.errors import UserError
+from velib_replay.recording import MANIFEST
 from velib_replay.replay.faults import Fault, Ledger, parse_fault
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.units import parse_offset
@@ -28,19 +29,62 @@ HEADER = "replay"
 CONTROL = "control"
 
 
+class FaultLogError(UserError):
+    """The fault log could not be written (a full disk): the replay stops, and the log is said to be incomplete."""
+
+
+def check_fault_log_path(path: Path) -> None:
+    """A UserError, before anything is sent, for a path ``--fault-log`` must not overwrite: one inside a
+    recording (its manifest, a body), or an existing file that is not a fault log."""
+    for folder in Path(path).resolve().parents:
+        if (folder / MANIFEST).is_file():
+            raise UserError(f"--fault-log {path} is inside the recording {folder}: choose a path outside it")
+    if path.exists() and not _is_fault_log(path):
+        raise UserError(f"--fault-log {path} exists and is not a fault log: choose another path, or remove it first")
+
+
+def _is_fault_log(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as existing:
+            head = json.loads(existing.readline())
+    except (OSError, ValueError):
+        return False
+    return isinstance(head, dict) and head.get("fault") == HEADER
+
+
 @contextlib.contextmanager
 def open_ledger(path: Path | None, plan: ReplayPlan, faults: Sequence[Fault], seed: int) -> Iterator[Ledger | None]:
-    """A function writing one ledger line per call to ``path`` (after the header); None without a path."""
+    """A function writing one ledger line per call to ``path`` (after the header); None without a path.
+
+    Lines are written through (line buffering), so a full disk raises FaultLogError at the line that did not
+    fit, where the replay can stop and say so, never later at close, after its summary claimed the log whole.
+    """
     if path is None:
         yield None
         return
-    with path.open("w", encoding="utf-8") as out:
-        out.write(_line(header(plan, faults, seed)))
+    check_fault_log_path(path)
+    failed = False
 
-        def write(entry: dict) -> None:
+    def write(entry: dict) -> None:
+        nonlocal failed
+        try:
             out.write(_line(entry))
+        except OSError as error:
+            failed = True
+            raise FaultLogError(
+                f"cannot write the fault log {path} ({error.strerror or error}): it is incomplete"
+            ) from None
 
+    out = path.open("w", encoding="utf-8", buffering=1)
+    try:
+        write(header(plan, faults, seed))
         yield write
+    finally:
+        try:
+            out.close()
+        except OSError:
+            if not failed:  # already said; otherwise the last lines were lost at close
+                raise FaultLogError(f"cannot write the fault log {path}: it is incomplete") from None
 
 
 def header(plan: ReplayPlan, faults: Sequence[Fault], seed: int) -> dict:

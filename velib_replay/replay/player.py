@@ -31,7 +31,7 @@ from velib_replay.kafka.topics import ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, Injector, Ledger
-from velib_replay.replay.ledger import open_ledger, sent_line
+from velib_replay.replay.ledger import FaultLogError, open_ledger, sent_line
 from velib_replay.replay.pacing import (
     Anchor,
     ReplayPlan,
@@ -199,6 +199,8 @@ def play(
                 stats.messages += len(held)
             except KafkaError as error:
                 stats.aborted = gave_up(error)
+    except FaultLogError as error:  # a full disk: stop where the log stops, and say it is incomplete
+        stats.aborted = str(error)
     finally:
         if control is not None:
             control.finish()
