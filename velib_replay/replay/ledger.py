@@ -1,4 +1,5 @@
-"""The fault log (``--fault-log``): one JSON line per fault applied, after a header saying how to redo them.
+"""The fault log (``--fault-log``): one JSON line per fault applied, after a header saying how to redo them
+and where the run started on its topic.
 
 The header (``{"fault": "replay", ...}``) holds the seed, the ``--inject`` specs and the plan's selection,
 so ``verify.expected`` can regenerate the exact stream the replay sent (the injector is deterministic)
@@ -53,7 +54,13 @@ def _is_fault_log(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def open_ledger(path: Path | None, plan: ReplayPlan, faults: Sequence[Fault], seed: int) -> Iterator[Ledger | None]:
+def open_ledger(
+    path: Path | None,
+    plan: ReplayPlan,
+    faults: Sequence[Fault],
+    seed: int,
+    origin: tuple[str, dict[int, int]] | None = None,
+) -> Iterator[Ledger | None]:
     """A function writing one ledger line per call to ``path`` (after the header); None without a path.
 
     Lines are written through (line buffering), so a full disk raises FaultLogError at the line that did not
@@ -77,7 +84,7 @@ def open_ledger(path: Path | None, plan: ReplayPlan, faults: Sequence[Fault], se
 
     out = path.open("w", encoding="utf-8", buffering=1)
     try:
-        write(header(plan, faults, seed))
+        write(header(plan, faults, seed, origin))
         yield write
     finally:
         try:
@@ -87,10 +94,14 @@ def open_ledger(path: Path | None, plan: ReplayPlan, faults: Sequence[Fault], se
                 raise FaultLogError(f"cannot write the fault log {path}: it is incomplete") from None
 
 
-def header(plan: ReplayPlan, faults: Sequence[Fault], seed: int) -> dict:
-    """What regenerating the replay's stream needs: the seed, the faults and ``plan``'s selection."""
+def header(plan: ReplayPlan, faults: Sequence[Fault], seed: int, origin: tuple[str, dict[int, int]] | None) -> dict:
+    """What regenerating the replay's stream needs: the seed, the faults and ``plan``'s selection; and where the
+    run started (``origin``: the topic and its end offsets before the first message), so a verdict is of this run."""
+    topic, start = origin or (None, None)
     return {
         "fault": HEADER,
+        "topic": topic,
+        "start_offsets": {str(partition): offset for partition, offset in start.items()} if start is not None else None,
         "seed": seed,
         "inject": [fault.spec for fault in faults],
         "stations": sorted(plan.wanted) if plan.wanted is not None else None,
@@ -111,6 +122,8 @@ class FaultLog:
     selection: dict  # stations, passes, limit, start, end, rebase_to as ``ReplayPlan`` takes them
     entries: list[dict]
     sent: list[int] | None = None  # under --control: the timeline positions sent, in order
+    topic: str | None = None  # where the run sent its messages
+    start_offsets: dict[int, int] | None = None  # that topic's end offsets when the run started; None: not logged
 
 
 def read_ledger(path: Path) -> FaultLog:
@@ -133,7 +146,9 @@ def read_ledger(path: Path) -> FaultLog:
         controls = [record for record in records[1:] if record.get("fault") == CONTROL]
         sent = positions(controls[-1]["sent"]) if controls else None
         faults = [parse_fault(spec) for spec in head["inject"]]
-        return FaultLog(int(head["seed"]), faults, selection, entries, sent)
+        start = head.get("start_offsets")
+        offsets = {int(partition): int(offset) for partition, offset in start.items()} if start is not None else None
+        return FaultLog(int(head["seed"]), faults, selection, entries, sent, head.get("topic"), offsets)
     except (ValueError, KeyError, IndexError, TypeError) as error:
         raise UserError(f"{path}: not a fault log written by play --fault-log ({error})") from None
 

@@ -27,7 +27,7 @@ from velib_replay.contracts.messages import Message, body_messages, selected, sn
 from velib_replay.errors import UserError
 from velib_replay.kafka.delivery import percentiles_ms
 from velib_replay.kafka.publisher import AUTO, Publisher, open_publisher
-from velib_replay.kafka.topics import ensure_topics, status_topic
+from velib_replay.kafka.topics import end_offsets, ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, Injector, Ledger
@@ -357,8 +357,9 @@ def replay_to_topic(
         if refusal:
             raise UserError(refusal)
     ensure_topics(bootstrap_servers, [status_topic(topic, partitions)])
+    origin = (topic, end_offsets(bootstrap_servers, topic)) if fault_log is not None else None  # where the run starts
     with (
-        open_ledger(fault_log, plan, faults, seed) as ledger,
+        open_ledger(fault_log, plan, faults, seed, origin) as ledger,
         open_publisher(
             bootstrap_servers, topic, client=client, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps
         ) as publisher,
