@@ -15,12 +15,12 @@ from helpers import topic_values
 from observed_process import Observed
 
 from velib_replay.capture.server import serve
-from velib_replay.kafka import broker
+from velib_replay.kafka import broker, librdkafka_publisher
 
 pytestmark = pytest.mark.integration
 
 UNHEALTHY_WITHIN_S = 30.0
-CLIENTS = ("kafka", "velib_replay.replay.librdkafka_publisher")  # the client libraries' loggers
+CLIENTS = ("kafka", librdkafka_publisher.log.name)  # the client libraries' loggers
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ from velib_replay.capture.recorder import (
 from velib_replay.contracts.feed import NO_CONTEXT, SystemContext, parse_status
 from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.errors import UserError
-from velib_replay.kafka import topics
+from velib_replay.kafka import librdkafka_publisher, topics
 from velib_replay.kafka.publisher import Publisher, open_publisher
 from velib_replay.recording import KEYFRAME_EVERY, Poll, RecordingWriter
 from velib_replay.signals import StopRequest
@@ -97,7 +97,7 @@ class ClientErrors(logging.Filter):
     already said once when it starts and once when it ends, with this count.
     """
 
-    LOGGERS = ("velib_replay.replay.librdkafka_publisher", "kafka")
+    LOGGERS = (librdkafka_publisher.log.name, "kafka")  # librdkafka's lines come through that module's logger
 
     def __init__(self) -> None:
         super().__init__()
