@@ -7,8 +7,10 @@ client library's error lines are one at the start of the outage and a count at i
 
 from __future__ import annotations
 
+import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from helpers import topic_values
@@ -16,6 +18,7 @@ from observed_process import Observed
 
 from velib_replay.capture.server import serve
 from velib_replay.kafka import broker, librdkafka_publisher
+from velib_replay.recording import STATUS_FEED, Recording
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +34,13 @@ def own_broker(tmp_path):
     broker.stop(instance)
 
 
-def through_an_outage(sample, own_broker, outage_s: float) -> None:
+def through_an_outage(sample, own_broker, outage_s: float, record: Path) -> None:
     topic = "velib-outage"
     with serve(sample, speed=None, loop=True, port=0).start() as api:
         live = Observed(
             *("live", "--url", f"{api.url}/station_status.json", "--info-url", "none", "--interval", "1"),
             *("--bootstrap-servers", own_broker.bootstrap_servers, "--topic", topic, "--delivery-timeout", "5"),
+            *("--record", str(record)),
         )
         try:
             live.until(lambda: live.metrics().get("velib_replay_snapshots_published_total", 0) >= 3, "3 published")
@@ -65,13 +69,15 @@ def through_an_outage(sample, own_broker, outage_s: float) -> None:
     client = [e for e in live.events() if e["level"] in ("warning", "error") and e["logger"].startswith(CLIENTS)]
     assert len(client) <= 2, client[:10]  # the first one of each outage seen; the rest are counted
     assert "Kafka client error lines not shown during outages" in summary
+    polls = int(re.search(r"(\d+) polls = ", summary).group(1))
+    assert len(Recording(record).polls(STATUS_FEED)) == polls  # the recording is whole, whatever Kafka did
     print(f"unhealthy {unhealthy_after:.1f} s after the broker stopped; {polls_during:.0f} polls during the outage")
 
 
-def test_live_keeps_polling_through_a_short_outage_and_tells_the_truth(sample, own_broker):
-    through_an_outage(sample, own_broker, outage_s=10)
+def test_live_keeps_polling_through_a_short_outage_and_tells_the_truth(sample, own_broker, tmp_path):
+    through_an_outage(sample, own_broker, outage_s=10, record=tmp_path / "rec")
 
 
 @pytest.mark.slow
-def test_live_through_a_45_second_broker_outage(sample, own_broker):
-    through_an_outage(sample, own_broker, outage_s=45)
+def test_live_through_a_45_second_broker_outage(sample, own_broker, tmp_path):
+    through_an_outage(sample, own_broker, outage_s=45, record=tmp_path / "rec")
