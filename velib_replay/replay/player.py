@@ -38,7 +38,6 @@ from velib_replay.replay.pacing import (
     Slot,
     Timeline,
     empty_window_reason,
-    pass_length,
     rebase_shift,
     window,
 )
@@ -241,11 +240,10 @@ def select_snapshots(recording: Recording, plan: ReplayPlan) -> list[Snapshot]:
 def refuse_unreachable_faults(snapshots: Sequence[Snapshot], plan: ReplayPlan, faults: Sequence[Fault]) -> None:
     """A UserError, before anything is sent (``--dry-run`` too), for a stall the replay never reaches: its feed
     offset is past the last slot's, so the run would end without it and say nothing."""
-    total = plan.slot_count(len(snapshots))
-    if total is None or not total:
+    timeline = Timeline(snapshots, plan.passes, plan.limit)
+    if not timeline.size:  # endless: every stall is reached
         return
-    last_pass, last = divmod(total - 1, len(snapshots))
-    reach = snapshots[last].snapshot_time - snapshots[0].snapshot_time + round(last_pass * pass_length(snapshots))
+    reach = timeline.slot(timeline.size - 1).snapshot_time - timeline.slot(0).snapshot_time
     for fault in faults:
         if fault.kind == "stall" and fault.at_s > reach:
             raise UserError(
