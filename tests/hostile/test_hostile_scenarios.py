@@ -1,11 +1,12 @@
 """Issue 28, item 8: a scenario run always finishes its report.
 
-A scenario that cannot run (a misspelt fault) is that scenario's error, with its reason, in the table and
+A scenario that cannot run (a step that crashes) is that scenario's error, with its reason, in the table and
 the JUnit XML, not an internal error that loses every verdict; SIGTERM writes what ran and exits 143.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -17,11 +18,12 @@ from click.testing import CliRunner
 
 from velib_replay.cli import main
 from velib_replay.config import sample_recording
+from velib_replay.scenario.steps import STEPS
 
 pytestmark = pytest.mark.integration
 
 UNJUDGED = '[[steps]]\nplay = { stations = "16107,32304", limit = 1 }\n'  # no process step: fails at once
-MISSPELT = '[[steps]]\nplay = { stations = "16107", limit = 1, inject = ["dorp=0.1"] }\n[[steps]]\nprocess = {}\n'
+CRASHING = '[[steps]]\nplay = { stations = "16107", limit = 1 }\n[[steps]]\nprocess = {}\n'
 SLOW = '[[steps]]\nplay = { stations = "16107", limit = 3, speed = "1x" }\n[[steps]]\nprocess = {}\n'
 
 
@@ -31,17 +33,21 @@ def scenario(folder, name: str, steps: str):
     return str(path)
 
 
-def test_a_scenario_that_errors_is_reported_with_the_others_in_the_table_and_junit(tmp_path, velib_kafka):
-    files = [scenario(tmp_path, "a-unjudged", UNJUDGED), scenario(tmp_path, "b-misspelt", MISSPELT)]
+def test_a_scenario_that_errors_is_reported_with_the_others_in_the_table_and_junit(tmp_path, velib_kafka, monkeypatch):
+    def crash(_stack, _params):  # a step that breaks at run time (file mistakes are refused at load)
+        raise RuntimeError("the job's JVM went away")
+
+    monkeypatch.setitem(STEPS, "process", dataclasses.replace(STEPS["process"], run=crash))
+    files = [scenario(tmp_path, "a-unjudged", UNJUDGED), scenario(tmp_path, "b-crashing", CRASHING)]
     junit = tmp_path / "junit.xml"
     args = ["scenario", "run", *files, "--bootstrap-servers", velib_kafka, "--junit-xml", str(junit)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     assert "a-unjudged" in result.output and "FAIL" in result.output and "ERROR" in result.output
-    assert "b-misspelt: ValueError: fault 'dorp=0.1': unknown kind" in result.output
+    assert "b-crashing: RuntimeError: the job's JVM went away" in result.output
     suite = ET.parse(junit).getroot()
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "1")
-    assert suite.find("testcase[@name='b-misspelt']/error").get("message").startswith("ValueError: fault 'dorp")
+    assert suite.find("testcase[@name='b-crashing']/error").get("message").startswith("RuntimeError")
 
 
 def test_sigterm_writes_what_ran_and_exits_143(tmp_path, velib_kafka):

@@ -140,11 +140,9 @@ def velib_play(velib_kafka: str, velib_topics: PipelineTopics) -> Callable[..., 
         seed: int = 0,
         fault_log: str | Path | None = None,
     ) -> PlayStats:
-        try:  # the CLI's own parsers: velib_play(speed=0) is refused as play --speed 0 is
-            faults = [parse_fault(spec) for spec in inject]
-            plan = ReplayPlan(speed=units.parse_speed(str(speed)), wanted=_stations(stations))
-        except ValueError as error:
-            pytest.fail(f"velib_play: {error}", pytrace=False)
+        faults = _checked("inject", inject, lambda specs: [parse_fault(spec) for spec in specs])
+        speed_x = _checked("speed", speed, lambda value: units.parse_speed(str(value)))  # as play --speed
+        plan = ReplayPlan(speed=speed_x, wanted=_stations(stations))
         target = topic or velib_topics.status
         log = Path(fault_log) if fault_log is not None else None
         with _failing_on_user_errors():
