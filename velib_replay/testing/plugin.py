@@ -140,9 +140,12 @@ def velib_play(velib_kafka: str, velib_topics: PipelineTopics) -> Callable[..., 
         seed: int = 0,
         fault_log: str | Path | None = None,
     ) -> PlayStats:
-        faults = _checked("inject", inject, lambda specs: [parse_fault(spec) for spec in specs])
-        speed_x = _checked("speed", speed, lambda value: units.parse_speed(str(value)))  # as play --speed
-        plan = ReplayPlan(speed=speed_x, wanted=_stations(stations))
+        def parsed() -> tuple[list, ReplayPlan]:  # the CLI's own parsers: velib_play(speed=0) is refused as play's
+            return [parse_fault(spec) for spec in inject], ReplayPlan(
+                units.parse_speed(str(speed)), _stations(stations)
+            )
+
+        faults, plan = _checked("velib_play", None, lambda _: parsed())
         target = topic or velib_topics.status
         log = Path(fault_log) if fault_log is not None else None
         with _failing_on_user_errors():
@@ -274,7 +277,7 @@ def _checked(what: str, value: Any, parse: Callable[[Any], Any]) -> Any:
     try:
         return parse(value)
     except (ValueError, TypeError) as error:
-        message = f"{what}={value!r}: {error}"
+        message = f"{what}: {error}" if value is None else f"{what}={value!r}: {error}"
     pytest.fail(message, pytrace=False)  # outside the except block: no "during handling" chain in the report
 
 
