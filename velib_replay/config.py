@@ -31,6 +31,7 @@ TEST_SPEED = "max"
 
 METRICS_HOST = "127.0.0.1"  # /metrics and /healthz stay on loopback unless --metrics-host says otherwise
 STALE_AFTER_S = 300.0  # /healthz: no new snapshot for five real-feed polls means the feed (or the poller) is stuck
+WAITING_UNHEALTHY_S = 10.0  # /healthz of live: a snapshot undelivered this long means Kafka is not taking them
 MAX_LAG_MESSAGES = 15_000  # /healthz: about ten full-network snapshots not yet processed by the job
 HANG_S = 60.0  # how long `serve --inject timeout=P` holds a request its client has not given up on
 CONTROL_PORT = 0  # `play --control`: any free port, printed at start

@@ -73,6 +73,7 @@ def test_snapshots_wait_while_kafka_is_down_and_go_out_in_order_when_it_is_back(
     delivery = Delivery(kafka, line)
     for clock in (1, 2, 3):
         delivery.accept(*snapshot_poll(clock))
+        delivery.deliver()  # what the delivery thread does at each retry
     assert kafka.sent == expected(1, 2, 3)  # nothing lost, nothing reordered
     assert delivery.counts.published == 3 and delivery.counts.failures == 2 and not delivery.backlog
     assert screen.getvalue().count("Kafka unavailable") == 1 and "Kafka reachable again" in screen.getvalue()
@@ -84,10 +85,12 @@ def test_a_failed_delivery_keeps_the_snapshot_and_retries_it_on_a_new_producer(f
     kafka.failing = failure
     delivery = Delivery(kafka, line)
     delivery.accept(*snapshot_poll(1))
+    assert not delivery.deliver()
     assert len(delivery.backlog) == 1 and kafka.publishers[0].closed
     assert "KafkaTimeoutError" in screen.getvalue()
     kafka.failing = False
     delivery.accept(*snapshot_poll(2))
+    assert delivery.deliver()
     assert kafka.sent == expected(1, 2) and len(kafka.publishers) == 2
 
 
@@ -107,6 +110,7 @@ def test_a_snapshot_the_feed_serves_again_is_counted_not_published_twice():
     delivery = Delivery(kafka, line)
     for clock in (1, 1, 2, 2, 2, 1):  # a stale answer, a feed polled faster than it updates, then an older one
         delivery.accept(*snapshot_poll(clock))
+    delivery.deliver()
     assert kafka.sent == expected(1, 2, 1) and delivery.counts.repeats == 3 and delivery.counts.published == 3
 
 
@@ -115,6 +119,7 @@ def test_gaps_and_invalid_bodies_publish_nothing():
     delivery = Delivery(kafka, line)
     delivery.accept(Poll(STATUS_FEED, T0, error="timeout"), None)
     delivery.accept(Poll(STATUS_FEED, T0, valid=False, body_file="x"), b"<html>")
+    delivery.deliver()
     assert kafka.sent == [] and delivery.counts.published == 0
 
 

@@ -181,11 +181,16 @@ class PollCounts:
     gap_reasons: Counter[str] = field(default_factory=Counter)  # by the stable head of the reason (``timeout``…)
     invalid_reasons: Counter[str] = field(default_factory=Counter)
     retries: int = 0  # attempts beyond each poll's first: faults a retry made good (or that preceded a gap)
+    failing: int = 0  # polls in a row, up to the last, that gave no valid snapshot
+    last_failure: str | None = None  # why the last of them failed
 
     def count(self, poll: Poll) -> None:
         self.polls += 1
         self.stored_bytes += poll.stored_size
         self.retries += max(0, (poll.attempts or 1) - 1)
+        failed = poll.is_gap or not poll.valid
+        self.failing = self.failing + 1 if failed else 0
+        self.last_failure = reason_category(poll.error) if failed else None
         if poll.is_gap:
             self.gaps += 1
             self.gap_reasons[reason_category(poll.error)] += 1

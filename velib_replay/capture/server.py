@@ -10,7 +10,8 @@ Recorded invalid bodies are served as recorded (they are what the API sent);
 gaps are skipped, or answered 503 with ``gaps=True`` to reproduce outages. The
 ``X-Velib-Replay-*`` headers tell which recorded poll answered. A body the server
 cannot read from disk (a truncated ``.gz``…) is answered 500, logged and counted
-as failed, never a silently dropped connection counted as served.
+as failed, never a silently dropped connection counted as served. A damaged body (not the one its
+meta file's sha256 names) is answered 500 too, and ``damaged`` tells the caller to stop serving.
 
 With an :class:`~velib_replay.capture.faults.HttpInjector`, each feed request may get a
 fault instead (``serve --inject``). At ``--speed max`` only a correct answer (or a
@@ -43,7 +44,7 @@ from velib_replay.capture.faults import HttpFault, HttpInjector
 from velib_replay.config import HANG_S
 from velib_replay.contracts.feed import declared_version
 from velib_replay.errors import UserError
-from velib_replay.recording import CONTEXT_FEEDS, INFO_FEED, STATUS_FEED, Poll, Recording, RecordingError
+from velib_replay.recording import CONTEXT_FEEDS, INFO_FEED, STATUS_FEED, DamagedBody, Poll, Recording, RecordingError
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ class ReplayServer(ThreadingHTTPServer):
         self.on_finished = on_finished  # called once a max-speed replay has served its last status body correctly
         self.requests_served = 0
         self.requests_failed = 0
+        self.damaged: str | None = None  # the first body met that is not the recorded one: serving must stop
         self.stopping = threading.Event()
         self._last_good: dict[str, tuple[Poll, int]] = {}
         self._count_lock = threading.Lock()
@@ -242,6 +244,8 @@ class ReplayServer(ThreadingHTTPServer):
             body = self._body(poll)
         except RecordingError as error:  # one line naming the file and why
             log.error("answered 500: %s", error)
+            if isinstance(error, DamagedBody):
+                self.damaged = self.damaged or str(error)
             message = json.dumps({"error": f"recorded body unreadable: {poll.body_file}"}).encode()
             return Answer(HTTPStatus.INTERNAL_SERVER_ERROR, message, headers=headers, failed=True)
         status = poll.status if poll.status and 200 <= poll.status < 300 else 200

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from velib_replay.cli.options import recording_argument
+from velib_replay.errors import UserError
 from velib_replay.recording import Recording
 from velib_replay.recording import info as recording_info
 
@@ -33,3 +34,5 @@ def command(recording: Path, as_json: bool, repair: bool) -> None:
     click.echo(
         json.dumps(info.as_json(), indent=2, ensure_ascii=False) if as_json else recording_info.format_text(info)
     )
+    if info.damaged:
+        raise UserError(f"{len(info.damaged)} damaged bodies in {recording}: {'; '.join(info.damaged)}")

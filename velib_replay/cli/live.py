@@ -43,7 +43,8 @@ from velib_replay.signals import StopRequest
     "--max-backlog",
     type=click.IntRange(min=1),
     default=DEFAULT_MAX_BACKLOG,
-    help="Snapshots kept while Kafka is unreachable; beyond, the oldest is dropped and reported.",
+    help="Snapshots kept in memory while Kafka is unreachable (about 1 MB each for the whole network); beyond, "
+    "the oldest is dropped, and the summary and exit status 1 say which. Polling never waits on Kafka.",
 )
 @click.option(
     "--delivery-timeout",
@@ -103,5 +104,8 @@ def command(
         result = live(plan, connect, settings, stopper=stopper, status=status, observer=observer)
     click.echo(result.summary())
     kept = f"; they are in {record_dir} (`velib-replay play` can send them)" if record_dir else ""
-    undelivered = f"{result.undelivered} snapshot(s) were not delivered to Kafka{kept}" if result.undelivered else None
+    dropped = f" ({result.dropped()})" if result.delivery.dropped else ""
+    undelivered = (
+        f"{result.undelivered} snapshot(s) were not delivered to Kafka{dropped}{kept}" if result.undelivered else None
+    )
     finish(stopper, result.failure or undelivered)

@@ -26,6 +26,7 @@ from velib_replay.recording import Recording, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.control_server import ControlServer
 from velib_replay.replay.faults import REPEATABLE, Fault
+from velib_replay.replay.ledger import check_fault_log_path
 from velib_replay.replay.pacing import Slot, Timeline
 from velib_replay.replay.player import (
     UNUSABLE,
@@ -34,6 +35,7 @@ from velib_replay.replay.player import (
     check_snapshots,
     nothing_to_send,
     plan_slots,
+    refuse_unreachable_faults,
     replay_to_topic,
     select_snapshots,
     stamp_range,
@@ -176,6 +178,9 @@ def command(
     plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to)
     source = Recording(recording)
     snapshots = select_snapshots(source, plan)
+    refuse_unreachable_faults(snapshots, plan, faults)
+    if fault_log is not None:
+        check_fault_log_path(fault_log)
     with StopRequest(second_kills=True).handled() as stop:  # a second signal kills at once
         counts = _check(snapshots, plan, skip_invalid, quiet, stop) if check else None
         if stop:

@@ -10,7 +10,7 @@ from velib_replay.cli import options
 from velib_replay.cli.stopping import finish
 from velib_replay.cli.tables import table
 from velib_replay.scenario.report import HEADERS, rows, write_junit
-from velib_replay.scenario.runner import run_scenarios
+from velib_replay.scenario.runner import Result, run_scenarios
 from velib_replay.scenario.spec import scenario_files
 from velib_replay.signals import Interrupted, StopRequest
 
@@ -37,26 +37,38 @@ def command() -> None:
     help="Also write the results as JUnit XML here, for CI systems.",
 )
 def run(paths: tuple[Path, ...], bootstrap_servers: str | None, junit_xml: Path | None) -> None:
-    """Run each scenario FILE (or every *.toml in DIR) with topics of its own; exit 1 if any fails."""
+    """Run each scenario FILE (or every *.toml in DIR) with topics of its own; exit 1 if any fails or errors.
+
+    Ctrl-C or SIGTERM stops the scenario running (its broker and job too), writes the table and --junit-xml for
+    the scenarios that ran, and exits 130 or 143.
+    """
+    files = scenario_files(list(paths))
+    results: list[Result] = []
     stop = StopRequest()
     try:
         with stop.handled(), stop.interruptible():  # a signal unwinds the steps: broker and job stop
-            results = run_scenarios(
-                scenario_files(list(paths)),
-                bootstrap_servers=bootstrap_servers,
-                on_result=lambda result: click.echo(
-                    f"{result.name}: {rows([result])[0][3]} ({result.seconds:.0f}s)", err=True
-                ),
-            )
+            run_scenarios(files, bootstrap_servers=bootstrap_servers, on_result=lambda result: _done(results, result))
     except Interrupted:
-        click.echo(f"Interrupted by {stop.reason}: the running scenario was stopped", err=True)
+        _report(results, junit_xml)
+        click.echo(f"Interrupted by {stop.reason} after {len(results)} of {len(files)} scenarios: the report holds "
+                   "those", err=True)  # fmt: skip
         finish(stop)
-    click.echo(table(rows(results), HEADERS))
-    for result in results:
-        for problem in result.problems:
-            click.echo(f"{result.name}: {problem}")
-    if junit_xml:
-        write_junit(results, junit_xml)
+    _report(results, junit_xml)
     failed = [result.name for result in results if not result.passed]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(results)} scenarios failed: {', '.join(failed)}")
+
+
+def _done(results: list[Result], result: Result) -> None:
+    results.append(result)
+    click.echo(f"{result.name}: {result.verdict} ({result.seconds:.0f}s)", err=True)
+
+
+def _report(results: list[Result], junit_xml: Path | None) -> None:
+    """The table and each scenario's problems or error; the JUnit XML: for whatever ran, however the run ended."""
+    click.echo(table(rows(results), HEADERS))
+    for result in results:
+        for problem in [*result.problems, *([result.error] if result.error else [])]:
+            click.echo(f"{result.name}: {problem}")
+    if junit_xml:
+        write_junit(results, junit_xml)

@@ -13,6 +13,7 @@ from velib_replay.cli import options
 from velib_replay.cli.capture_options import log_to_stderr
 from velib_replay.cli.options import env, recording_argument
 from velib_replay.cli.stopping import finish
+from velib_replay.errors import UserError
 from velib_replay.observe import logs, metrics
 from velib_replay.observe.capture_metrics import ServerObserver
 from velib_replay.recording import Recording
@@ -87,7 +88,9 @@ def command(
     logs.announce(f"Serving {recording} at {pace}{injected} (Ctrl-C to stop): {feeds}", log_format)
     observed = ServerObserver(server).observed
     with StopRequest().handled() as stopper, server.start(), metrics.serving(observed, metrics_port, metrics_host):
-        while not stopper.wait(0.5):
+        while not stopper.wait(0.5) and not server.damaged:
             pass
+    if server.damaged:
+        raise UserError(f"{server.damaged}; stopped serving after {server.summary()}")
     click.echo(f"Stopped by {stopper.reason}: {server.summary()}")
     finish(stopper)

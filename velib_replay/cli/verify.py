@@ -17,11 +17,12 @@ from velib_replay.cli import options
 from velib_replay.contracts.indicators import Indicator
 from velib_replay.errors import UserError
 from velib_replay.job.stations_table import load_postcodes
+from velib_replay.kafka.topics import end_offsets
 from velib_replay.recording import Recording
 from velib_replay.replay.ledger import read_ledger
 from velib_replay.units import spark_interval_seconds
 from velib_replay.verify.diff import compare, describe
-from velib_replay.verify.expected import count_mismatches, expected_after
+from velib_replay.verify.expected import count_mismatches, expected_after, refuse_other_runs, run_quarantined
 from velib_replay.verify.golden import KEY_FIELDS, KeyFields, read_golden, write_golden
 from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import TopicContents, read_latest
@@ -118,14 +119,16 @@ def command(
         _update(golden, contents, topic, allow_empty, golden_fields)
         return
     if fault_log is not None:
+        log = read_ledger(fault_log)
         faulted = expected_after(
             Recording(recording),
-            read_ledger(fault_log),
+            log,
             load_postcodes(stations_table),
             watermark_s=spark_interval_seconds(watermark),
             max_offsets=max_offsets_per_trigger,
         )
-        quarantined = _read_without_doubt(bootstrap_servers, quarantine_topic, None).records
+        refuse_other_runs(log, end_offsets(bootstrap_servers, str(log.topic)), faulted.messages)
+        quarantined = run_quarantined(_read_without_doubt(bootstrap_servers, quarantine_topic, None), log)
         late = json.loads(summary_json.read_text())["dropped_late"] if summary_json else None
         for problem in count_mismatches(faulted, quarantined, late):
             raise UserError(f"{problem} ({fault_log})")

@@ -56,3 +56,20 @@ def snapshot_epoch(value: Any) -> int | None:
     except ValueError:
         return None
     return epoch if epoch >= EARLIEST_SNAPSHOT else None
+
+
+def row_problem(row: Indicator) -> str | None:
+    """Why an indicator row read back from a topic does not fit the contract (``without snapshot_time``); None
+    when it does. Pages draw only fitting rows: a row from a user's job or a stray producer can hold anything."""
+    time = row.get("snapshot_time")
+    if time is None:
+        return "without snapshot_time"
+    if snapshot_epoch(time) is None:
+        return "with an invalid snapshot_time"
+    if not isinstance(row.get("postcode"), str):
+        return "without a postcode string"
+    for name in COUNT_FIELDS:
+        value = row.get(name)
+        if value is not None and type(value) is not int:
+            return f"with {name} not an integer"
+    return None

@@ -15,9 +15,9 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from velib_replay.contracts.indicators import Indicator, snapshot_epoch
+from velib_replay.contracts.indicators import INDICATOR_FIELDS, Indicator, snapshot_epoch
 from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD
-from velib_replay.report.data import TOTAL_FIELDS, latest_by_postcode, network_totals
+from velib_replay.report.data import TOTAL_FIELDS, fitting, latest_by_postcode, network_totals
 from velib_replay.units import format_duration
 from velib_replay.verify.reference import json_object
 from velib_replay.verify.topic import TopicContents, reader
@@ -136,22 +136,25 @@ class Follower:
 
     def status(self) -> dict[str, Any]:
         with self._changed:
-            latest = max((row.get("snapshot_time") for row in self.contents.latest.values()), default=None)
+            rows, _ = fitting(self.contents.latest.values())
+            latest = max((row["snapshot_time"] for row in rows), default=None)
             since = self.last_arrival or self.started_at
             return freshness(latest, self.status_time, self.clock() - since, self.quiet_after, self.clock())
 
 
 def view(rows: list[Indicator], unreadable: str | None) -> dict[str, Any]:
-    """What the page draws: the network over time, and the latest snapshot per postcode."""
+    """What the page draws: the network over time, and the latest snapshot per postcode (the contract's fields
+    only). A row that does not fit the contract is counted beside the unreadable records, never drawn."""
+    rows, misfits = fitting(rows)
     totals = network_totals(rows)
     latest, by_postcode = latest_by_postcode(rows)
     return {
         "latest_time": latest,
         "times": list(totals),
         "totals": {name: [total[name] for total in totals.values()] for name in TOTAL_FIELDS},
-        "postcodes": by_postcode,
+        "postcodes": {pc: {name: row.get(name) for name in INDICATOR_FIELDS} for pc, row in by_postcode.items()},
         "rows": len(rows),
-        "unreadable": unreadable,
+        "unreadable": "; ".join(note for note in (unreadable, misfits) if note) or None,
     }
 
 

@@ -1,35 +1,62 @@
-"""The dashboard's one page: plotly inlined (offline, like the report), fed by the server's event stream.
+"""The dashboard's one page, its script and plotly's (offline, like the report), fed by the server's event stream.
 
 The page holds no logic of its own beyond drawing: the server sends the network series and the latest
 snapshot per postcode (``state`` events), and how fresh they are (``status`` events, every second).
+Scripts are separate resources, never inline, so the server's Content-Security-Policy can forbid inline
+script and event handlers: markup smuggled in through data could not run even if it reached the DOM.
 """
 
 from __future__ import annotations
 
+import html
 import json
 
 from velib_replay.dashboard import control
 from velib_replay.report.data import TOTAL_FIELDS
-from velib_replay.report.page import LABELS, inline_plotly
+from velib_replay.report.page import LABELS
+
+SCRIPT_PATH, PLOTLY_PATH = "/dashboard.js", "/plotly.js"
+# No inline script or handler, nothing fetched from elsewhere; plotly sets inline styles, which cannot run code.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 _SCRIPT = """
+"use strict";
 const FIELDS = __FIELDS__, LABELS = __LABELS__;
-const cell = (value, field) => `<td${field ? ` data-field="${field}"` : ""}>${value}</td>`;
+// Everything drawn comes from a topic: it reaches the page as text nodes, and plotly gets it escaped,
+// as plotly reads a subset of HTML in labels.
+const escaped = value => String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+function cell(value, field) {
+  const td = document.createElement("td");
+  if (field) td.dataset.field = field;
+  td.textContent = value ?? "";
+  return td;
+}
+function row(cells) {
+  const tr = document.createElement("tr");
+  tr.append(...cells);
+  return tr;
+}
 function drawState(state) {
   document.getElementById("latest-time").textContent = state.latest_time || "none yet";
   document.getElementById("rows").textContent = state.rows;
-  document.getElementById("unreadable").textContent = state.unreadable || "";
+  document.getElementById("unreadable").textContent = state.unreadable ? `unreadable: ${state.unreadable}` : "";
   const last = state.times.length - 1;
-  document.getElementById("latest-totals").querySelector("tbody").innerHTML = last < 0 ? "" :
-    "<tr>" + cell("network") + FIELDS.map(f => cell(state.totals[f][last], f)).join("") + "</tr>";
+  document.querySelector("#latest-totals tbody").replaceChildren(...(last < 0 ? [] :
+    [row([cell("network"), ...FIELDS.map(f => cell(state.totals[f][last], f))])]));
   const postcodes = Object.keys(state.postcodes).sort();
-  document.getElementById("latest-postcodes").querySelector("tbody").innerHTML = postcodes.map(pc =>
-    `<tr><td data-postcode="${pc}">${pc}</td>` + FIELDS.map(f => cell(state.postcodes[pc][f], f)).join("") + "</tr>"
-  ).join("");
+  document.querySelector("#latest-postcodes tbody").replaceChildren(...postcodes.map(pc => {
+    const name = cell(pc);
+    name.dataset.postcode = pc;
+    return row([name, ...FIELDS.map(f => cell(state.postcodes[pc][f], f))]);
+  }));
   Plotly.react("network", FIELDS.slice(1).map(f => ({x: state.times, y: state.totals[f], name: LABELS[f]})),
     {title: {text: "Whole network over time"}, height: 380, xaxis: {title: {text: "snapshot time (UTC)"}}});
-  Plotly.react("postcodes", [{type: "bar", x: postcodes, y: postcodes.map(pc => state.postcodes[pc].bikes_available)}],
-    {title: {text: "Bikes available per postcode at " + (state.latest_time || "-")}, height: 380,
+  Plotly.react("postcodes", [{type: "bar", x: postcodes.map(escaped),
+                              y: postcodes.map(pc => state.postcodes[pc].bikes_available)}],
+    {title: {text: "Bikes available per postcode at " + escaped(state.latest_time || "-")}, height: 380,
      xaxis: {type: "category"}});
 }
 function drawStatus(status) {
@@ -56,15 +83,20 @@ td:first-child { text-align: left; } tr:nth-child(even) { background: #f3f3f3; }
 """
 
 
+def script() -> str:
+    """The page's own script, served at ``SCRIPT_PATH``."""
+    return _SCRIPT.replace("__FIELDS__", json.dumps(TOTAL_FIELDS)).replace("__LABELS__", json.dumps(LABELS))
+
+
 def render(indicators_topic: str, status_topic: str, with_control: bool = False) -> str:
     """The page; ``with_control`` adds the replay's controls (``dashboard.control``) above the charts."""
-    headers = "".join(f"<th>{LABELS[name]}</th>" for name in TOTAL_FIELDS)
+    headers = "".join(f"<th>{html.escape(LABELS[name])}</th>" for name in TOTAL_FIELDS)
+    topic, status_topic = html.escape(indicators_topic), html.escape(status_topic)
     control_script = f'<script src="{control.SCRIPT_PATH[1:]}"></script>' if with_control else ""
-    script = _SCRIPT.replace("__FIELDS__", json.dumps(TOTAL_FIELDS)).replace("__LABELS__", json.dumps(LABELS))
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<title>Vélib' dashboard: {indicators_topic}</title><style>{_STYLE}{control.STYLE if with_control else ""}</style>
-{inline_plotly()}</head><body>
-<h1>Vélib' dashboard: {indicators_topic}</h1>
+<title>Vélib' dashboard: {topic}</title><style>{_STYLE}{control.STYLE if with_control else ""}</style>
+<script src="{PLOTLY_PATH[1:]}"></script></head><body>
+<h1>Vélib' dashboard: {topic}</h1>
 <div id="notice" hidden></div>
 <p class="facts"><span>latest snapshot <b id="latest-time">none yet</b></span>
 <span>its age <b id="age">-</b></span>
@@ -75,4 +107,4 @@ job lag <b id="lag">-</b></span><span><b id="rows">0</b> indicator rows</span> <
 <div id="network"></div><div id="postcodes"></div>
 <details><summary>latest snapshot per postcode</summary>
 <table id="latest-postcodes"><thead><tr><th>postcode</th>{headers}</tr></thead><tbody></tbody></table></details>
-<script>{script}</script>{control_script}</body></html>"""
+<script src="{SCRIPT_PATH[1:]}"></script>{control_script}</body></html>"""

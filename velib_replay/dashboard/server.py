@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import threading
+from functools import cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from plotly.offline import get_plotlyjs
 
 from velib_replay.dashboard import control, page
 from velib_replay.dashboard.follow import Follower
@@ -19,12 +22,22 @@ STATUS_EVERY_S = 1.0
 MAX_BODY = 4096  # a control action's JSON
 
 
+@cache
+def _plotly() -> bytes:
+    """plotly.js from the installed package (4.6 MB, read once): the page needs no network."""
+    return get_plotlyjs().encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: DashboardServer
 
     def do_GET(self) -> None:
         if self.path == "/":
             self._send(HTTPStatus.OK, "text/html; charset=utf-8", self.server.page)
+        elif self.path == page.SCRIPT_PATH:
+            self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", self.server.script)
+        elif self.path == page.PLOTLY_PATH:
+            self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", _plotly())
         elif self.path == "/events":
             self._stream()
         elif self.server.control_url and self.path == control.SCRIPT_PATH:
@@ -50,6 +63,11 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload = control.forward(self.server.control_url, action, body)
         return HTTPStatus(status), "application/json", payload
 
+    def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", page.CONTENT_SECURITY_POLICY)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
+
     def _send(self, status: HTTPStatus, content_type: str, body: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -74,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
     def _event(self, name: str, payload: dict) -> None:
-        self.wfile.write(f"event: {name}\ndata: {json.dumps(payload)}\n\n".encode())
+        self.wfile.write(f"event: {name}\ndata: {json.dumps(payload, allow_nan=False)}\n\n".encode())
         self.wfile.flush()
 
     def log_message(self, format: str, *args) -> None:
@@ -92,6 +110,7 @@ class DashboardServer(ThreadingHTTPServer):
         self.follower = follower
         self.control_url = control_url  # play --control's endpoint, driven from the page
         self.page = page.render(follower.indicators_topic, follower.status_topic, bool(control_url)).encode()
+        self.script = page.script().encode()
         self.closing = threading.Event()
 
     @property

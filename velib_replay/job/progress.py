@@ -19,7 +19,7 @@ from typing import Any
 
 from prometheus_client import Histogram
 from pyspark.sql import SparkSession
-from pyspark.sql.streaming import StreamingQueryListener
+from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
 from velib_replay.job.config import OUTPUT_COUNTS, QUERY_NAME, JobSummary
 from velib_replay.job.transformations import INDICATORS, QUARANTINE
@@ -64,6 +64,7 @@ class JobListener(StreamingQueryListener):
         self.failure: str | None = None
         self.lock = threading.Lock()
         self.started = self.terminated = 0
+        self.query: StreamingQuery | None = None  # the running query (the runner sets it): asked if it is gone
 
     def onQueryStarted(self, event: Any) -> None:
         with self.lock:

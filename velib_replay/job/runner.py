@@ -91,6 +91,7 @@ def run(
         observing.enter_context(listening(spark, listener))
         with _spark_errors("cannot start the job", cfg.checkpoint):
             query = start_query(spark, cfg, once, out)
+        listener.query = query
         try:
             _wait(query, stop, out, cfg.checkpoint)
         except BaseException:
@@ -99,6 +100,7 @@ def run(
             raise
         with _spark_errors("cannot stop the job", cfg.checkpoint):
             query.stop()
+        listener.query = None  # stopped as asked: not a query gone
         with _spark_errors("cannot read how the job ended", cfg.checkpoint):
             failure = query.exception()
         if failure:

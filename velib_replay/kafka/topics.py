@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
@@ -128,3 +128,21 @@ def topic_config(
         return {name: entry["value"] for name, entry in found.items() if entry.get("value") is not None}
     finally:
         admin.close()
+
+
+def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
+    """Each partition's end offset (where the next record goes); empty for a topic that does not exist."""
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            enable_auto_commit=False,
+            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+            **client_config.active().kafka_python(),
+        )
+    except KafkaTimeoutError:
+        raise client_config.kafka_unreachable(bootstrap_servers) from None
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()} if partitions else {}
+    finally:
+        consumer.close()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import Histogram
 from prometheus_client.registry import Collector
 
+from velib_replay.config import WAITING_UNHEALTHY_S
 from velib_replay.observe.health import Check, at_most
 from velib_replay.observe.metrics import PREFIX, Observed, counter, gauge, labelled_counter
 from velib_replay.recording import Poll
@@ -63,12 +64,20 @@ class CaptureObserver(Collector):
         return None if self._feed_time is None else round(self.wall() - self._feed_time, 3)
 
     def checks(self, stale_after: float) -> list[Check]:
-        """Unhealthy when no new snapshot came for ``stale_after`` seconds, or Kafka is unreachable."""
-        checks = [at_most("time since the feed's last new snapshot", self.since_new_snapshot, stale_after, "s")]
-        if self.delivery is not None:
-            delivery = self.delivery
-            checks.append(lambda: "Kafka is unreachable" if delivery.kafka_down else None)
-        return checks
+        """Unhealthy while Kafka is unreachable or a snapshot waits undelivered too long (``live``), while polls
+        fail, and when no new snapshot came for ``stale_after`` seconds; in that order, the first one says why."""
+        stale = at_most("time since the feed's last new snapshot", self.since_new_snapshot, stale_after, "s")
+        return [self.delivery_problem, self.polls_failing, stale]
+
+    def delivery_problem(self) -> str | None:
+        """Read when asked: the checks are made before ``watch`` names the delivery (the Kafka check never ran)."""
+        return self.delivery.problem(WAITING_UNHEALTHY_S) if self.delivery is not None else None
+
+    def polls_failing(self) -> str | None:
+        counts = self.poller.counts if self.poller is not None else None
+        if counts is None or not counts.failing:
+            return None
+        return f"the last {counts.failing} poll(s) of station_status failed ({counts.last_failure})"
 
     def serving_health(self, stale_after: float) -> Observed:
         self.observed.checks = self.checks(stale_after)

@@ -75,11 +75,24 @@ class JobObserver(Collector):
         processed = main.processed if main else {}
         return sum(max(0, end - processed.get(partition, 0)) for partition, end in ends.items())
 
+    def query_gone(self) -> str | None:
+        """Why the started query no longer runs: stopped, or its JVM gone (the listener never hears that)."""
+        query = self.listener.query
+        if query is None:
+            return None
+        try:
+            active = query.isActive
+        except Exception as error:  # Py4J's errors when the JVM is gone (connection refused, closed, ...)
+            return f"the job's JVM is gone ({type(error).__name__})"
+        return None if active else "the query is not running"
+
     def checks(self, max_lag: int) -> list[Check]:
-        """Unhealthy when the query failed, Kafka cannot be asked, or the job is more than ``max_lag`` behind."""
+        """Unhealthy when the query failed or is gone, Kafka cannot be asked, or the job is more than ``max_lag``
+        behind."""
         lag = at_most("the job's input lag", self.lag, max_lag, "messages")
         return [
             lambda: f"the query failed: {self.listener.failure}" if self.listener.failure else None,
+            self.query_gone,
             lambda: lag() or (f"Kafka is unreachable ({self.kafka_error})" if self.kafka_error else None),
         ]
 

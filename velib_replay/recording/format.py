@@ -47,6 +47,10 @@ class RecordingError(UserError):
     """A folder that is not a readable recording."""
 
 
+class DamagedBody(RecordingError):
+    """A body (v2: the snapshot rebuilt from its delta chain) that is not the one its meta file's sha256 names."""
+
+
 def format_time(moment: datetime) -> str:
     """A fetch time as stored: UTC, ISO 8601 with milliseconds (``2025-10-18T09:12:00.000Z``)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from velib_replay.contracts.feed import declared_version, parse_status, station_code
-from velib_replay.recording import CONTEXT_FEEDS, INFO_FEED, STATUS_FEED, Poll, Recording
+from velib_replay.recording import CONTEXT_FEEDS, INFO_FEED, STATUS_FEED, DamagedBody, Poll, Recording
 from velib_replay.recording.codec import NAMES
 from velib_replay.recording.validation import findings
 from velib_replay.units import format_bytes, format_duration
@@ -85,6 +85,7 @@ class RecordingInfo:
     system: str | None = None  # system_information's system_id, when recorded
     gbfs_version: str | None = None  # the version the first status body declares (Vélib' declares none)
     findings: dict[str, int] = field(default_factory=dict)  # feed → schema findings in its latest valid body
+    damaged: list[str] = field(default_factory=list)  # one line per body that is not the one its meta file names
 
     @property
     def compression_ratio(self) -> float | None:
@@ -146,6 +147,19 @@ def station_changes(snapshots: Iterable[frozenset[str]]) -> StationChanges:
     return StationChanges(min(sizes, default=None), max(sizes, default=None), len(seen), dict(appeared), dict(vanished))
 
 
+def damaged_bodies(recording: Recording) -> dict[str, str]:
+    """Every body checked against its meta file's sha256 (v2: the rebuilt snapshot): the body files that cannot
+    be had whole, each with the line naming the damaged file (in a v2 chain, maybe the keyframe it rests on)."""
+    damaged = {}
+    for poll in recording.polls():
+        if not poll.is_gap:
+            try:
+                recording.body(poll)
+            except DamagedBody as error:
+                damaged[str(poll.body_file)] = str(error)
+    return damaged
+
+
 def station_sets(recording: Recording, snapshots: Iterable[Poll]) -> Iterable[frozenset[str]]:
     """The station codes of each snapshot, parsing a body only when it differs from the previous one."""
     previous_sha, previous_codes = None, frozenset()
@@ -183,7 +197,9 @@ def describe(recording: Recording) -> RecordingInfo:
     """Every statistic ``info`` prints, computed from the recording's polls and bodies."""
     polls = recording.polls()
     status = recording.polls(STATUS_FEED)
+    damaged = damaged_bodies(recording)
     snapshots = [poll for poll in status if poll.valid and not poll.is_gap]
+    whole = [poll for poll in snapshots if poll.body_file not in damaged]
     feed_times = [poll.snapshot_time for poll in snapshots]
     feeds = {feed: feed_summary(recording.polls(feed)) for feed in (STATUS_FEED, INFO_FEED)}
     feeds |= {feed: feed_summary(recording.polls(feed)) for feed in CONTEXT_FEEDS if recording.polls(feed)}
@@ -206,7 +222,7 @@ def describe(recording: Recording) -> RecordingInfo:
         invalid_reasons=reasons(poll for poll in status if not poll.is_gap and not poll.valid),
         slowest_ms=slowest.latency_ms if slowest else None,
         slowest_at=slowest.fetched_text if slowest else None,
-        stations=station_changes(station_sets(recording, snapshots)),
+        stations=station_changes(station_sets(recording, whole)),
         feeds=feeds,
         disk_bytes=disk_bytes,
         file_bytes=file_bytes,
@@ -215,8 +231,9 @@ def describe(recording: Recording) -> RecordingInfo:
         compression=sorted(NAMES.get(s, s) for s in suffixes),
         codec=codec_of(recording),
         system=recording.context_at(snapshots[-1]).system_id if snapshots else None,
-        gbfs_version=declared_version(recording.body(snapshots[0])) if snapshots else None,
+        gbfs_version=declared_version(recording.body(whole[0])) if whole else None,
         findings=schema_findings(recording, list(feeds)),
+        damaged=sorted(set(damaged.values())),
     )
 
 
@@ -290,6 +307,7 @@ def format_text(info: RecordingInfo) -> str:
         f"size on disk     {format_bytes(info.disk_bytes)} ({format_bytes(info.file_bytes)} of files,"
         f" {', '.join(info.compression) or 'no bodies'});"
         f" bodies {format_bytes(info.raw_bytes)} raw → {format_bytes(info.stored_bytes)} stored, ratio {ratio}",
+        f"damaged bodies   {len(info.damaged)}" + "".join(f"\n  {line}" for line in info.damaged),
     ]
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from velib_replay.recording.format import (
     SYSTEM_FEED,
     TYPES_FEED,
     VERSIONS,
+    DamagedBody,
     Poll,
     RecordingError,
 )
@@ -139,13 +141,20 @@ class Recording:
         return self._by_body_file.get(body_file)
 
     def _decode(self, poll: Poll, reference: bytes) -> bytes:
-        """One body from its file: whole, or a delta of ``reference`` (the body its ``delta_of`` names)."""
+        """One body from its file: whole, or a delta of ``reference`` (the body its ``delta_of`` names), checked
+        against its meta file's sha256, so a body overwritten by another poll's is never taken for this poll's."""
         path = self.path / str(poll.body_file)
         try:
             data = path.read_bytes()
-            return decompress_delta(data, reference) if poll.delta_of else decompress(data, path.name)
+            body = decompress_delta(data, reference) if poll.delta_of else decompress(data, path.name)
         except DECODE_ERRORS as error:
             raise RecordingError(f"{path}: unreadable body ({error})") from None
+        if poll.sha256 is not None and hashlib.sha256(body).hexdigest() != poll.sha256:
+            raise DamagedBody(
+                f"{path}: damaged body: not the one polled at {poll.fetched_text} (its sha256 differs from"
+                f" {poll.meta_file}'s)"
+            )
+        return body
 
     def context_at(self, poll: Poll) -> SystemContext:
         """The system's ``system_information`` and ``vehicle_types`` as last recorded at or before ``poll``

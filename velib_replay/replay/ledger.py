@@ -1,4 +1,5 @@
-"""The fault log (``--fault-log``): one JSON line per fault applied, after a header saying how to redo them.
+"""The fault log (``--fault-log``): one JSON line per fault applied, after a header saying how to redo them
+and where the run started on its topic.
 
 The header (``{"fault": "replay", ...}``) holds the seed, the ``--inject`` specs and the plan's selection,
 so ``verify.expected`` can regenerate the exact stream the replay sent (the injector is deterministic)
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from velib_replay.errors import UserError
+from velib_replay.recording import MANIFEST
 from velib_replay.replay.faults import Fault, Ledger, parse_fault
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.units import parse_offset
@@ -28,25 +30,78 @@ HEADER = "replay"
 CONTROL = "control"
 
 
+class FaultLogError(UserError):
+    """The fault log could not be written (a full disk): the replay stops, and the log is said to be incomplete."""
+
+
+def check_fault_log_path(path: Path) -> None:
+    """A UserError, before anything is sent, for a path ``--fault-log`` must not overwrite: one inside a
+    recording (its manifest, a body), or an existing file that is not a fault log."""
+    for folder in Path(path).resolve().parents:
+        if (folder / MANIFEST).is_file():
+            raise UserError(f"--fault-log {path} is inside the recording {folder}: choose a path outside it")
+    if path.exists() and not _is_fault_log(path):
+        raise UserError(f"--fault-log {path} exists and is not a fault log: choose another path, or remove it first")
+
+
+def _is_fault_log(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as existing:
+            head = json.loads(existing.readline())
+    except (OSError, ValueError):
+        return False
+    return isinstance(head, dict) and head.get("fault") == HEADER
+
+
 @contextlib.contextmanager
-def open_ledger(path: Path | None, plan: ReplayPlan, faults: Sequence[Fault], seed: int) -> Iterator[Ledger | None]:
-    """A function writing one ledger line per call to ``path`` (after the header); None without a path."""
+def open_ledger(
+    path: Path | None,
+    plan: ReplayPlan,
+    faults: Sequence[Fault],
+    seed: int,
+    origin: tuple[str, dict[int, int]] | None = None,
+) -> Iterator[Ledger | None]:
+    """A function writing one ledger line per call to ``path`` (after the header); None without a path.
+
+    Lines are written through (line buffering), so a full disk raises FaultLogError at the line that did not
+    fit, where the replay can stop and say so, never later at close, after its summary claimed the log whole.
+    """
     if path is None:
         yield None
         return
-    with path.open("w", encoding="utf-8") as out:
-        out.write(_line(header(plan, faults, seed)))
+    check_fault_log_path(path)
+    failed = False
 
-        def write(entry: dict) -> None:
+    def write(entry: dict) -> None:
+        nonlocal failed
+        try:
             out.write(_line(entry))
+        except OSError as error:
+            failed = True
+            raise FaultLogError(
+                f"cannot write the fault log {path} ({error.strerror or error}): it is incomplete"
+            ) from None
 
+    out = path.open("w", encoding="utf-8", buffering=1)
+    try:
+        write(header(plan, faults, seed, origin))
         yield write
+    finally:
+        try:
+            out.close()
+        except OSError:
+            if not failed:  # already said; otherwise the last lines were lost at close
+                raise FaultLogError(f"cannot write the fault log {path}: it is incomplete") from None
 
 
-def header(plan: ReplayPlan, faults: Sequence[Fault], seed: int) -> dict:
-    """What regenerating the replay's stream needs: the seed, the faults and ``plan``'s selection."""
+def header(plan: ReplayPlan, faults: Sequence[Fault], seed: int, origin: tuple[str, dict[int, int]] | None) -> dict:
+    """What regenerating the replay's stream needs: the seed, the faults and ``plan``'s selection; and where the
+    run started (``origin``: the topic and its end offsets before the first message), so a verdict is of this run."""
+    topic, start = origin or (None, None)
     return {
         "fault": HEADER,
+        "topic": topic,
+        "start_offsets": {str(partition): offset for partition, offset in start.items()} if start is not None else None,
         "seed": seed,
         "inject": [fault.spec for fault in faults],
         "stations": sorted(plan.wanted) if plan.wanted is not None else None,
@@ -67,6 +122,8 @@ class FaultLog:
     selection: dict  # stations, passes, limit, start, end, rebase_to as ``ReplayPlan`` takes them
     entries: list[dict]
     sent: list[int] | None = None  # under --control: the timeline positions sent, in order
+    topic: str | None = None  # where the run sent its messages
+    start_offsets: dict[int, int] | None = None  # that topic's end offsets when the run started; None: not logged
 
 
 def read_ledger(path: Path) -> FaultLog:
@@ -89,7 +146,9 @@ def read_ledger(path: Path) -> FaultLog:
         controls = [record for record in records[1:] if record.get("fault") == CONTROL]
         sent = positions(controls[-1]["sent"]) if controls else None
         faults = [parse_fault(spec) for spec in head["inject"]]
-        return FaultLog(int(head["seed"]), faults, selection, entries, sent)
+        start = head.get("start_offsets")
+        offsets = {int(partition): int(offset) for partition, offset in start.items()} if start is not None else None
+        return FaultLog(int(head["seed"]), faults, selection, entries, sent, head.get("topic"), offsets)
     except (ValueError, KeyError, IndexError, TypeError) as error:
         raise UserError(f"{path}: not a fault log written by play --fault-log ({error})") from None
 

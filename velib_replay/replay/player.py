@@ -27,14 +27,23 @@ from velib_replay.contracts.messages import Message, body_messages, selected, sn
 from velib_replay.errors import UserError
 from velib_replay.kafka.delivery import percentiles_ms
 from velib_replay.kafka.publisher import AUTO, Publisher, open_publisher
-from velib_replay.kafka.topics import ensure_topics, status_topic
+from velib_replay.kafka.topics import end_offsets, ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, Injector, Ledger
-from velib_replay.replay.ledger import open_ledger, sent_line
-from velib_replay.replay.pacing import Anchor, ReplayPlan, Slot, Timeline, empty_window_reason, rebase_shift, window
+from velib_replay.replay.ledger import FaultLogError, open_ledger, sent_line
+from velib_replay.replay.pacing import (
+    Anchor,
+    ReplayPlan,
+    Slot,
+    Timeline,
+    empty_window_reason,
+    rebase_shift,
+    window,
+)
 from velib_replay.replay.retention import feed_time_refusal
 from velib_replay.signals import StopRequest
+from velib_replay.units import format_duration
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
 
@@ -136,11 +145,12 @@ def play(
     started = clock()
     anchor = Anchor(speed)
     first_due: float | None = None
+    offered = 0  # messages the recording gave, before faults: a reorder window or late ones may hold them all
     try:
         for slot in slots if control is None else control.slots(stop):
             if stop:
                 break
-            if slot.loop_pass > 0 and stats.messages == 0:
+            if slot.loop_pass > 0 and offered == 0:
                 break  # an endless loop over nothing to send would never end
             try:
                 messages = slot_messages(slot.snapshot, slot.snapshot_time, wanted)
@@ -152,6 +162,7 @@ def play(
                 if control is not None:
                     control.skipped()
                 continue
+            offered += len(messages)
             first_due = slot.due if first_due is None else first_due
             if control is None:
                 target = anchor.target(slot.due, clock())
@@ -187,6 +198,8 @@ def play(
                 stats.messages += len(held)
             except KafkaError as error:
                 stats.aborted = gave_up(error)
+    except FaultLogError as error:  # a full disk: stop where the log stops, and say it is incomplete
+        stats.aborted = str(error)
     finally:
         if control is not None:
             control.finish()
@@ -222,6 +235,21 @@ def select_snapshots(recording: Recording, plan: ReplayPlan) -> list[Snapshot]:
     if not chosen:
         raise UserError(f"{recording.path}: nothing to play: {empty_window_reason(snapshots, plan.start, plan.end)}")
     return chosen
+
+
+def refuse_unreachable_faults(snapshots: Sequence[Snapshot], plan: ReplayPlan, faults: Sequence[Fault]) -> None:
+    """A UserError, before anything is sent (``--dry-run`` too), for a stall the replay never reaches: its feed
+    offset is past the last slot's, so the run would end without it and say nothing."""
+    timeline = Timeline(snapshots, plan.passes, plan.limit)
+    if not timeline.size:  # endless: every stall is reached
+        return
+    reach = timeline.slot(timeline.size - 1).snapshot_time - timeline.slot(0).snapshot_time
+    for fault in faults:
+        if fault.kind == "stall" and fault.at_s > reach:
+            raise UserError(
+                f"--inject {fault.spec}: the replay's last snapshot is {format_duration(reach)} of feed time after "
+                "its first, so this stall would never happen; nothing was sent"
+            )
 
 
 def used_snapshots(snapshots: Sequence[Snapshot], plan: ReplayPlan) -> Sequence[Snapshot]:
@@ -327,8 +355,9 @@ def replay_to_topic(
         if refusal:
             raise UserError(refusal)
     ensure_topics(bootstrap_servers, [status_topic(topic, partitions)])
+    origin = (topic, end_offsets(bootstrap_servers, topic)) if fault_log is not None else None  # where the run starts
     with (
-        open_ledger(fault_log, plan, faults, seed) as ledger,
+        open_ledger(fault_log, plan, faults, seed, origin) as ledger,
         open_publisher(
             bootstrap_servers, topic, client=client, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps
         ) as publisher,

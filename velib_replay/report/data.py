@@ -7,12 +7,13 @@ indicators topic (what it gave); the map and the health section need the recordi
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from velib_replay.contracts.feed import count_of, iso_utc, parse_status, station_code
-from velib_replay.contracts.indicators import COUNT_FIELDS, Indicator
+from velib_replay.contracts.indicators import COUNT_FIELDS, Indicator, row_problem
 from velib_replay.errors import UserError
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Recording
 from velib_replay.recording.info import RecordingInfo, describe
@@ -64,6 +65,19 @@ class ReportData:
     @property
     def postcodes(self) -> list[str]:
         return sorted({row["postcode"] for row in self.rows})
+
+
+def fitting(rows: Iterable[Indicator]) -> tuple[list[Indicator], str | None]:
+    """The rows that fit the contract, and one line counting the others by reason ("1 row without snapshot_time"):
+    a page draws only the first, and says the second, so one stray row never breaks it."""
+    kept, problems = [], Counter()
+    for row in rows:
+        if problem := row_problem(row):
+            problems[problem] += 1
+        else:
+            kept.append(row)
+    said = ", ".join(f"{n} row{'' if n == 1 else 's'} {problem}" for problem, n in sorted(problems.items()))
+    return kept, said or None
 
 
 def network_totals(rows: Iterable[Indicator]) -> dict[str, dict[str, int]]:
@@ -156,6 +170,9 @@ def from_contents(contents: TopicContents, source: str, title: str, recording: R
     """A report of indicators already read from a topic; its doubts are said on the page."""
     if not contents.latest:
         raise UserError(f"{source} holds no readable indicator row, nothing to report")
-    data = ReportData(title=title, source=source, rows=list(contents.latest.values()))
-    data.notes += [note for note in (contents.unreadable_summary(), contents.doubt()) if note]
+    rows, misfits = fitting(contents.latest.values())
+    if not rows:
+        raise UserError(f"{source} holds no indicator row that fits the contract ({misfits}), nothing to report")
+    data = ReportData(title=title, source=source, rows=rows)
+    data.notes += [note for note in (contents.unreadable_summary(), misfits, contents.doubt()) if note]
     return with_recording(data, recording) if recording else data

@@ -53,12 +53,15 @@ def postcodes_figure(data: ReportData) -> go.Figure:
     series = {postcode: [] for postcode in postcodes}
     for row in sorted(data.rows, key=lambda row: row["snapshot_time"]):
         series[row["postcode"]].append((row["snapshot_time"], row["bikes_available"]))
-    figure = go.Figure(
-        [go.Scatter(x=[t for t, _ in points], y=[b for _, b in points], name=pc) for pc, points in series.items()]
+    figure = go.Figure(  # plotly reads a subset of HTML in names and labels: a postcode is shown as text
+        [
+            go.Scatter(x=[t for t, _ in points], y=[b for _, b in points], name=html.escape(pc))
+            for pc, points in series.items()
+        ]
     )
     buttons = [{"label": "all postcodes", "method": "update", "args": [{"visible": [True] * len(postcodes)}]}]
     buttons += [
-        {"label": pc, "method": "update", "args": [{"visible": [other == pc for other in postcodes]}]}
+        {"label": html.escape(pc), "method": "update", "args": [{"visible": [other == pc for other in postcodes]}]}
         for pc in postcodes
     ]
     return figure.update_layout(

@@ -35,10 +35,15 @@ class Result:
     faults: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    error: str | None = None  # the scenario could not run to its judgement (a bad step, a crash): why
 
     @property
     def passed(self) -> bool:
-        return not self.problems
+        return not self.problems and self.error is None
+
+    @property
+    def verdict(self) -> str:
+        return "error" if self.error else "pass" if self.passed else "fail"
 
 
 def run_scenarios(
@@ -86,6 +91,8 @@ def run_scenario(
         result.problems = judge(stack)
     except UserError as error:
         result.problems = [f"{error}"]
+    except Exception as error:  # a misspelt fault, a crash: this scenario's error, never the whole run's
+        result.error = f"{type(error).__name__}: {error}".splitlines()[0]
     result.messages, result.faults = stack.messages, stack.faults
     result.seconds = time.monotonic() - started
     return result

@@ -25,8 +25,12 @@ class GoldenMismatch(AssertionError):
 def keyed_rows(rows: Rows, key: Sequence[str] | str | None = None) -> tuple[dict[str, Any], KeyFields]:
     """The rows by key, as JSON gives them back, and the golden form that keeps those keys."""
     try:
-        plain = json.loads(json.dumps(_as_json(rows, key), ensure_ascii=False))
-    except (TypeError, ValueError) as error:
+        plain = json.loads(json.dumps(_as_json(rows, key), ensure_ascii=False, allow_nan=False))
+    except ValueError as error:
+        if "Out of range float" not in str(error):
+            raise GoldenMismatch(f"rows are not JSON-able: {error}") from None
+        raise GoldenMismatch("rows hold NaN or an infinite number, which JSON (and a golden file) cannot") from None
+    except TypeError as error:
         raise GoldenMismatch(f"rows are not JSON-able: {error}") from None
     if isinstance(rows, Mapping):
         return plain, None
@@ -47,7 +51,16 @@ def _as_json(rows: Rows, key: Sequence[str] | str | None) -> Any:
     if isinstance(rows, Mapping):
         if key is not None:
             raise GoldenMismatch("key= names the key fields of a list of rows; a mapping is keyed already")
-        return {str(name): value for name, value in rows.items()}
+        keyed: dict[str, Any] = {}
+        for name, value in rows.items():
+            text = str(name)
+            if text in keyed:  # 1 and "1": one key in a golden file; merging them would hide a row
+                types = " and ".join(type(other).__name__ for other in rows if str(other) == text)
+                raise GoldenMismatch(
+                    f"two keys read {text!r} ({types}): one key in a golden file; give the rows keys of one type"
+                )
+            keyed[text] = value
+        return keyed
     return list(rows)
 
 

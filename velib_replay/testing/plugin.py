@@ -27,9 +27,10 @@ from velib_replay.kafka.broker import Broker
 from velib_replay.recording import Recording
 from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.pacing import ReplayPlan
-from velib_replay.replay.player import PlayStats, replay_delivered
+from velib_replay.replay.player import PlayStats, nothing_to_send, replay_delivered
 from velib_replay.testing import testenv
 from velib_replay.testing.golden import GoldenMismatch, Rows, check_golden
+from velib_replay.verify.keys import parse_key_fields
 from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import read_latest
 
@@ -37,6 +38,7 @@ BOOTSTRAP_ENV = f"{config.ENV_PREFIX}_TEST_BOOTSTRAP"
 BROKER_START_S = 120.0
 WRITTEN = pytest.StashKey[list[str]]()
 TESTENV = pytest.StashKey["testenv.TestEnv | None"]()
+GOLDEN_WRITERS = pytest.StashKey[dict[Path, str]]()  # golden file → the test that wrote it this session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,6 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[WRITTEN] = []
     config.stash[TESTENV] = None if config.getoption("velib_no_testenv") else testenv.status(testenv.default_dir())
+    config.stash[GOLDEN_WRITERS] = {}
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -163,17 +166,22 @@ def velib_play(velib_kafka: str, velib_topics: PipelineTopics) -> Callable[..., 
         seed: int = 0,
         fault_log: str | Path | None = None,
     ) -> PlayStats:
-        try:  # the CLI's own parsers: velib_play(speed=0) is refused as play --speed 0 is
-            faults = [parse_fault(spec) for spec in inject]
-            plan = ReplayPlan(speed=units.parse_speed(str(speed)), wanted=_stations(stations))
-        except ValueError as error:
-            pytest.fail(f"velib_play: {error}", pytrace=False)
+        def parsed() -> tuple[list, ReplayPlan]:  # the CLI's own parsers: velib_play(speed=0) is refused as play's
+            return [parse_fault(spec) for spec in inject], ReplayPlan(
+                units.parse_speed(str(speed)), _stations(stations)
+            )
+
+        faults, plan = _checked("velib_play", None, lambda _: parsed())
         target = topic or velib_topics.status
         log = Path(fault_log) if fault_log is not None else None
         with _failing_on_user_errors():
-            return replay_delivered(
+            stats = replay_delivered(
                 _recording(recording), velib_kafka, target, plan, faults=faults, seed=seed, fault_log=log
             )
+        if not stats.messages:  # as `play` says it: a selection that sends nothing is an error, not a pass
+            nothing = nothing_to_send(plan.wanted, all_invalid=stats.skipped_invalid > 0)
+            pytest.fail(f"nothing was sent: {nothing}", pytrace=False)
+        return stats
 
     return play
 
@@ -197,7 +205,7 @@ def velib_latest(velib_kafka: str) -> Callable[..., dict[str, Any]]:
     the key, for topics written without Kafka keys. Fails when any latest value is unreadable."""
 
     def latest(topic: str, key: Sequence[str] | str | None = None) -> dict[str, Any]:
-        fields = None if key is None else (key,) if isinstance(key, str) else tuple(key)
+        fields = _key(key)
         with _failing_on_user_errors():
             contents = read_latest(velib_kafka, topic, key_fields=fields)
         doubt = contents.doubt()
@@ -268,8 +276,14 @@ def velib_golden(request: pytest.FixtureRequest) -> Callable[..., None]:
 
     def golden(path: str | Path, rows: Rows, key: Sequence[str] | str | None = None, limit: int = 20) -> None:
         where = request.path.parent / path
+        fields = _key(key)
+        if update:  # two tests writing one file would leave whichever ran last, silently
+            writer = request.config.stash[GOLDEN_WRITERS].setdefault(where.resolve(), request.node.nodeid)
+            if writer != request.node.nodeid:
+                pytest.fail(f"golden file {where} is written by two tests: {writer} and {request.node.nodeid}; "
+                            "give each test its own file", pytrace=False)  # fmt: skip
         try:
-            done = check_golden(where, rows, key=key, update=update, limit=limit)
+            done = check_golden(where, rows, key=fields, update=update, limit=limit)
         except (GoldenMismatch, UserError) as error:
             done = error
         if isinstance(done, Exception):
@@ -284,7 +298,40 @@ def _recording(recording: str | Path | Recording) -> Recording:
     return recording if isinstance(recording, Recording) else Recording(Path(recording))
 
 
+def _checked(what: str, value: Any, parse: Callable[[Any], Any]) -> Any:
+    """``parse(value)`` with the CLI's own parser; its ValueError fails the test in one line naming the argument."""
+    try:
+        return parse(value)
+    except (ValueError, TypeError) as error:
+        message = f"{what}: {error}" if value is None else f"{what}={value!r}: {error}"
+    pytest.fail(message, pytrace=False)  # outside the except block: no "during handling" chain in the report
+
+
 def _stations(stations: str | Iterable[str] | None) -> frozenset[str] | None:
-    if stations is None or isinstance(stations, str):
-        return parse_station_filter(stations)
-    return frozenset(stations)
+    """As ``--stations``: ``all``, ``16107,32017``, or an iterable of station codes (strings)."""
+
+    def parse(value: str | Iterable[str] | None) -> frozenset[str] | None:
+        if value is None or isinstance(value, str):
+            return parse_station_filter(value)
+        codes = list(value) if isinstance(value, Iterable) else []
+        if not codes or not all(isinstance(code, str) and code.strip() for code in codes):
+            raise ValueError("give station codes as non-empty strings, such as ['16107', '32017']")
+        return parse_station_filter(",".join(codes))
+
+    return _checked("stations", stations, parse)
+
+
+def _key(key: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    """As ``--key-fields``: ``postcode``, ``snapshot_time,postcode`` or a sequence of field names."""
+
+    def parse(value: Sequence[str] | str | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return parse_key_fields(value)
+        names = list(value) if isinstance(value, Iterable) else []
+        if not names or not all(isinstance(name, str) for name in names):
+            raise ValueError("give field names as strings, such as 'postcode' or ['snapshot_time', 'postcode']")
+        return parse_key_fields(",".join(names))
+
+    return _checked("key", key, parse)

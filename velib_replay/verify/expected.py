@@ -34,6 +34,7 @@ from velib_replay.replay.ledger import FaultLog
 from velib_replay.replay.pacing import ReplayPlan, Slot
 from velib_replay.replay.player import UNUSABLE, plan_slots
 from velib_replay.verify.reference import compute, read_message
+from velib_replay.verify.topic import TopicContents
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Expected:
     quarantined: int = 0
     late_messages: int = 0  # messages dropped as too late
     late_groups: int = 0  # the same drops as Spark counts them: (batch, snapshot_time, postcode) groups
+    messages: int = 0  # how many messages the replay sent
 
 
 def replayed_stream(recording: Recording, log: FaultLog, *, complete: bool = True) -> list[Message]:
@@ -164,6 +166,7 @@ def expected_after(
     """What one faulted replay (onto an empty one-partition topic), then ``process --once``, must give."""
     stream = replayed_stream(recording, log)
     expected = outcome([[m.value for m in stream]], postcodes, watermark_s=watermark_s, max_offsets=max_offsets)
+    expected.messages = len(stream)
     if not expected.late_messages:  # two computations, one from the stream, one from the log's lines alone
         wanted = log.selection["wanted"]
         sent = ((slot.snapshot_time, selected(slot.snapshot.stations, wanted)) for slot in sent_slots(recording, log))
@@ -183,3 +186,32 @@ def count_mismatches(expected: Expected, quarantined: int, dropped_late: int | N
             f"got {dropped_late}"
         )
     return problems
+
+
+def refuse_other_runs(log: FaultLog, ends: dict[int, int], sent: int) -> None:
+    """A UserError unless the status topic holds the logged run alone: the expectation is of that run, on an empty
+    topic; anything before or after it would be judged as if the run had sent it."""
+    if log.start_offsets is None or log.topic is None:
+        raise UserError("this fault log does not say where its run started (an older play wrote it): replay again")
+    before = sum(log.start_offsets.values())
+    after = sum(ends.values()) - before - sent
+    if before or after:
+        raise UserError(
+            f"topic {log.topic} holds {before} message(s) from before the logged run and {after} after it, besides"
+            f" the {sent} it sent: verify --fault-log judges one run on topics of its own (play to a fresh --topic)"
+        )
+
+
+def run_quarantined(contents: TopicContents, log: FaultLog) -> int:
+    """Quarantine records of the logged run's messages: keyed ``topic:partition:offset``, from where it started."""
+    start = log.start_offsets or {}
+    keys = [*contents.latest, *contents.unreadable_latest]
+    return sum(1 for key in keys if _from_run(key, log.topic, start))
+
+
+def _from_run(key: str, topic: str | None, start: dict[int, int]) -> bool:
+    name, _, place = key.rpartition(":")
+    source, _, partition = name.rpartition(":")
+    if source != topic or not (partition.isdigit() and place.isdigit()):
+        return False
+    return int(partition) in start and int(place) >= start[int(partition)]
