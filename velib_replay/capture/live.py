@@ -3,12 +3,12 @@
 Each poll of the API goes through the recorder's machinery (schedule, retries,
 gaps, signals, optional tee to a recording), and each valid snapshot becomes the
 very messages ``play`` would send (``snapshot_messages``), published with the
-idempotent ``Publisher``; a snapshot the feed serves again (same ``lastUpdatedOther``,
-as a stale cache or a client polling faster than the feed updates gives) is counted, not
-published twice. Kafka being down loses nothing silently: snapshots wait
-in order in a bounded backlog and are retried at every tick; only an overflowing
-backlog drops the oldest, and that is counted, reported, and (with ``--record``)
-still on disk for a later ``play``.
+idempotent ``Publisher``; a snapshot the feed serves again (``recording.repeats``: a stale
+cache, or polls faster than the feed updates) is sent again, as the original producer does, and
+counted; ``--skip-repeated`` leaves it out, as ``play --skip-repeated`` does. Kafka being
+down loses nothing silently: snapshots wait in order in a bounded backlog and are retried
+at every tick; only an overflowing backlog drops the oldest, and that is counted, reported,
+and (with ``--record``) still on disk for a later ``play``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import topics
 from velib_replay.kafka.publisher import Publisher, open_publisher
 from velib_replay.recording import KEYFRAME_EVERY, Poll, RecordingWriter
+from velib_replay.recording.repeats import Repeats
 from velib_replay.signals import StopRequest
 from velib_replay.units import format_duration
 
@@ -80,7 +81,7 @@ class DeliveryCounts:
     published: int = 0  # snapshots fully acknowledged by Kafka
     messages: int = 0
     dropped: int = 0  # snapshots pushed out of a full backlog
-    repeats: int = 0  # snapshots the feed served again (same feed clock as the last one queued): not published twice
+    repeats: int = 0  # snapshots repeating the one before (``recording.repeats``): sent, unless skip_repeated
     failures: int = 0  # connection or delivery failures seen
 
 
@@ -95,6 +96,7 @@ class Delivery:
         wanted: frozenset[str] | None = None,
         max_backlog: int = DEFAULT_MAX_BACKLOG,
         kept_in: Path | None = None,
+        skip_repeated: bool = False,
     ):
         if max_backlog < 1:
             raise UserError("the backlog must hold at least one snapshot")
@@ -104,16 +106,17 @@ class Delivery:
         self.counts = DeliveryCounts()
         self.publisher: Publisher | None = None
         self._down_since: str | None = None
-        self._last_feed_time: int | None = None
         self.context: Callable[[], SystemContext] = lambda: NO_CONTEXT  # the poller's, once it exists
+        self.skip_repeated = skip_repeated
+        self._repeats = Repeats()
 
     def accept(self, poll: Poll, body: bytes | None) -> None:
-        """The poller's hook: queue a valid snapshot's messages (once per feed clock), then deliver what is waiting."""
+        """The poller's hook: queue a valid snapshot's messages (a repeat left out with skip_repeated), then deliver
+        what is waiting."""
         if poll.valid and body is not None:
-            if poll.last_updated is not None and poll.last_updated == self._last_feed_time:
-                self.counts.repeats += 1
-            else:
-                self._last_feed_time = poll.last_updated
+            repeat = self._repeats.check(poll)
+            self.counts.repeats += repeat
+            if not (repeat and self.skip_repeated):
                 stations = parse_status(body).stations
                 messages = snapshot_messages(stations, poll.snapshot_time, self.wanted, self.context())
                 self._queue(Pending(poll.fetched_text, messages))
@@ -197,6 +200,7 @@ class LivePlan:
     compression: str = DEFAULT_COMPRESSION
     max_backlog: int = DEFAULT_MAX_BACKLOG
     keyframe_every: int = KEYFRAME_EVERY
+    skip_repeated: bool = False  # leave out a snapshot repeating the one before (sent by default)
 
 
 @dataclass
@@ -209,6 +213,7 @@ class LiveResult:
     stop_reason: str | None
     record: Path | None
     failure: str | None = None
+    skip_repeated: bool = False
 
     @property
     def undelivered(self) -> int:
@@ -221,7 +226,8 @@ class LiveResult:
             f"{ending} after {format_duration(self.elapsed)}",
             f"  {self.counts.accounting()}",
             *self.counts.faults(),
-            f"  published {d.published} snapshots ({d.messages} messages), {d.repeats} repeated not republished; "
+            f"  published {d.published} snapshots ({d.messages} messages), {d.repeats} repeated "
+            f"{'left out (--skip-repeated)' if self.skip_repeated else 'sent again'}; "
             f"{self.waiting} still waiting, {d.dropped} dropped, {d.failures} Kafka failures",
         ]
         if self.record:
@@ -250,7 +256,14 @@ def live(
         writer = open_writer(plan.record, plan.compression, source_of(record_plan, settings), plan.keyframe_every)
     else:
         sources = replace(sources, info_url=None)  # the station table is only recorded; the system's feeds are used
-    delivery = Delivery(connect, status, wanted=plan.wanted, max_backlog=plan.max_backlog, kept_in=plan.record)
+    delivery = Delivery(
+        connect,
+        status,
+        wanted=plan.wanted,
+        max_backlog=plan.max_backlog,
+        kept_in=plan.record,
+        skip_repeated=plan.skip_repeated,
+    )
     schedule = Schedule(plan.interval)
     with ApiClient(settings) as client:
         poller = Poller(
@@ -274,4 +287,5 @@ def live(
         stopper.reason,
         plan.record,
         stopper.failure,
+        plan.skip_repeated,
     )

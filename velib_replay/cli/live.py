@@ -30,6 +30,7 @@ from velib_replay.signals import StopRequest
 @feed_options
 @schedule_options
 @options.stations
+@options.skip_repeated
 @click.option(
     "--record",
     "record_dir",
@@ -66,6 +67,7 @@ def command(
     count: int | None,
     duration: float | None,
     wanted: frozenset[str] | None,
+    skip_repeated: bool,
     record_dir: Path | None,
     bootstrap_servers: str,
     status_topic: str,
@@ -91,7 +93,15 @@ def command(
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings, lang)
     plan = LivePlan(
-        sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog, keyframe_every
+        sources,
+        interval,
+        limits(count, duration),
+        wanted,
+        record_dir,
+        compression,
+        max_backlog,
+        keyframe_every,
+        skip_repeated,
     )
     connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout, timestamps)
     banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"

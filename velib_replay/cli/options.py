@@ -199,6 +199,14 @@ timestamps = click.option(
     help="Each record's Kafka timestamp: its snapshot time (feed), so offsets-for-times and Spark's "
     "startingOffsetsByTimestamp find feed times, or the time it was sent (send).",
 )
+skip_repeated = click.option(
+    "--skip-repeated",
+    is_flag=True,
+    envvar=env("SKIP_REPEATED"),
+    show_envvar=True,
+    help="Leave out a snapshot whose feed clock (lastUpdatedOther) equals the one just before: the feed served it "
+    "again. By default every poll is sent, as the original producer does; repeats are counted either way.",
+)
 stations_table = click.option(
     "--stations-table",
     type=click.Path(exists=True, path_type=Path),

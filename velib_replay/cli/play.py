@@ -47,6 +47,7 @@ from velib_replay.signals import StopRequest
 @options.recording_argument
 @click.option("--speed", type=options.SPEED, default=config.PLAY_SPEED, help="1x, 10x, 0.5x, 60 ... or max.")
 @options.stations
+@options.skip_repeated
 @options.bootstrap_servers
 @options.kafka_config
 @options.status_topic
@@ -143,6 +144,7 @@ def command(
     recording: Path,
     speed: float | None,
     wanted: frozenset[str] | None,
+    skip_repeated: bool,
     bootstrap_servers: str,
     status_topic: str,
     partitions: int,
@@ -173,7 +175,7 @@ def command(
     instead, use `velib-replay live`.
     """
     rebase_to = datetime.now(timezone.utc) if rebase_time else None
-    plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to)
+    plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to, skip_repeated)
     source = Recording(recording)
     snapshots = select_snapshots(source, plan)
     with StopRequest(second_kills=True).handled() as stop:  # a second signal kills at once
