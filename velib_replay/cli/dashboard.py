@@ -47,6 +47,7 @@ from velib_replay.signals import Interrupted, StopRequest
     "time slider that drive that replay.",
 )
 @options.bootstrap_servers
+@options.kafka_config
 @options.indicators_topic
 @options.status_topic
 def command(

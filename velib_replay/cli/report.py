@@ -32,6 +32,7 @@ from velib_replay.units import format_bytes
 @click.option("--images/--no-images", default=True, help="Also write PNGs of the network chart and the map.")
 @options.stations_table
 @options.bootstrap_servers
+@options.kafka_config
 @options.indicators_topic
 def command(
     recording: Path | None,

@@ -30,6 +30,7 @@ def command() -> None:
     show_envvar=True,
     help="Use this Kafka instead of starting an embedded broker (restart_broker steps then fail).",
 )
+@options.kafka_config
 @click.option(
     "--junit-xml",
     type=click.Path(dir_okay=False, path_type=Path),
