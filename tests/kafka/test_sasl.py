@@ -100,7 +100,8 @@ def test_with_credentials_report_dashboard_scenario_and_the_plugin_work(secured_
     """--kafka-config on every verb that reads or writes Kafka, and --velib-kafka-config for the pytest plugin."""
     indicators = f"{PREFIX}indicators-{uuid.uuid4().hex[:8]}"
     kafka = ["--bootstrap-servers", secured_kafka.bootstrap, "--kafka-config", str(secured_kafka.good)]
-    row = {"snapshot_time": "2025-10-18T09:00:00Z", "postcode": "75001", "stations": 2, "bikes_available": 7}
+    counts = {"stations": 2, "bikes_available": 7, "mechanical": 4, "ebike": 3, "docks_available": 30}
+    row = {"snapshot_time": "2025-10-18T09:00:00Z", "postcode": "75001", **counts}
     producer = KafkaProducer(
         bootstrap_servers=secured_kafka.bootstrap, **client_config.load(secured_kafka.good).kafka_python()
     )
@@ -116,8 +117,8 @@ def test_with_credentials_report_dashboard_scenario_and_the_plugin_work(secured_
         started = next(line for line in dashboard.stdout if line.startswith("Dashboard on "))
         url = started.split()[2]
         with urllib.request.urlopen(f"{url}events", timeout=60) as events:
-            state = next(line for line in events if line.startswith(b"data: ") and b'"rows"' in line)
-        assert json.loads(state[len("data: ") :])["rows"] == 1
+            states = (json.loads(line[len("data: ") :]) for line in events if line.startswith(b'data: {"latest_time"'))
+            assert next(state for state in states if state.get("rows"))["postcodes"]["75001"]["bikes_available"] == 7
     finally:
         dashboard.terminate()
         dashboard.communicate(timeout=30)
