@@ -17,7 +17,14 @@ from kafka.errors import KafkaError
 
 from velib_replay.contracts.indicators import Indicator, snapshot_epoch
 from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD
-from velib_replay.report.data import TOTAL_FIELDS, latest_by_postcode, network_totals
+from velib_replay.report.data import (
+    TOTAL_FIELDS,
+    latest_by_postcode,
+    latest_time,
+    main_field,
+    network_totals,
+    shown_fields,
+)
 from velib_replay.units import format_duration
 from velib_replay.verify.reference import json_object
 from velib_replay.verify.topic import TopicContents, reader
@@ -62,6 +69,7 @@ class Follower:
         *,
         quiet_after: float,
         clock: Callable[[], float] = time.time,
+        key_fields: tuple[str, ...] | None = None,
     ):
         self.indicators_topic, self.status_topic, self.quiet_after, self.clock = (
             indicators_topic,
@@ -69,7 +77,7 @@ class Follower:
             quiet_after,
             clock,
         )
-        self.contents = TopicContents(latest={})
+        self.contents = TopicContents(latest={}, key_fields=key_fields)  # None: the Kafka key
         self.version = 0
         self.started_at = clock()
         self.last_arrival: float | None = None
@@ -136,7 +144,7 @@ class Follower:
 
     def status(self) -> dict[str, Any]:
         with self._changed:
-            latest = max((row.get("snapshot_time") for row in self.contents.latest.values()), default=None)
+            latest = latest_time(self.contents.latest.values())
             since = self.last_arrival or self.started_at
             return freshness(latest, self.status_time, self.clock() - since, self.quiet_after, self.clock())
 
@@ -145,7 +153,10 @@ def view(rows: list[Indicator], unreadable: str | None) -> dict[str, Any]:
     """What the page draws: the network over time, and the latest snapshot per postcode."""
     totals = network_totals(rows)
     latest, by_postcode = latest_by_postcode(rows)
+    fields = shown_fields(rows)
     return {
+        "fields": fields,  # the counts shown: the contract's, or the rows' own (the original consumer's)
+        "main_field": main_field(fields),
         "latest_time": latest,
         "times": list(totals),
         "totals": {name: [total[name] for total in totals.values()] for name in TOTAL_FIELDS},

@@ -9,28 +9,64 @@ from __future__ import annotations
 import json
 
 from velib_replay.dashboard import control
-from velib_replay.report.data import TOTAL_FIELDS
+from velib_replay.report.data import NO_POSTCODE_LABEL, TOTAL_FIELDS
 from velib_replay.report.page import LABELS, inline_plotly
 
 _SCRIPT = """
 const FIELDS = __FIELDS__, LABELS = __LABELS__;
-const cell = (value, field) => `<td${field ? ` data-field="${field}"` : ""}>${value}</td>`;
+const NO_POSTCODE = __NO_POSTCODE__;  // the label of the contract's "unknown", the original's null
+const label = f => LABELS[f] || f;
+const postcodeLabel = pc => pc === "unknown" ? NO_POSTCODE : pc;
+// plotly reads a subset of HTML in labels: what comes from the topic is escaped for it.
+const escaped = value => String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+// Data from the topic reaches the page as text nodes only, never as markup.
+function cell(value, field) {
+  const td = document.createElement("td");
+  if (field) td.dataset.field = field;
+  td.textContent = value ?? "-";
+  return td;
+}
+function row(first, values) {
+  const tr = document.createElement("tr");
+  tr.append(first, ...values);
+  return tr;
+}
+function heading(first, fields) {
+  const th = text => { const h = document.createElement("th"); h.textContent = text; return h; };
+  return row(th(first), fields.map(f => th(label(f))));
+}
+const NO_DATA = {annotations: [{text: "no data yet", showarrow: false, font: {size: 20}}],
+                 xaxis: {visible: false}, yaxis: {visible: false}};
 function drawState(state) {
-  document.getElementById("latest-time").textContent = state.latest_time || "none yet";
+  const fields = state.fields;
+  document.getElementById("latest-time").textContent = state.latest_time ||
+    (state.rows ? "no snapshot_time in these rows" : "none yet");
   document.getElementById("rows").textContent = state.rows;
   document.getElementById("unreadable").textContent = state.unreadable || "";
   const last = state.times.length - 1;
-  document.getElementById("latest-totals").querySelector("tbody").innerHTML = last < 0 ? "" :
-    "<tr>" + cell("network") + FIELDS.map(f => cell(state.totals[f][last], f)).join("") + "</tr>";
+  const totals = document.getElementById("latest-totals");
+  totals.querySelector("thead").replaceChildren(heading("", fields));
+  totals.querySelector("tbody").replaceChildren(...(last < 0 ? [] :
+    [row(cell("network"), fields.map(f => cell(state.totals[f] ? state.totals[f][last] : null, f)))]));
   const postcodes = Object.keys(state.postcodes).sort();
-  document.getElementById("latest-postcodes").querySelector("tbody").innerHTML = postcodes.map(pc =>
-    `<tr><td data-postcode="${pc}">${pc}</td>` + FIELDS.map(f => cell(state.postcodes[pc][f], f)).join("") + "</tr>"
-  ).join("");
-  Plotly.react("network", FIELDS.slice(1).map(f => ({x: state.times, y: state.totals[f], name: LABELS[f]})),
-    {title: {text: "Whole network over time"}, height: 380, xaxis: {title: {text: "snapshot time (UTC)"}}});
-  Plotly.react("postcodes", [{type: "bar", x: postcodes, y: postcodes.map(pc => state.postcodes[pc].bikes_available)}],
-    {title: {text: "Bikes available per postcode at " + (state.latest_time || "-")}, height: 380,
-     xaxis: {type: "category"}});
+  const table = document.getElementById("latest-postcodes");
+  table.querySelector("thead").replaceChildren(heading("postcode", fields));
+  table.querySelector("tbody").replaceChildren(...postcodes.map(pc => {
+    const name = cell(postcodeLabel(pc));
+    name.dataset.postcode = pc;
+    return row(name, fields.map(f => cell(state.postcodes[pc][f], f)));
+  }));
+  const series = FIELDS.slice(1).filter(f => state.totals[f]);
+  Plotly.react("network", last < 0 ? [] : series.map(f => ({x: state.times, y: state.totals[f], name: label(f)})),
+    Object.assign({title: {text: "Whole network over time"}, height: 380,
+                   xaxis: {title: {text: "snapshot time (UTC)"}}}, last < 0 ? NO_DATA : {}));
+  const main = state.main_field;
+  const bars = postcodes.length && main ? [{type: "bar", x: postcodes.map(pc => escaped(postcodeLabel(pc))),
+                                            y: postcodes.map(pc => state.postcodes[pc][main])}] : [];
+  const when = state.latest_time ? ` at ${escaped(state.latest_time)}` : "";
+  const title = `${label(main || "bikes_available")} per postcode${when}`;
+  Plotly.react("postcodes", bars, Object.assign({title: {text: title}, height: 380, xaxis: {type: "category"}},
+                                                bars.length ? {} : NO_DATA));
 }
 function drawStatus(status) {
   document.getElementById("age").textContent = status.age || "-";
@@ -61,6 +97,7 @@ def render(indicators_topic: str, status_topic: str, with_control: bool = False)
     headers = "".join(f"<th>{LABELS[name]}</th>" for name in TOTAL_FIELDS)
     control_script = f'<script src="{control.SCRIPT_PATH[1:]}"></script>' if with_control else ""
     script = _SCRIPT.replace("__FIELDS__", json.dumps(TOTAL_FIELDS)).replace("__LABELS__", json.dumps(LABELS))
+    script = script.replace("__NO_POSTCODE__", json.dumps(NO_POSTCODE_LABEL))
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Vélib' dashboard: {indicators_topic}</title><style>{_STYLE}{control.STYLE if with_control else ""}</style>
 {inline_plotly()}</head><body>

@@ -15,7 +15,16 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from velib_replay.report.data import TOTAL_FIELDS, Health, ReportData, latest_by_postcode, network_totals
+from velib_replay.report.data import (
+    TOTAL_FIELDS,
+    Health,
+    ReportData,
+    latest_by_postcode,
+    network_totals,
+    postcode_label,
+    postcode_of,
+    shown_fields,
+)
 from velib_replay.units import format_duration
 
 LABELS = {
@@ -51,14 +60,18 @@ def postcodes_figure(data: ReportData) -> go.Figure:
     """Bikes available per postcode; the dropdown shows one postcode, or all of them."""
     postcodes = data.postcodes
     series = {postcode: [] for postcode in postcodes}
-    for row in sorted(data.rows, key=lambda row: row["snapshot_time"]):
-        series[row["postcode"]].append((row["snapshot_time"], row["bikes_available"]))
+    timed = [row for row in data.rows if row.get("snapshot_time") is not None]
+    for row in sorted(timed, key=lambda row: row["snapshot_time"]):
+        series[postcode_of(row)].append((row["snapshot_time"], row.get("bikes_available")))
     figure = go.Figure(
-        [go.Scatter(x=[t for t, _ in points], y=[b for _, b in points], name=pc) for pc, points in series.items()]
+        [
+            go.Scatter(x=[t for t, _ in points], y=[b for _, b in points], name=postcode_label(pc))
+            for pc, points in series.items()
+        ]
     )
     buttons = [{"label": "all postcodes", "method": "update", "args": [{"visible": [True] * len(postcodes)}]}]
     buttons += [
-        {"label": pc, "method": "update", "args": [{"visible": [other == pc for other in postcodes]}]}
+        {"label": postcode_label(pc), "method": "update", "args": [{"visible": [other == pc for other in postcodes]}]}
         for pc in postcodes
     ]
     return figure.update_layout(
@@ -125,17 +138,23 @@ def _cell(value: object, name: str | None = None) -> str:
 
 
 def latest_tables(data: ReportData) -> str:
-    """The latest snapshot: network totals, then one row per postcode (``data-field`` names each number)."""
+    """The latest snapshot: network totals, then one row per postcode (``data-field`` names each number); the
+    rows' own counts when they are not the contract's (the original consumer's)."""
     time, by_postcode = latest_by_postcode(data.rows)
-    total = network_totals(by_postcode.values()).get(time, {})
-    headers = ["", *(LABELS[name] for name in TOTAL_FIELDS)]
-    totals = _table(headers, [[_cell("network"), *(_cell(total[n], n) for n in TOTAL_FIELDS)]], "latest-totals")
+    fields = shown_fields(data.rows)
+    total = network_totals(by_postcode.values()).get(time, {}) if time else {}
+    headers = ["", *(LABELS.get(name, name) for name in fields)]
+    totals = _table(headers, [[_cell("network"), *(_cell(total.get(n, "-"), n) for n in fields)]], "latest-totals")
     postcode_rows = [
-        [f'<td data-postcode="{html.escape(pc)}">{html.escape(pc)}</td>', *(_cell(row[n], n) for n in TOTAL_FIELDS)]
+        [
+            f'<td data-postcode="{html.escape(pc)}">{html.escape(postcode_label(pc))}</td>',
+            *(_cell(row.get(n, "-"), n) for n in fields),
+        ]
         for pc, row in sorted(by_postcode.items())
     ]
     postcodes = _table(["postcode", *headers[1:]], postcode_rows, "latest-postcodes")
-    heading = f'<h2>Latest snapshot: <span id="latest-time">{time}</span></h2>'
+    when = html.escape(time or "no snapshot_time in these rows")
+    heading = f'<h2>Latest snapshot: <span id="latest-time">{when}</span></h2>'
     return f"{heading}{totals}<details><summary>per postcode</summary>{postcodes}</details>"
 
 
