@@ -47,11 +47,12 @@ feed_options = compose(
     ),
     click.option(
         "--info-every",
-        type=options.SECONDS,
+        type=options.PositiveSeconds(),
+        metavar="MINUTES",
         default=DEFAULT_INFO_EVERY / 60,
         envvar=env("INFO_EVERY"),
         show_envvar=True,
-        help="Minutes between checks of station_information.",
+        help="Minutes between checks of station_information (fractions allowed: 0.5 is 30 s).",
     ),
 )
 schedule_options = compose(

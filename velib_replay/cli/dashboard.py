@@ -11,7 +11,7 @@ from velib_replay.dashboard.server import open_dashboard
 from velib_replay.signals import Interrupted, StopRequest
 
 
-@click.command("dashboard")
+@click.command("dashboard", epilog=options.examples("velib-replay dashboard"))
 @click.option(
     "--host",
     default=config.DASHBOARD_HOST,

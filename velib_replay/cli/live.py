@@ -26,7 +26,13 @@ from velib_replay.observe.capture_metrics import CaptureObserver
 from velib_replay.signals import StopRequest
 
 
-@click.command("live")
+@click.command(
+    "live",
+    epilog=options.examples(
+        "velib-replay live --count 3 --interval 1",
+        "velib-replay live --count 3 --interval 1 --skip-repeated --record recordings/live",
+    ),
+)
 @feed_options
 @schedule_options
 @options.stations

@@ -43,7 +43,14 @@ from velib_replay.replay.retention import feed_time_refusal
 from velib_replay.signals import StopRequest
 
 
-@click.command("play")
+@click.command(
+    "play",
+    epilog=options.examples(
+        "velib-replay play recordings/sample --speed max",
+        "velib-replay play recordings/sample --speed 60x --stations 16107,32017 --dry-run",
+        "velib-replay play recordings/sample --loop --limit 30 --speed max --skip-repeated --topic velib-loop",
+    ),
+)
 @options.recording_argument
 @click.option("--speed", type=options.SPEED, default=config.PLAY_SPEED, help="1x, 10x, 0.5x, 60 ... or max.")
 @options.stations
@@ -58,7 +65,7 @@ from velib_replay.signals import StopRequest
     is_flag=False,
     flag_value=0,
     default=1,
-    help="Passes over the recording; --loop alone repeats until stopped. "
+    help="Passes over the recording; 0, or --loop alone, repeats until stopped (Ctrl-C, or --limit). "
     "Each pass shifts snapshot times by the recording's span.",
 )
 @click.option("--start", "start_at", type=options.OFFSET, help="Skip what comes before this offset (90m) or ISO time.")

@@ -17,7 +17,9 @@ from velib_replay.observe import logs, metrics
 from velib_replay.signals import StopRequest
 
 
-@click.command("process")
+@click.command(
+    "process", epilog=options.examples("velib-replay process --once", "velib-replay process --once --show 0")
+)
 @click.option("--once", is_flag=True, help="Process all that is available, then exit (CI, batch runs).")
 @click.option(
     "--checkpoint",

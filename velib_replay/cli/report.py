@@ -14,7 +14,13 @@ from velib_replay.report import write_report
 from velib_replay.units import format_bytes
 
 
-@click.command("report")
+@click.command(
+    "report",
+    epilog=options.examples(
+        "velib-replay report recordings/sample --out reports/sample.html",
+        "velib-replay report --from-topic --no-images --out reports/topic.html",
+    ),
+)
 @click.argument("recording", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--out",

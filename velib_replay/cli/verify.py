@@ -29,7 +29,14 @@ from velib_replay.verify.topic import TopicContents, read_latest
 ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
 
 
-@click.command("verify")
+@click.command(
+    "verify",
+    epilog=options.examples(
+        "velib-replay verify --recording recordings/sample",
+        "velib-replay verify --golden recordings/sample/indicators.golden.jsonl",
+        "velib-replay verify --golden indicators.golden.jsonl --update",
+    ),
+)
 @click.option("--golden", type=click.Path(dir_okay=False, path_type=Path), help="Golden JSON-lines file.")
 @click.option(
     "--recording",
@@ -37,7 +44,7 @@ ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
     help="Instead of a golden file: what the independent computation gives over this recording "
     "(e.g. the one `live --record` kept), with the same --stations as the run.",
 )
-@options.stations
+@options.run_stations
 @options.stations_table
 @click.option("--update", is_flag=True, help="Rewrite the golden file from the topic instead of comparing.")
 @click.option(
