@@ -1,9 +1,9 @@
 """Every command's --help ends with examples, and each one runs exactly as written, so they stay true.
 
 The examples are read back from the help text. They run one after another in the order ``velib-replay --help``
-lists the commands (the pipeline's order: the broker, topics, play, process, then verify...), in a folder of their
-own holding a copy of the sample, with the settings a user would have in their environment pointing at the test's
-resources: the suite's broker, fresh topics, free ports, the sample served as the API.
+lists the commands, in a folder of their own holding a copy of the sample, with the settings a user would have in
+their environment pointing at the test's resources: the suite's broker, fresh topics, free ports, the sample served
+as the API (``live`` publishes to a topic of its own, so that ``verify`` checks what ``play`` sent).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from velib_replay.cli import main
 from velib_replay.kafka import broker
 from velib_replay.recording import Recording
 
+OWN_TOPIC = {"live": {"VELIB_REPLAY_STATUS_TOPIC": f"examples-live-{uuid.uuid4().hex[:8]}"}}
 SERVING = {"serve", "dashboard"}  # they run until stopped: each is started, then stopped by Ctrl-C
 RUN_TIMEOUT_S = 600  # demo and scenario run start a broker or Spark: minutes on a busy 2-core machine
 
@@ -84,7 +85,8 @@ def test_every_example_runs_as_written(velib_kafka, tmp_path):
             for path in commands():
                 for line in examples(path):
                     argv = [sys.executable, "-m", "velib_replay", *shlex.split(line)[1:]]
-                    code, output = _serving(argv, env, work) if path[0] in SERVING else _run(argv, env, work)
+                    settings = env | OWN_TOPIC.get(path[0], {})
+                    code, output = (_serving if path[0] in SERVING else _run)(argv, settings, work)
                     assert code == 0, f"{line}\n{output}"
                     ran.append(line)
     finally:

@@ -17,7 +17,7 @@ from velib_replay.units import format_bytes
     "convert",
     epilog=options.examples(
         "velib-replay convert recordings/sample recordings/sample-zstd --compression zstd",
-        "velib-replay convert recordings/today recordings/today-delta --compression zstd-delta",
+        "velib-replay convert recordings/sample recordings/sample-delta --compression zstd-delta",
     ),
 )
 @recording_argument

@@ -14,7 +14,7 @@ from velib_replay.recording import info as recording_info
 
 
 @click.command(
-    "info", epilog=options.examples("velib-replay info recordings/sample", "velib-replay info recordings/today --json")
+    "info", epilog=options.examples("velib-replay info recordings/sample", "velib-replay info recordings/sample --json")
 )
 @recording_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")

@@ -10,10 +10,10 @@ import json
 
 from velib_replay.dashboard import control
 from velib_replay.report.data import NO_POSTCODE_LABEL, TOTAL_FIELDS
-from velib_replay.report.page import LABELS, inline_plotly
+from velib_replay.report.page import LABELS, PALETTE, inline_plotly
 
 _SCRIPT = """
-const FIELDS = __FIELDS__, LABELS = __LABELS__;
+const FIELDS = __FIELDS__, LABELS = __LABELS__, PALETTE = __PALETTE__;
 const NO_POSTCODE = __NO_POSTCODE__;  // the label of the contract's "unknown", the original's null
 const label = f => LABELS[f] || f;
 const postcodeLabel = pc => pc === "unknown" ? NO_POSTCODE : pc;
@@ -57,12 +57,14 @@ function drawState(state) {
     return row(name, fields.map(f => cell(state.postcodes[pc][f], f)));
   }));
   const series = FIELDS.slice(1).filter(f => state.totals[f]);
-  Plotly.react("network", last < 0 ? [] : series.map(f => ({x: state.times, y: state.totals[f], name: label(f)})),
+  Plotly.react("network", last < 0 ? [] : series.map(f => ({x: state.times, y: state.totals[f], name: label(f),
+                                                        line: {color: PALETTE[f]}})),
     Object.assign({title: {text: "Whole network over time"}, height: 380,
                    xaxis: {title: {text: "snapshot time (UTC)"}}}, last < 0 ? NO_DATA : {}));
   const main = state.main_field;
   const bars = postcodes.length && main ? [{type: "bar", x: postcodes.map(pc => escaped(postcodeLabel(pc))),
-                                            y: postcodes.map(pc => state.postcodes[pc][main])}] : [];
+                                            y: postcodes.map(pc => state.postcodes[pc][main]),
+                                            marker: {color: PALETTE[main] || PALETTE.bikes_available}}] : [];
   const when = state.latest_time ? ` at ${escaped(state.latest_time)}` : "";
   const title = `${label(main || "bikes_available")} per postcode${when}`;
   Plotly.react("postcodes", bars, Object.assign({title: {text: title}, height: 380, xaxis: {type: "category"}},
@@ -97,7 +99,9 @@ def render(indicators_topic: str, status_topic: str, with_control: bool = False)
     headers = "".join(f"<th>{LABELS[name]}</th>" for name in TOTAL_FIELDS)
     control_script = f'<script src="{control.SCRIPT_PATH[1:]}"></script>' if with_control else ""
     script = _SCRIPT.replace("__FIELDS__", json.dumps(TOTAL_FIELDS)).replace("__LABELS__", json.dumps(LABELS))
-    script = script.replace("__NO_POSTCODE__", json.dumps(NO_POSTCODE_LABEL))
+    script = script.replace("__NO_POSTCODE__", json.dumps(NO_POSTCODE_LABEL)).replace(
+        "__PALETTE__", json.dumps(PALETTE)
+    )
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Vélib' dashboard: {indicators_topic}</title><style>{_STYLE}{control.STYLE if with_control else ""}</style>
 {inline_plotly()}</head><body>

@@ -58,6 +58,7 @@ class LibrdkafkaPublisher(DeliveryCounter):
         keys, values, stamps = self._columns(messages)
         if not values:
             return 0
+        sent_at = time.monotonic()
         produce, topic, report, last = self._producer.produce, self.topic, self._report, len(values) - 1
         extra = {"headers": headers} if headers else {}
         for key, value, stamp in zip(keys[:last], values[:last], stamps[:last], strict=True):
@@ -65,8 +66,9 @@ class LibrdkafkaPublisher(DeliveryCounter):
                 produce(topic, value, key, on_delivery=report, timestamp=stamp or 0, **extra)
             except BufferError:  # the local queue is full: let deliveries drain it, then queue it
                 self._produce_when_room(value, key, stamp, report, extra)
-        timed = functools.partial(self._report_last, time.monotonic())
-        self._produce_when_room(values[last], keys[last], stamps[last], timed, extra)
+        produced_at: list[float] = []  # when the last message's produce() succeeded: where its latency starts
+        timed = functools.partial(self._report_last, sent_at, produced_at)
+        self._produce_when_room(values[last], keys[last], stamps[last], timed, extra, produced_at)
         self._count_sent(keys, values)
         self._producer.poll(0)
         return len(values)
@@ -78,10 +80,21 @@ class LibrdkafkaPublisher(DeliveryCounter):
     def close(self) -> None:
         self._producer.flush(5)
 
-    def _produce_when_room(self, value: bytes, key: bytes | None, stamp: int | None, on_delivery, extra: dict) -> None:
+    def _produce_when_room(
+        self,
+        value: bytes,
+        key: bytes | None,
+        stamp: int | None,
+        on_delivery,
+        extra: dict,
+        produced_at: list[float] | None = None,
+    ) -> None:
         while True:
             try:
+                before = time.monotonic()
                 self._producer.produce(self.topic, value, key, on_delivery=on_delivery, timestamp=stamp or 0, **extra)
+                if produced_at is not None:
+                    produced_at.append(before)
                 return
             except BufferError:
                 self._producer.poll(0.05)
@@ -92,7 +105,10 @@ class LibrdkafkaPublisher(DeliveryCounter):
         else:
             self._failed(error)
 
-    def _report_last(self, sent_at: float, error, message) -> None:
+    def _report_last(self, sent_at: float, produced_at: list[float], error, message) -> None:
+        """The batch's last report. It runs at the next poll, which ``play`` makes at its next send: the time of
+        the acknowledgement is librdkafka's own (the message's produce() plus its latency), not the report's."""
         self._report(error, message)
         if error is None:
-            self._batch_acknowledged(sent_at)
+            took = message.latency()
+            self._batch_acknowledged(sent_at, produced_at[0] + took if took is not None and produced_at else None)

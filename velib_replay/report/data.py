@@ -7,7 +7,7 @@ indicators topic (what it gave); the map and the health section need the recordi
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,11 +42,11 @@ class Health:
     latency_ms: list[float | None]
     feed_age_s: list[float | None]  # fetch time minus the feed's own clock: how stale the feed was
 
-    def summary(self, values: list[float | None]) -> str:
+    def summary(self, values: list[float | None], show: Callable[[float], str] = "{:.0f}".format) -> str:
         known = [value for value in values if value is not None]
         if not known:
             return "not recorded"
-        return f"median {statistics.median(known):.0f}, max {max(known):.0f}"
+        return f"median {show(statistics.median(known))}, max {show(max(known))}"
 
 
 @dataclass

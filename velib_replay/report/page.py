@@ -34,6 +34,14 @@ LABELS = {
     "docks_available": "free docks",
     "stations": "stations",
 }
+# One colour per count, in the report's charts, its PNGs and the dashboard alike (Okabe-Ito: colour-blind safe).
+PALETTE = {
+    "bikes_available": "#0072B2",
+    "mechanical": "#E69F00",
+    "ebike": "#009E73",
+    "docks_available": "#CC79A7",
+    "stations": "#555555",
+}
 _CONFIG = {"displaylogo": False, "responsive": True}
 
 
@@ -51,7 +59,10 @@ def network_figure(data: ReportData) -> go.Figure:
     totals = network_totals(data.rows)
     times = list(totals)
     figure = go.Figure(
-        [go.Scatter(x=times, y=[t[name] for t in totals.values()], name=LABELS[name]) for name in TOTAL_FIELDS[1:]]
+        [
+            go.Scatter(x=times, y=[t[name] for t in totals.values()], name=LABELS[name], line_color=PALETTE[name])
+            for name in TOTAL_FIELDS[1:]
+        ]
     )
     return figure.update_layout(title="Whole network over time", xaxis_title="snapshot time (UTC)", height=420)
 
@@ -168,7 +179,7 @@ def health_section(health: Health) -> str:
         ("gaps", f"{info.gaps}{longest}"),
         ("invalid bodies", str(info.invalid) + "".join(f"; {r} x{n}" for r, n in info.invalid_reasons.items())),
         ("latency (ms)", health.summary(health.latency_ms)),
-        ("feed age (s)", health.summary(health.feed_age_s)),
+        ("feed age", health.summary(health.feed_age_s, format_duration)),
         ("stations per snapshot", f"{info.stations.min_per_snapshot} to {info.stations.max_per_snapshot}"),
     ]
     table = _table(["", ""], [[_cell(name), _cell(value, name)] for name, value in facts], "health")
