@@ -2,16 +2,17 @@
 its last message, with either client, whatever the time until the next snapshot.
 
 librdkafka reports deliveries only when polled, and ``play`` polls at its next send: timed by the report, a
-batch's latency was the gap between snapshots. It is now librdkafka's own (the message's latency)."""
+batch's latency was the gap between snapshots. A thread of the publisher's own now serves the reports."""
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import pytest
 
-from velib_replay.replay.messages import snapshot_messages
-from velib_replay.replay.publisher import CLIENTS, open_publisher
+from velib_replay.contracts.messages import snapshot_messages
+from velib_replay.kafka.publisher import CLIENTS, open_publisher
 
 pytestmark = pytest.mark.integration
 
@@ -29,5 +30,8 @@ def test_latency_is_hand_over_to_acknowledgement_not_the_gap_to_the_next_snapsho
             time.sleep(GAP_S)
         stats = publisher.flush()
     assert stats.delivered == stats.sent and len(stats.latencies_ms) == len(snapshots)
-    assert max(stats.latencies_ms) < GAP_S * 1000 / 2, stats.latencies_ms
+    # Timed by the next send, each would be GAP_S or more; a first batch may wait on the producer's start.
+    assert max(stats.latencies_ms) < GAP_S * 1000 and statistics.median(stats.latencies_ms) < GAP_S * 1000 / 2, (
+        stats.latencies_ms
+    )
     assert min(stats.latencies_ms) > 0
