@@ -37,9 +37,14 @@ def latest_indicators(bootstrap: str, names) -> dict[str, Indicator]:
 
 def topic_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
     """Every (key, value) in a topic, read from the beginning until it has been quiet for a few seconds."""
+    return [(key, value) for key, value, _timestamp in topic_messages(bootstrap, topic)]
+
+
+def topic_messages(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes, int]]:
+    """Every (key, value, timestamp in ms) in a topic, read from the beginning until it has been quiet a few seconds."""
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
     try:
-        return [(record.key, record.value) for record in consumer]
+        return [(record.key, record.value, record.timestamp) for record in consumer]
     finally:
         consumer.close()
 

@@ -4,6 +4,7 @@ and a bad API day (``serve --inject``) on the real broker."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 from conftest import SAMPLE
 from fake_api import FAST, ok, reset, status, status_body
 from fakes import FakePublisher
-from helpers import expected_from, latest_indicators, process_once, topic_records
+from helpers import expected_from, latest_indicators, process_once, topic_messages, topic_records
 
 from velib_replay.capture.faults import HttpInjector, parse_http_fault
 from velib_replay.capture.live import Delivery, LivePlan, kafka_connector, live
@@ -29,6 +30,7 @@ from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.errors import UserError
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Poll, Recording
 from velib_replay.recording.info import describe
+from velib_replay.recording.repeats import without_repeats
 from velib_replay.units import parse_time
 from velib_replay.verify.golden import read_golden
 
@@ -105,13 +107,15 @@ def test_a_full_backlog_drops_the_oldest_and_says_where_it_is_kept(tmp_path):
     )
 
 
-def test_a_snapshot_the_feed_serves_again_is_counted_not_published_twice():
+@pytest.mark.parametrize(("skip_repeated", "sent"), [(False, (1, 1, 2, 2, 2, 1)), (True, (1, 2, 1))])
+def test_a_snapshot_the_feed_serves_again_is_counted_and_sent_unless_skip_repeated(skip_repeated, sent):
+    """The original producer sends every poll; --skip-repeated leaves a repeat out. Counted either way."""
     kafka, (line, _) = Kafka(), quiet()
-    delivery = Delivery(kafka, line)
+    delivery = Delivery(kafka, line, skip_repeated=skip_repeated)
     for clock in (1, 1, 2, 2, 2, 1):  # a stale answer, a feed polled faster than it updates, then an older one
         delivery.accept(*snapshot_poll(clock))
     delivery.deliver()
-    assert kafka.sent == expected(1, 2, 1) and delivery.counts.repeats == 3 and delivery.counts.published == 3
+    assert kafka.sent == expected(*sent) and delivery.counts.repeats == 3 and delivery.counts.published == len(sent)
 
 
 def test_gaps_and_invalid_bodies_publish_nothing():
@@ -137,8 +141,8 @@ def test_live_publishes_what_play_would_and_tees_a_recording(sample, tmp_path):
         result = live(plan, kafka, status=quiet()[0])
     played = [m for s in sample.snapshots() for m in snapshot_messages(s.stations, s.snapshot_time, wanted)]
     assert len(played) == 2 * 11 - 3  # 32017 is absent from three polls
-    assert kafka.sent == published_once(sample, wanted) and len(kafka.sent) < len(played)  # minute 5 once
-    assert result.undelivered == 0 and result.delivery.published == 10 and result.delivery.repeats == 1
+    assert kafka.sent == played  # minute 5 twice, as the feed served it
+    assert result.undelivered == 0 and result.delivery.published == 11 and result.delivery.repeats == 1
     tee = Recording(tmp_path / "tee")
     for feed in (STATUS_FEED, INFO_FEED):
         assert [poll.sha256 for poll in tee.polls(feed)] == [poll.sha256 for poll in sample.polls(feed)]
@@ -187,7 +191,7 @@ def test_sigterm_stops_live_cleanly_with_the_account_and_exit_143(api, tmp_path)
     account = re.search(r"(\d+) polls = 0 snapshots \(0 repeated\) \+ (\d+) gaps \+ 0 invalid", stdout)
     polls, gaps = map(int, account.groups())
     assert polls == gaps >= 3, stdout
-    assert "published 0 snapshots (0 messages), 0 repeated not republished; 0 still waiting, 0 dropped" in stdout
+    assert "published 0 snapshots (0 messages), 0 repeated sent again; 0 still waiting, 0 dropped" in stdout
     assert f"gaps: HTTP 503 SERVICE UNAVAILABLE x{gaps}" in stdout
     info = describe(Recording(out))
     assert info.accounted and (info.polls, info.gaps) == (polls, gaps)
@@ -199,17 +203,17 @@ def test_live_against_serve_gives_the_messages_and_indicators_of_play(
     sample, postcodes, velib_kafka, velib_topics, velib_spark, tmp_path
 ):
     """live --url against serve: the very messages play sends (so the job cannot tell them apart), the
-    snapshot the feed served twice only once, and the job's indicators equal the golden file of play and the
-    independent computation."""
+    snapshot the feed served twice sent twice (the original producer's way), and the job's indicators equal
+    the golden file of play and the independent computation."""
 
     with serve(sample, speed=None, port=0).start() as server:
         args = ["live", "--url", f"{server.url}/station_status.json", "--interval", "0.05", "--count", "11"]
         kafka = ["--bootstrap-servers", velib_kafka, "--topic", velib_topics.status]
         done = CliRunner().invoke(main, [*args, *kafka, "--record", str(tmp_path / "tee")])
     assert done.exit_code == 0, done.output
-    once = published_once(sample)
-    assert f"published 10 snapshots ({len(once)} messages), 1 repeated not republished" in done.output
-    assert topic_records(velib_kafka, velib_topics.status) == [(m.key, m.value) for m in once]
+    played = [m for s in sample.snapshots() for m in snapshot_messages(s.stations, s.snapshot_time, None)]
+    assert f"published 11 snapshots ({len(played)} messages), 1 repeated sent again" in done.output
+    assert topic_records(velib_kafka, velib_topics.status) == [(m.key, m.value) for m in played]
 
     process_once(velib_spark, velib_kafka, velib_topics, tmp_path / "checkpoint")
     from_live = latest_indicators(velib_kafka, velib_topics)
@@ -217,6 +221,34 @@ def test_live_against_serve_gives_the_messages_and_indicators_of_play(
     tee = Recording(tmp_path / "tee")
     for feed in (STATUS_FEED, INFO_FEED):
         assert [poll.sha256 for poll in tee.polls(feed)] == [poll.sha256 for poll in sample.polls(feed)]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("skip", [[], ["--skip-repeated"]], ids=["every-poll", "skip-repeated"])
+def test_play_of_a_recording_made_by_live_sends_exactly_what_live_sent(
+    sample, velib_kafka, topics_with, tmp_path, skip
+):
+    """One rule for a repeated snapshot, one default: live's tee replayed by play gives the same keys, values and
+    timestamps in the same order, and both summaries count the sample's one repeat."""
+    live_topic, play_topic = topics_with(1).status, topics_with(1).status
+    with serve(sample, speed=None, port=0).start() as server:
+        args = ["live", "--url", f"{server.url}/station_status.json", "--interval", "0.05", "--count", "11"]
+        done = CliRunner().invoke(
+            main, [*args, "--bootstrap-servers", velib_kafka, "--topic", live_topic, "--record", str(tmp_path), *skip]
+        )
+    assert done.exit_code == 0, done.output
+    assert ("1 repeated left out (--skip-repeated)" if skip else "1 repeated sent again") in done.output
+    stats = tmp_path.parent / f"{tmp_path.name}-stats.json"
+    args = ["play", str(tmp_path), "--speed", "max", "--bootstrap-servers", velib_kafka, "--topic", play_topic]
+    played = CliRunner().invoke(main, [*args, "--stats-json", str(stats), *skip])
+    assert played.exit_code == 0, played.output
+    sent = topic_messages(velib_kafka, live_topic)
+    assert topic_messages(velib_kafka, play_topic) == sent
+    expected_snapshots = without_repeats(sample.snapshots()) if skip else list(sample.snapshots())
+    assert len(sent) == sum(len(s.stations) for s in expected_snapshots)
+    summary = json.loads(stats.read_text())
+    counted = (summary["snapshots"], summary["repeated"], summary["skipped_repeated"])
+    assert counted == ((10, 0, 1) if skip else (11, 1, 0))
 
 
 @pytest.mark.integration

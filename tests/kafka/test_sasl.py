@@ -7,9 +7,11 @@ bootstrap timeout. A second broker of its own, so the shared plaintext one stays
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
+from kafka import KafkaProducer
 
 from velib_replay.capture.server import serve
 from velib_replay.cli import main
@@ -31,6 +34,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PREFIX = "secure-"
 SECRET = "alice-s3cret"
 WRONG = "not-her-password"
+SCENARIOS = Path(__file__).parents[2] / "scenarios"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class SecuredKafka:
     bootstrap: str
     good: Path  # alice's client properties: all rights on secure-* topics
     wrong: Path  # alice with a wrong password
+    admin: Path  # the super user's: for the runs that name their own topics (scenarios, the plugin)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +56,9 @@ def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredK
         good, wrong = folder / "alice.properties", folder / "wrong.properties"
         good.write_text(setup.client_properties("alice", SECRET))
         wrong.write_text(setup.client_properties("alice", WRONG))
-        yield SecuredKafka(instance.bootstrap_servers, good, wrong)
+        admin = folder / "admin.properties"
+        admin.write_text(setup.client_properties("admin", "admin-s3cret"))
+        yield SecuredKafka(instance.bootstrap_servers, good, wrong, admin)
     finally:
         broker.stop(instance)
 
@@ -87,6 +94,54 @@ def test_with_credentials_play_live_process_and_verify_work(
     verified = invoke("verify", "--recording", str(SAMPLE), "--indicators-topic", indicators, *kafka)
     assert verified.exit_code == 0, verified.output
     assert SECRET not in played.output + lived.output + processed.output + verified.output
+
+
+def test_with_credentials_report_dashboard_scenario_and_the_plugin_work(secured_kafka: SecuredKafka, tmp_path: Path):
+    """--kafka-config on every verb that reads or writes Kafka, and --velib-kafka-config for the pytest plugin."""
+    indicators = f"{PREFIX}indicators-{uuid.uuid4().hex[:8]}"
+    kafka = ["--bootstrap-servers", secured_kafka.bootstrap, "--kafka-config", str(secured_kafka.good)]
+    counts = {"stations": 2, "bikes_available": 7, "mechanical": 4, "ebike": 3, "docks_available": 30}
+    row = {"snapshot_time": "2025-10-18T09:00:00Z", "postcode": "75001", **counts}
+    producer = KafkaProducer(
+        bootstrap_servers=secured_kafka.bootstrap, **client_config.load(secured_kafka.good).kafka_python()
+    )
+    producer.send(indicators, key=b"2025-10-18T09:00:00Z|75001", value=json.dumps(row).encode()).get(timeout=60)
+    producer.close()
+    out = ["--out", str(tmp_path / "r.html"), "--no-images"]
+    reported = invoke("report", "--from-topic", "--indicators-topic", indicators, *out, *kafka)
+    assert reported.exit_code == 0, reported.output
+    assert "75001" in (tmp_path / "r.html").read_text()
+
+    dashboard = run_cli("dashboard", "--port", "0", "--indicators-topic", indicators, *kafka)
+    try:
+        started = next(line for line in dashboard.stdout if line.startswith("Dashboard on "))
+        url = started.split()[2]
+        with urllib.request.urlopen(f"{url}events", timeout=60) as events:
+            states = (json.loads(line[len("data: ") :]) for line in events if line.startswith(b'data: {"latest_time"'))
+            assert next(state for state in states if state.get("rows"))["postcodes"]["75001"]["bikes_available"] == 7
+    finally:
+        dashboard.terminate()
+        dashboard.communicate(timeout=30)
+
+    admin = ["--bootstrap-servers", secured_kafka.bootstrap, "--kafka-config", str(secured_kafka.admin)]
+    scenario = invoke("scenario", "run", str(SCENARIOS / "01-happy-path.toml"), *admin)
+    assert scenario.exit_code == 0, scenario.output
+
+    (tmp_path / "test_secured.py").write_text(
+        "def test_plays_to_the_secured_broker(velib_play, velib_topics, velib_latest):\n"
+        f"    assert velib_play({str(SAMPLE)!r}, stations='16107').delivered == 11\n"
+        "    assert len(velib_latest(velib_topics.status, key='stationCode')) == 1\n"
+    )
+    plugin = ["--velib-bootstrap", secured_kafka.bootstrap, "--velib-kafka-config", str(secured_kafka.admin)]
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_secured.py"), *plugin],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert SECRET not in reported.output + scenario.output + ran.stdout
 
 
 def run_cli(*args: str) -> subprocess.Popen:

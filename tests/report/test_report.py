@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from click.testing import CliRunner
+from kafka import KafkaProducer
 from plotly.offline import get_plotlyjs
 
 from velib_replay import config
@@ -81,3 +83,28 @@ def test_stations_without_information_give_no_map(tmp_path):
     for info in (tmp_path / "rec").glob("*/*.station_information.*"):
         info.unlink()
     assert stations_of(Recording(tmp_path / "rec")) == []
+
+
+@pytest.mark.integration
+def test_report_from_topic_with_key_fields_charts_the_original_consumers_rows(velib_kafka, velib_topics, tmp_path):
+    """Rows without keys or snapshot_time, under the original consumer's own names: its numbers, each postcode
+    once (the latest row), the null postcode explained; without --key-fields they have no key at all."""
+    rows = (
+        {"postcode": "75001", "total_bikes": 4200, "mechanical": 2300, "ebike": 1900},
+        {"postcode": None, "total_bikes": 12, "mechanical": 5, "ebike": 7},
+        {"postcode": "75001", "total_bikes": 4225, "mechanical": 2328, "ebike": 1897},
+    )
+    topic = velib_topics.create("original-output")
+    producer = KafkaProducer(bootstrap_servers=velib_kafka)
+    for row in rows:
+        producer.send(topic, value=json.dumps(row).encode()).get(timeout=60)
+    producer.close()
+    args = ["report", "--from-topic", "--indicators-topic", topic, "--bootstrap-servers", velib_kafka, "--no-images"]
+    out = tmp_path / "original.html"
+    done = CliRunner().invoke(main, [*args, "--key-fields", "postcode", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    page = out.read_text()
+    assert '<td data-field="total_bikes">4225</td>' in page and "4200<" not in page
+    assert '<td data-postcode="unknown">no postcode in the station table</td>' in page
+    unkeyed = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert unkeyed.exit_code == 1 and "no readable indicator row" in unkeyed.output

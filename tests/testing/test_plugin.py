@@ -39,7 +39,9 @@ def test_missing_then_written_then_equal_then_a_diff_naming_the_keys(pytester):
     written.stdout.fnmatch_lines(
         ["*velib-replay golden files*", f"*test_job_output: wrote 2 rows to golden file {golden}"]
     )
-    assert golden.read_text().splitlines() == [json.dumps(row, sort_keys=True) for row in reversed(ROWS)]
+    header, *rows = golden.read_text().splitlines()
+    assert json.loads(header) == {"velib_golden": 1, "form": "rows", "key_fields": ["postcode"]}
+    assert rows == [json.dumps(row, sort_keys=True) for row in reversed(ROWS)]
 
     run(pytester, ROWS).assert_outcomes(passed=1)
 

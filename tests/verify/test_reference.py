@@ -50,7 +50,7 @@ def test_golden_round_trip(tmp_path):
     path = tmp_path / "golden.jsonl"
     write_golden(path, result)
     assert read_golden(path) == result
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = [json.loads(line) for line in path.read_text().splitlines()[1:]]  # after the header line
     assert [row["snapshot_time"] for row in rows] == ["1970-01-01T00:00:00Z", "1970-01-01T00:01:00Z"]
     assert all(list(row) == sorted(row) for row in rows)
 

@@ -3,11 +3,12 @@
 Each poll of the API goes through the recorder's machinery (schedule, retries,
 gaps, signals, optional tee to a recording), and each valid snapshot becomes the
 very messages ``play`` would send (``snapshot_messages``), published with the
-idempotent ``Publisher``; a snapshot the feed serves again (same ``lastUpdatedOther``,
-as a stale cache or a client polling faster than the feed updates gives) is counted, not
-published twice. Kafka being down loses nothing silently and costs no poll: a thread
-of its own delivers, while snapshots wait in order in a bounded backlog, retried every
-second; only an overflowing backlog drops the oldest, and that is counted, reported,
+idempotent ``Publisher``; a snapshot the feed serves again (``recording.repeats``: a stale
+cache, or polls faster than the feed updates) is sent again, as the original producer does, and
+counted; ``--skip-repeated`` leaves it out, as ``play --skip-repeated`` does. Kafka being
+down loses nothing silently and costs no poll: a thread of its own delivers, while snapshots
+wait in order in a bounded backlog, retried every second; only an overflowing backlog drops
+the oldest, and that is counted, reported,
 and (with ``--record``) still on disk for a later ``play``.
 """
 
@@ -48,6 +49,7 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import librdkafka_publisher, topics
 from velib_replay.kafka.publisher import Publisher, open_publisher
 from velib_replay.recording import KEYFRAME_EVERY, Poll, RecordingWriter
+from velib_replay.recording.repeats import Repeats
 from velib_replay.signals import StopRequest
 from velib_replay.units import format_duration
 
@@ -84,7 +86,7 @@ class DeliveryCounts:
     published: int = 0  # snapshots fully acknowledged by Kafka
     messages: int = 0
     dropped: int = 0  # snapshots pushed out of a full backlog
-    repeats: int = 0  # snapshots the feed served again (same feed clock as the last one queued): not published twice
+    repeats: int = 0  # snapshots repeating the one before (``recording.repeats``): sent, unless skip_repeated
     failures: int = 0  # connection or delivery failures seen
     dropped_span: tuple[str, str] | None = None  # fetch times of the first and last snapshot dropped
     client_errors_hidden: int = 0  # the Kafka client's own error lines during outages, counted, not printed
@@ -148,6 +150,7 @@ class Delivery:
         max_backlog: int = DEFAULT_MAX_BACKLOG,
         kept_in: Path | None = None,
         retry_every: float = RETRY_EVERY_S,
+        skip_repeated: bool = False,
     ):
         if max_backlog < 1:
             raise UserError("the backlog must hold at least one snapshot")
@@ -159,20 +162,22 @@ class Delivery:
         self.client_errors = ClientErrors()
         self._down_since: str | None = None
         self._catching_up = False  # from a failure until the backlog is empty again
-        self._last_feed_time: int | None = None
         self._changed = threading.Condition()
         self._finishing = False
         self._thread: threading.Thread | None = None
         self.context: Callable[[], SystemContext] = lambda: NO_CONTEXT  # the poller's, once it exists
+        self.skip_repeated = skip_repeated
+        self._repeats = Repeats()
 
     def accept(self, poll: Poll, body: bytes | None) -> None:
-        """The poller's hook: queue a valid snapshot's messages (once per feed clock); the thread delivers them."""
+        """The poller's hook: queue a valid snapshot's messages (a repeat left out with skip_repeated); the thread
+        delivers them."""
         if not (poll.valid and body is not None):
             return
-        if poll.last_updated is not None and poll.last_updated == self._last_feed_time:
-            self.counts.repeats += 1
+        repeat = self._repeats.check(poll)
+        self.counts.repeats += repeat
+        if repeat and self.skip_repeated:
             return
-        self._last_feed_time = poll.last_updated
         stations = parse_status(body).stations
         messages = snapshot_messages(stations, poll.snapshot_time, self.wanted, self.context())
         self._queue(Pending(poll.fetched_text, messages))
@@ -312,6 +317,7 @@ class LivePlan:
     compression: str = DEFAULT_COMPRESSION
     max_backlog: int = DEFAULT_MAX_BACKLOG
     keyframe_every: int = KEYFRAME_EVERY
+    skip_repeated: bool = False  # leave out a snapshot repeating the one before (sent by default)
 
 
 @dataclass
@@ -324,6 +330,7 @@ class LiveResult:
     stop_reason: str | None
     record: Path | None
     failure: str | None = None
+    skip_repeated: bool = False
 
     @property
     def undelivered(self) -> int:
@@ -341,7 +348,8 @@ class LiveResult:
             f"{ending} after {format_duration(self.elapsed)}",
             f"  {self.counts.accounting()}",
             *self.counts.faults(),
-            f"  published {d.published} snapshots ({d.messages} messages), {d.repeats} repeated not republished; "
+            f"  published {d.published} snapshots ({d.messages} messages), {d.repeats} repeated "
+            f"{'left out (--skip-repeated)' if self.skip_repeated else 'sent again'}; "
             f"{self.waiting} still waiting, {d.dropped} dropped, {d.failures} Kafka failures",
         ]
         if d.dropped_span:
@@ -374,7 +382,14 @@ def live(
         writer = open_writer(plan.record, plan.compression, source_of(record_plan, settings), plan.keyframe_every)
     else:
         sources = replace(sources, info_url=None)  # the station table is only recorded; the system's feeds are used
-    delivery = Delivery(connect, status, wanted=plan.wanted, max_backlog=plan.max_backlog, kept_in=plan.record)
+    delivery = Delivery(
+        connect,
+        status,
+        wanted=plan.wanted,
+        max_backlog=plan.max_backlog,
+        kept_in=plan.record,
+        skip_repeated=plan.skip_repeated,
+    )
     schedule = Schedule(plan.interval)
     with ApiClient(settings) as client:
         poller = Poller(
@@ -397,4 +412,5 @@ def live(
         stopper.reason,
         plan.record,
         stopper.failure,
+        plan.skip_repeated,
     )

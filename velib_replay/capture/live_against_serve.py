@@ -2,8 +2,9 @@
 
 The recording is served at max speed with the faults, and ``live`` polls it until every
 status body has been served correctly once (a faulted request does not use one up), so
-the expected outcome is known: every distinct snapshot published exactly once, and each
-fault found again in the poll accounting. The scenario runner calls it as one step.
+the expected outcome is known: with ``--skip-repeated`` (a stale answer is a repeat), every distinct
+snapshot published exactly once, and each fault found again in the poll accounting. The scenario
+runner calls it as one step.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from velib_replay.capture.recorder import Limits, Sources, StatusLine
 from velib_replay.capture.server import serve
 from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.recording import STATUS_FEED, Recording
+from velib_replay.recording.repeats import without_repeats
 from velib_replay.signals import StopRequest
 
 # Without retries each request is one poll, so every fault shows in the accounting as itself;
@@ -69,15 +71,13 @@ class ApiOutageResult:
 
 
 def distinct_snapshots(recording: Recording) -> int:
-    """Valid status snapshots, a run of the same feed clock counted once: what ``live`` publishes."""
-    clocks = [snapshot.poll.last_updated for snapshot in recording.snapshots()]
-    return sum(1 for i, clock in enumerate(clocks) if clock is None or i == 0 or clock != clocks[i - 1])
+    """Valid status snapshots, a run of the same feed clock counted once: what ``live --skip-repeated`` publishes."""
+    return len(without_repeats(recording.snapshots()))
 
 
 def published_once(recording: Recording, wanted: frozenset[str] | None = None) -> list[Message]:
-    """What ``live`` publishes from a recording: play's messages, a snapshot the feed served again only once."""
-    snapshots = list(recording.snapshots())
-    fresh = [s for i, s in enumerate(snapshots) if i == 0 or s.snapshot_time != snapshots[i - 1].snapshot_time]
+    """What ``live --skip-repeated`` publishes from a recording: play's messages, each repeat left out."""
+    fresh = without_repeats(recording.snapshots())
     return [message for s in fresh for message in snapshot_messages(s.stations, s.snapshot_time, wanted)]
 
 
@@ -105,7 +105,7 @@ def live_against_serve(
     server = serve(recording, speed=None, port=0, injector=injector, on_finished=lambda: stopper.set(FINISHED))
     with server.start():
         sources = Sources(f"{server.url}/{STATUS_FEED}.json", None)
-        plan = LivePlan(sources, interval, Limits(count=limit), wanted, record)
+        plan = LivePlan(sources, interval, Limits(count=limit), wanted, record, skip_repeated=True)
         result = live(plan, connect, settings, stopper=stopper, status=StatusLine(io.StringIO(), tty=False))
     return ApiOutageResult(
         live=result,

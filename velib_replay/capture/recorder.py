@@ -48,6 +48,7 @@ from velib_replay.recording import (
     checked,
 )
 from velib_replay.recording.info import reason_category
+from velib_replay.recording.repeats import Repeats
 from velib_replay.signals import Interrupted, StopRequest
 from velib_replay.units import format_bytes, format_duration
 
@@ -173,7 +174,7 @@ class PollCounts:
 
     polls: int = 0
     snapshots: int = 0
-    repeated: int = 0  # snapshots whose feed clock equals the previous snapshot's
+    repeated: int = 0  # snapshots repeating the one before (``recording.repeats``)
     gaps: int = 0
     invalid: int = 0
     stored_bytes: int = 0
@@ -183,6 +184,7 @@ class PollCounts:
     retries: int = 0  # attempts beyond each poll's first: faults a retry made good (or that preceded a gap)
     failing: int = 0  # polls in a row, up to the last, that gave no valid snapshot
     last_failure: str | None = None  # why the last of them failed
+    repeats: Repeats = field(default_factory=Repeats, repr=False)
 
     def count(self, poll: Poll) -> None:
         self.polls += 1
@@ -199,7 +201,7 @@ class PollCounts:
             self.invalid_reasons[reason_category(poll.error)] += 1
         else:
             self.snapshots += 1
-            self.repeated += poll.last_updated is not None and poll.last_updated == self.latest_feed_time
+            self.repeated += self.repeats.check(poll)
             self.latest_feed_time = poll.last_updated if poll.last_updated is not None else self.latest_feed_time
 
     def accounting(self) -> str:

@@ -47,11 +47,12 @@ feed_options = compose(
     ),
     click.option(
         "--info-every",
-        type=options.SECONDS,
+        type=options.PositiveSeconds(),
+        metavar="MINUTES",
         default=DEFAULT_INFO_EVERY / 60,
         envvar=env("INFO_EVERY"),
         show_envvar=True,
-        help="Minutes between checks of station_information.",
+        help="Minutes between checks of station_information (fractions allowed: 0.5 is 30 s).",
     ),
 )
 schedule_options = compose(
@@ -147,6 +148,8 @@ def log_to_stderr(log_format: str = "text") -> None:
     urllib3's own retry warnings are silenced: they repeat what the gap notes say, and
     they print request paths with their query strings, where API keys may be.
     """
+    if log_format == "json":
+        logs.relay_stderr_as_json()
     logging.basicConfig(level=logging.INFO, handlers=[logs.handler(log_format)])
     logs.client_libraries(log_format)
     logging.getLogger("urllib3").setLevel(logging.ERROR)

@@ -6,13 +6,20 @@ from pathlib import Path
 
 import click
 
+from velib_replay.cli import options
 from velib_replay.cli.options import env, keyframe_every_option, recording_argument
 from velib_replay.recording import COMPRESSIONS, DELTA
 from velib_replay.recording.convert import convert
 from velib_replay.units import format_bytes
 
 
-@click.command("convert")
+@click.command(
+    "convert",
+    epilog=options.examples(
+        "velib-replay convert recordings/sample recordings/sample-zstd --compression zstd",
+        "velib-replay convert recordings/sample recordings/sample-delta --compression zstd-delta",
+    ),
+)
 @recording_argument
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option(

@@ -11,7 +11,7 @@ from velib_replay.dashboard.server import open_dashboard
 from velib_replay.signals import Interrupted, StopRequest
 
 
-@click.command("dashboard")
+@click.command("dashboard", epilog=options.examples("velib-replay dashboard"))
 @click.option(
     "--host",
     default=config.DASHBOARD_HOST,
@@ -46,7 +46,16 @@ from velib_replay.signals import Interrupted, StopRequest
     help="The URL `play --control` printed: the page then shows play, pause, step, a speed choice and a feed "
     "time slider that drive that replay.",
 )
+@click.option(
+    "--key-fields",
+    type=options.KEY_FIELDS,
+    envvar=options.env("DASHBOARD_KEY_FIELDS"),
+    show_envvar=True,
+    help="Value fields that make each row's key, comma-separated (e.g. postcode), for a topic written without "
+    "keys (the original consumer's). Default: the Kafka key.",
+)
 @options.bootstrap_servers
+@options.kafka_config
 @options.indicators_topic
 @options.status_topic
 def command(
@@ -54,6 +63,7 @@ def command(
     port: int,
     quiet_after: float,
     control_url: str | None,
+    key_fields: tuple[str, ...] | None,
     bootstrap_servers: str,
     indicators_topic: str,
     status_topic: str,
@@ -61,7 +71,9 @@ def command(
     """Serve a page following INDICATORS-TOPIC live: network and postcode charts, latest snapshot, its age,
     the job's lag behind the status --topic, and a notice when nothing arrives; with --control, the replay's
     controls too. Stop it with Ctrl-C."""
-    server = open_dashboard(bootstrap_servers, indicators_topic, status_topic, host, port, quiet_after, control_url)
+    server = open_dashboard(
+        bootstrap_servers, indicators_topic, status_topic, host, port, quiet_after, control_url, key_fields
+    )
     click.echo(f"Dashboard on {server.url} following {indicators_topic} (Ctrl-C to stop)")
     stop = StopRequest()
     try:

@@ -20,12 +20,13 @@ from velib_replay.pipeline import demo
 from velib_replay.verify.diff import describe
 
 
-@click.command("demo")
+@click.command("demo", epilog=options.examples("velib-replay demo"))
 @click.option(
     "--recording",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=config.sample_recording,
     show_default="recordings/sample",
+    help="The recording to replay through the embedded broker and the job, and to check against its golden file.",
 )
 @options.kafka_port
 @options.kafka_data_dir

@@ -7,13 +7,16 @@ from pathlib import Path
 
 import click
 
+from velib_replay.cli import options
 from velib_replay.cli.options import recording_argument
 from velib_replay.errors import UserError
 from velib_replay.recording import Recording
 from velib_replay.recording import info as recording_info
 
 
-@click.command("info")
+@click.command(
+    "info", epilog=options.examples("velib-replay info recordings/sample", "velib-replay info recordings/sample --json")
+)
 @recording_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @click.option(

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from velib_replay.cli import options
+from velib_replay.errors import UserError
 from velib_replay.kafka import broker, cluster
 
 
@@ -16,7 +17,7 @@ def command() -> None:
     """Run the embedded single-node Kafka broker (KRaft, no ZooKeeper)."""
 
 
-@command.command("start")
+@command.command("start", epilog=options.examples("velib-replay kafka start", "velib-replay kafka start --timeout 180"))
 @options.kafka_port
 @click.option(
     "--controller-port",
@@ -52,10 +53,19 @@ def start(port: int, controller_port: int | None, data_dir: Path, timeout: float
     click.echo(f"Kafka {state} on {running.bootstrap_servers} (pid {running.running_pid()}, log: {running.log_file})")
 
 
-@command.command("stop")
+@command.command("stop", epilog=options.examples("velib-replay kafka stop"))
 @options.kafka_data_dir
-def stop(data_dir: Path) -> None:
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="The port `kafka start --port` was given: stop the broker only if it is the one on this port.",
+)
+def stop(data_dir: Path, port: int | None) -> None:
     """Stop the broker (or every node of the cluster) started from DATA_DIR."""
+    running = broker.Broker(data_dir).running_port()
+    if port is not None and running is not None and running != port:
+        raise UserError(f"the broker of {data_dir} runs on port {running}, not {port}: nothing stopped")
     nodes = cluster.node_count(data_dir)
     if nodes:
         stopped_nodes = cluster.stop(cluster.Cluster(data_dir, nodes))
@@ -67,7 +77,7 @@ def stop(data_dir: Path) -> None:
     click.echo("Kafka stopped" if stopped else "Kafka was not running")
 
 
-@command.command("status")
+@command.command("status", epilog=options.examples("velib-replay kafka status"))
 @options.kafka_data_dir
 def status(data_dir: Path) -> None:
     """Say whether the broker runs (exit 0) or not (exit 1)."""

@@ -26,10 +26,17 @@ from velib_replay.observe.capture_metrics import CaptureObserver
 from velib_replay.signals import StopRequest
 
 
-@click.command("live")
+@click.command(
+    "live",
+    epilog=options.examples(
+        "velib-replay live --count 3 --interval 1",
+        "velib-replay live --count 3 --interval 1 --skip-repeated --record recordings/live",
+    ),
+)
 @feed_options
 @schedule_options
 @options.stations
+@options.skip_repeated
 @click.option(
     "--record",
     "record_dir",
@@ -67,6 +74,7 @@ def command(
     count: int | None,
     duration: float | None,
     wanted: frozenset[str] | None,
+    skip_repeated: bool,
     record_dir: Path | None,
     bootstrap_servers: str,
     status_topic: str,
@@ -92,7 +100,15 @@ def command(
     settings = client_settings(**client)
     sources = resolve_sources(status_url, info_url, gbfs_url, info_every * 60, settings, lang)
     plan = LivePlan(
-        sources, interval, limits(count, duration), wanted, record_dir, compression, max_backlog, keyframe_every
+        sources,
+        interval,
+        limits(count, duration),
+        wanted,
+        record_dir,
+        compression,
+        max_backlog,
+        keyframe_every,
+        skip_repeated,
     )
     connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout, timestamps)
     banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"

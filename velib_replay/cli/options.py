@@ -33,6 +33,11 @@ def env(name: str) -> str:
     return f"{config.ENV_PREFIX}_{name}"
 
 
+def examples(*lines: str) -> str:
+    """A command's epilog: real command lines, kept verbatim by click (``\\b``), which a test runs as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def compose(*decorators: Callable) -> Callable:
     """Several click options as one decorator, so commands that share them declare them once."""
 
@@ -181,14 +186,18 @@ quarantine_topic = click.option(
     show_envvar=True,
     help="Topic where unusable station messages are set aside, with the reason.",
 )
-stations = click.option(
-    "--stations",
-    "wanted",
-    type=STATIONS,
-    default="all",
-    envvar=env("STATIONS"),
-    show_envvar=True,
-    help="Stations to publish: 'all' or comma-separated stationCodes (16107,32017).",
+
+
+def _stations(help: str) -> Callable:
+    return click.option(
+        "--stations", "wanted", type=STATIONS, default="all", envvar=env("STATIONS"), show_envvar=True, help=help
+    )
+
+
+stations = _stations("Stations to publish: 'all' or comma-separated stationCodes (16107,32017).")
+run_stations = _stations(
+    "Stations the run published (play or live --stations), so the computation over --recording keeps the same: "
+    "'all' or comma-separated stationCodes (16107,32017)."
 )
 timestamps = click.option(
     "--timestamps",
@@ -198,6 +207,14 @@ timestamps = click.option(
     show_envvar=True,
     help="Each record's Kafka timestamp: its snapshot time (feed), so offsets-for-times and Spark's "
     "startingOffsetsByTimestamp find feed times, or the time it was sent (send).",
+)
+skip_repeated = click.option(
+    "--skip-repeated",
+    is_flag=True,
+    envvar=env("SKIP_REPEATED"),
+    show_envvar=True,
+    help="Leave out a snapshot whose feed clock (lastUpdatedOther) equals the one just before: the feed served it "
+    "again. By default every poll is sent, as the original producer does; repeats are counted either way.",
 )
 stations_table = click.option(
     "--stations-table",

@@ -45,10 +45,18 @@ from velib_replay.replay.retention import feed_time_refusal
 from velib_replay.signals import StopRequest
 
 
-@click.command("play")
+@click.command(
+    "play",
+    epilog=options.examples(
+        "velib-replay play recordings/sample --speed max",
+        "velib-replay play recordings/sample --speed 60x --stations 16107,32017 --dry-run",
+        "velib-replay play recordings/sample --loop --limit 30 --speed max --skip-repeated --topic velib-loop",
+    ),
+)
 @options.recording_argument
 @click.option("--speed", type=options.SPEED, default=config.PLAY_SPEED, help="1x, 10x, 0.5x, 60 ... or max.")
 @options.stations
+@options.skip_repeated
 @options.bootstrap_servers
 @options.kafka_config
 @options.status_topic
@@ -59,7 +67,7 @@ from velib_replay.signals import StopRequest
     is_flag=False,
     flag_value=0,
     default=1,
-    help="Passes over the recording; --loop alone repeats until stopped. "
+    help="Passes over the recording; 0, or --loop alone, repeats until stopped (Ctrl-C, or --limit). "
     "Each pass shifts snapshot times by the recording's span.",
 )
 @click.option("--start", "start_at", type=options.OFFSET, help="Skip what comes before this offset (90m) or ISO time.")
@@ -145,6 +153,7 @@ def command(
     recording: Path,
     speed: float | None,
     wanted: frozenset[str] | None,
+    skip_repeated: bool,
     bootstrap_servers: str,
     status_topic: str,
     partitions: int,
@@ -175,7 +184,7 @@ def command(
     instead, use `velib-replay live`.
     """
     rebase_to = datetime.now(timezone.utc) if rebase_time else None
-    plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to)
+    plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to, skip_repeated)
     source = Recording(recording)
     snapshots = select_snapshots(source, plan)
     refuse_unreachable_faults(snapshots, plan, faults)

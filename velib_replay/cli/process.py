@@ -17,7 +17,9 @@ from velib_replay.observe import logs, metrics
 from velib_replay.signals import StopRequest
 
 
-@click.command("process")
+@click.command(
+    "process", epilog=options.examples("velib-replay process --once", "velib-replay process --once --show 0")
+)
 @click.option("--once", is_flag=True, help="Process all that is available, then exit (CI, batch runs).")
 @click.option(
     "--checkpoint",
@@ -109,6 +111,7 @@ def command(
     summary_json: Path | None,
 ) -> None:
     """Run the Spark Structured Streaming job: station messages in, indicators per postcode out."""
+    from velib_replay.job import progress
     from velib_replay.job.config import JobConfig
     from velib_replay.job.runner import run
     from velib_replay.job.session import spark_session
@@ -130,9 +133,13 @@ def command(
         max_offsets_per_trigger=max_offsets_per_trigger,
         show_rows=show_rows,
     )
-    if log_format == "json":  # one event per micro-batch, from the listener; text mode keeps stderr as it was
+    if log_format == "json":  # every stderr line JSON, the JVM's and the client libraries' included
+        logs.relay_stderr_as_json()
         logging.basicConfig(level=logging.INFO, handlers=[logs.handler(log_format)])
         logs.client_libraries(log_format)
+    else:  # the listener's lines (the query's start, each batch) alone: the libraries stay quiet
+        logging.getLogger(progress.__name__).addHandler(logs.handler(log_format))
+        logging.getLogger(progress.__name__).setLevel(logging.INFO)
     observer = JobObserver(status_topic, kafka_end_offsets(bootstrap_servers))
     started = time.monotonic()
     stop = StopRequest()

@@ -25,7 +25,13 @@ from velib_replay.observe.capture_metrics import CaptureObserver
 from velib_replay.signals import StopRequest
 
 
-@click.command("record")
+@click.command(
+    "record",
+    epilog=options.examples(
+        "velib-replay record --count 3 --interval 1 --out recordings/today",
+        "velib-replay record --count 2 --interval 1 --compression zstd-delta --out recordings/delta",
+    ),
+)
 @feed_options
 @click.option(
     "--out",

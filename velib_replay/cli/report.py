@@ -14,7 +14,13 @@ from velib_replay.report import write_report
 from velib_replay.units import format_bytes
 
 
-@click.command("report")
+@click.command(
+    "report",
+    epilog=options.examples(
+        "velib-replay report recordings/sample --out reports/sample.html",
+        "velib-replay report --from-topic --no-images --out reports/topic.html",
+    ),
+)
 @click.argument("recording", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--out",
@@ -29,22 +35,32 @@ from velib_replay.units import format_bytes
     help="Chart what the job wrote to the indicators topic instead of the reference computation over "
     "RECORDING; RECORDING is then optional and only adds the map and the health section.",
 )
+@click.option(
+    "--key-fields",
+    type=options.KEY_FIELDS,
+    help="With --from-topic: value fields that make each row's key, comma-separated (e.g. postcode), for a topic "
+    "written without keys (the original consumer's). Default: the Kafka key.",
+)
 @click.option("--images/--no-images", default=True, help="Also write PNGs of the network chart and the map.")
 @options.stations_table
 @options.bootstrap_servers
+@options.kafka_config
 @options.indicators_topic
 def command(
     recording: Path | None,
     out: Path | None,
     from_topic: bool,
+    key_fields: tuple[str, ...] | None,
     images: bool,
     stations_table: Path,
     bootstrap_servers: str,
     indicators_topic: str,
 ) -> None:
     """Write an HTML report (network over time, postcodes, station map, recording health) that opens offline."""
+    if key_fields and not from_topic:
+        raise click.UsageError("--key-fields keys the rows of --from-topic")
     if from_topic:
-        data = report_data.from_topic(bootstrap_servers, indicators_topic, recording)
+        data = report_data.from_topic(bootstrap_servers, indicators_topic, recording, key_fields)
     elif recording is None:
         raise click.UsageError("give a RECORDING, or --from-topic to chart the indicators topic")
     else:

@@ -19,7 +19,12 @@ from velib_replay.robustness.user_job import load_job
 FAULTS_HELP = "; ".join(f"{fault.name}: {fault.what}" for fault in CATALOGUE)
 
 
-@click.command("robustness")
+@click.command(
+    "robustness",
+    epilog=options.examples(
+        "velib-replay robustness examples/original-pipeline/job.py:start recordings/sample --key-fields postcode"
+    ),
+)
 @click.argument("job")
 @click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(

@@ -21,7 +21,9 @@ def command() -> None:
     their expected outcome (README's 'Scenarios')."""
 
 
-@command.command("run")
+@command.command(
+    "run", epilog=options.examples("velib-replay scenario run scenarios/01-happy-path.toml --junit-xml results.xml")
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--bootstrap-servers",
@@ -30,6 +32,7 @@ def command() -> None:
     show_envvar=True,
     help="Use this Kafka instead of starting an embedded broker (restart_broker steps then fail).",
 )
+@options.kafka_config
 @click.option(
     "--junit-xml",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -20,7 +20,7 @@ from velib_replay.recording import Recording
 from velib_replay.signals import StopRequest
 
 
-@click.command("serve")
+@click.command("serve", epilog=options.examples("velib-replay serve recordings/sample --speed max"))
 @recording_argument
 @click.option(
     "--speed",

@@ -6,12 +6,13 @@ import shlex
 
 import click
 
+from velib_replay.cli import options
 from velib_replay.kafka import jvm
 
 SPARK_JARS_VARIABLE = "SPARK_KAFKA_JARS"
 
 
-@click.command("setup")
+@click.command("setup", epilog=options.examples("velib-replay setup", "velib-replay setup --print-jars"))
 @click.option(
     "--print-jars",
     is_flag=True,

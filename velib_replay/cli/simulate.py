@@ -41,7 +41,13 @@ def _start_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"{value!r}: use an ISO time such as 2025-10-18T00:00:00Z", param=param) from None
 
 
-@click.command("simulate")
+@click.command(
+    "simulate",
+    epilog=options.examples(
+        "velib-replay simulate --snapshots 10 --stations 100 --out recordings/small",
+        "velib-replay simulate --snapshots 60 --interval 60 --stations 50 --seed 7 --out recordings/hour",
+    ),
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

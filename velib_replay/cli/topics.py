@@ -10,7 +10,7 @@ from velib_replay.cli import options
 from velib_replay.kafka import topics
 
 
-@click.command("topics")
+@click.command("topics", epilog=options.examples("velib-replay topics", "velib-replay topics --partitions 3"))
 @options.bootstrap_servers
 @options.kafka_config
 @options.status_topic

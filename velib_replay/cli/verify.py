@@ -30,7 +30,14 @@ from velib_replay.verify.topic import TopicContents, read_latest
 ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
 
 
-@click.command("verify")
+@click.command(
+    "verify",
+    epilog=options.examples(
+        "velib-replay verify --recording recordings/sample",
+        "velib-replay verify --golden recordings/sample/indicators.golden.jsonl",
+        "velib-replay verify --golden indicators.golden.jsonl --update",
+    ),
+)
 @click.option("--golden", type=click.Path(dir_okay=False, path_type=Path), help="Golden JSON-lines file.")
 @click.option(
     "--recording",
@@ -38,7 +45,7 @@ ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
     help="Instead of a golden file: what the independent computation gives over this recording "
     "(e.g. the one `live --record` kept), with the same --stations as the run.",
 )
-@options.stations
+@options.run_stations
 @options.stations_table
 @click.option("--update", is_flag=True, help="Rewrite the golden file from the topic instead of comparing.")
 @click.option(
@@ -82,8 +89,9 @@ ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
     "--key-fields",
     type=options.KEY_FIELDS,
     help="Value fields that make each row's key, comma-separated (e.g. postcode), for a topic written without "
-    "keys; the golden file then holds one row per line. Default: the Kafka key (golden lines are "
-    '{"key": ..., "value": ...}), or snapshot_time,postcode for the indicators topic.',
+    "keys. A golden file is read in the form its header line names, keyed as the topic is; --update writes one "
+    'row per line. Default: the Kafka key (--update writes {"key": ..., "value": ...} lines), or '
+    "snapshot_time,postcode rows for the indicators topic.",
 )
 def command(
     golden: Path | None,
@@ -135,7 +143,7 @@ def command(
         click.echo(f"OK: {quarantined} quarantined{'' if late is None else f', {late} dropped as late'}, as expected")
         expected, source = faulted.indicators, f"the computation over {recording} with {fault_log}"
     else:
-        expected, source = _expected(golden, recording, wanted, stations_table, golden_fields)  # a bad file fails first
+        expected, source = _expected(golden, recording, wanted, stations_table, key_fields, golden_fields)
     contents = _read_without_doubt(bootstrap_servers, topic, key_fields)
     _compare(expected, source, contents, topic, allow_empty)
 
@@ -187,11 +195,17 @@ def _superseded(contents: TopicContents) -> str:
 
 
 def _expected(
-    golden: Path | None, recording: Path | None, wanted: frozenset[str] | None, stations_table: Path, key: KeyFields
+    golden: Path | None,
+    recording: Path | None,
+    wanted: frozenset[str] | None,
+    stations_table: Path,
+    key_fields: KeyFields,
+    default_fields: KeyFields,
 ) -> tuple[dict[str, Indicator], str]:
+    """The expected rows, keyed as the topic is read (``key_fields``, or the Kafka key); a bad file fails first."""
     if golden is not None:
         if not golden.exists():
             raise UserError(f"golden file {golden} does not exist (create it with --update)")
-        return read_golden(golden, key), str(golden)
+        return read_golden(golden, key_fields, default_fields=default_fields), str(golden)
     expected = over_recording(Recording(recording), load_postcodes(stations_table), wanted=wanted)
     return expected, f"the computation over {recording}"

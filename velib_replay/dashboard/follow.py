@@ -17,7 +17,15 @@ from kafka.errors import KafkaError
 
 from velib_replay.contracts.indicators import INDICATOR_FIELDS, Indicator, snapshot_epoch
 from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD
-from velib_replay.report.data import TOTAL_FIELDS, fitting, latest_by_postcode, network_totals
+from velib_replay.report.data import (
+    TOTAL_FIELDS,
+    fitting,
+    latest_by_postcode,
+    latest_time,
+    main_field,
+    network_totals,
+    shown_fields,
+)
 from velib_replay.units import format_duration
 from velib_replay.verify.reference import json_object
 from velib_replay.verify.topic import TopicContents, reader
@@ -62,6 +70,7 @@ class Follower:
         *,
         quiet_after: float,
         clock: Callable[[], float] = time.time,
+        key_fields: tuple[str, ...] | None = None,
     ):
         self.indicators_topic, self.status_topic, self.quiet_after, self.clock = (
             indicators_topic,
@@ -69,7 +78,8 @@ class Follower:
             quiet_after,
             clock,
         )
-        self.contents = TopicContents(latest={})
+        self.contents = TopicContents(latest={}, key_fields=key_fields)  # None: the Kafka key
+        self.own_rows = key_fields is not None  # a user's job's rows (see report.data.own_row_problem)
         self.version = 0
         self.started_at = clock()
         self.last_arrival: float | None = None
@@ -132,27 +142,31 @@ class Follower:
         with self._changed:
             rows = list(self.contents.latest.values())
             unreadable = self.contents.unreadable_summary()
-        return view(rows, unreadable)
+        return view(rows, unreadable, self.own_rows)
 
     def status(self) -> dict[str, Any]:
         with self._changed:
-            rows, _ = fitting(self.contents.latest.values())
-            latest = max((row["snapshot_time"] for row in rows), default=None)
+            rows, _ = fitting(self.contents.latest.values(), own_rows=self.own_rows)
+            latest = latest_time(rows)
             since = self.last_arrival or self.started_at
             return freshness(latest, self.status_time, self.clock() - since, self.quiet_after, self.clock())
 
 
-def view(rows: list[Indicator], unreadable: str | None) -> dict[str, Any]:
-    """What the page draws: the network over time, and the latest snapshot per postcode (the contract's fields
-    only). A row that does not fit the contract is counted beside the unreadable records, never drawn."""
-    rows, misfits = fitting(rows)
+def view(rows: list[Indicator], unreadable: str | None, own_rows: bool = False) -> dict[str, Any]:
+    """What the page draws: the network over time, and the latest snapshot per postcode (the contract's fields and
+    the counts shown). A row that does not fit is counted beside the unreadable records, never drawn."""
+    rows, misfits = fitting(rows, own_rows)
     totals = network_totals(rows)
     latest, by_postcode = latest_by_postcode(rows)
+    fields = shown_fields(rows)
+    names = (*INDICATOR_FIELDS, *fields)
     return {
+        "fields": fields,  # the counts shown: the contract's, or the rows' own (the original consumer's)
+        "main_field": main_field(fields),
         "latest_time": latest,
         "times": list(totals),
         "totals": {name: [total[name] for total in totals.values()] for name in TOTAL_FIELDS},
-        "postcodes": {pc: {name: row.get(name) for name in INDICATOR_FIELDS} for pc, row in by_postcode.items()},
+        "postcodes": {pc: {name: row.get(name) for name in names} for pc, row in by_postcode.items()},
         "rows": len(rows),
         "unreadable": "; ".join(note for note in (unreadable, misfits) if note) or None,
     }

@@ -12,8 +12,8 @@ import html
 import json
 
 from velib_replay.dashboard import control
-from velib_replay.report.data import TOTAL_FIELDS
-from velib_replay.report.page import LABELS
+from velib_replay.report.data import NO_POSTCODE_LABEL, TOTAL_FIELDS
+from velib_replay.report.page import LABELS, PALETTE
 
 SCRIPT_PATH, PLOTLY_PATH = "/dashboard.js", "/plotly.js"
 # No inline script or handler, nothing fetched from elsewhere; plotly sets inline styles, which cannot run code.
@@ -24,40 +24,62 @@ CONTENT_SECURITY_POLICY = (
 
 _SCRIPT = """
 "use strict";
-const FIELDS = __FIELDS__, LABELS = __LABELS__;
-// Everything drawn comes from a topic: it reaches the page as text nodes, and plotly gets it escaped,
-// as plotly reads a subset of HTML in labels.
+const FIELDS = __FIELDS__, LABELS = __LABELS__, PALETTE = __PALETTE__;
+const NO_POSTCODE = __NO_POSTCODE__;  // the label of the contract's "unknown", the original's null
+const label = f => LABELS[f] || f;
+const postcodeLabel = pc => pc === "unknown" ? NO_POSTCODE : pc;
+// plotly reads a subset of HTML in labels: what comes from the topic is escaped for it.
 const escaped = value => String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+// Data from the topic reaches the page as text nodes only, never as markup.
 function cell(value, field) {
   const td = document.createElement("td");
   if (field) td.dataset.field = field;
-  td.textContent = value ?? "";
+  td.textContent = value ?? "-";
   return td;
 }
-function row(cells) {
+function row(first, values) {
   const tr = document.createElement("tr");
-  tr.append(...cells);
+  tr.append(first, ...values);
   return tr;
 }
+function heading(first, fields) {
+  const th = text => { const h = document.createElement("th"); h.textContent = text; return h; };
+  return row(th(first), fields.map(f => th(label(f))));
+}
+const NO_DATA = {annotations: [{text: "no data yet", showarrow: false, font: {size: 20}}],
+                 xaxis: {visible: false}, yaxis: {visible: false}};
 function drawState(state) {
-  document.getElementById("latest-time").textContent = state.latest_time || "none yet";
+  const fields = state.fields;
+  document.getElementById("latest-time").textContent = state.latest_time ||
+    (state.rows ? "no snapshot_time in these rows" : "none yet");
   document.getElementById("rows").textContent = state.rows;
   document.getElementById("unreadable").textContent = state.unreadable ? `unreadable: ${state.unreadable}` : "";
   const last = state.times.length - 1;
-  document.querySelector("#latest-totals tbody").replaceChildren(...(last < 0 ? [] :
-    [row([cell("network"), ...FIELDS.map(f => cell(state.totals[f][last], f))])]));
+  const totals = document.getElementById("latest-totals");
+  totals.querySelector("thead").replaceChildren(heading("", fields));
+  totals.querySelector("tbody").replaceChildren(...(last < 0 ? [] :
+    [row(cell("network"), fields.map(f => cell(state.totals[f] ? state.totals[f][last] : null, f)))]));
   const postcodes = Object.keys(state.postcodes).sort();
-  document.querySelector("#latest-postcodes tbody").replaceChildren(...postcodes.map(pc => {
-    const name = cell(pc);
+  const table = document.getElementById("latest-postcodes");
+  table.querySelector("thead").replaceChildren(heading("postcode", fields));
+  table.querySelector("tbody").replaceChildren(...postcodes.map(pc => {
+    const name = cell(postcodeLabel(pc));
     name.dataset.postcode = pc;
-    return row([name, ...FIELDS.map(f => cell(state.postcodes[pc][f], f))]);
+    return row(name, fields.map(f => cell(state.postcodes[pc][f], f)));
   }));
-  Plotly.react("network", FIELDS.slice(1).map(f => ({x: state.times, y: state.totals[f], name: LABELS[f]})),
-    {title: {text: "Whole network over time"}, height: 380, xaxis: {title: {text: "snapshot time (UTC)"}}});
-  Plotly.react("postcodes", [{type: "bar", x: postcodes.map(escaped),
-                              y: postcodes.map(pc => state.postcodes[pc].bikes_available)}],
-    {title: {text: "Bikes available per postcode at " + escaped(state.latest_time || "-")}, height: 380,
-     xaxis: {type: "category"}});
+  const series = FIELDS.slice(1).filter(f => state.totals[f]);
+  Plotly.react("network", last < 0 ? [] : series.map(f => ({x: state.times, y: state.totals[f], name: label(f),
+                                                        line: {color: PALETTE[f]}})),
+    Object.assign({title: {text: "Whole network over time"}, height: 380,
+                   xaxis: {title: {text: "snapshot time (UTC)"}}}, last < 0 ? NO_DATA : {}));
+  const main = state.main_field;
+  const bars = postcodes.length && main ? [{type: "bar", x: postcodes.map(pc => escaped(postcodeLabel(pc))),
+                                            y: postcodes.map(pc => state.postcodes[pc][main]),
+                                            marker: {color: PALETTE[main] || PALETTE.bikes_available}}] : [];
+  const when = state.latest_time ? ` at ${escaped(state.latest_time)}` : "";
+  const title = `${label(main || "bikes_available")} per postcode${when}`;
+  Plotly.react("postcodes", bars, Object.assign({title: {text: title}, height: 380, xaxis: {type: "category"}},
+                                                bars.length ? {} : NO_DATA));
 }
 function drawStatus(status) {
   document.getElementById("age").textContent = status.age || "-";
@@ -85,7 +107,8 @@ td:first-child { text-align: left; } tr:nth-child(even) { background: #f3f3f3; }
 
 def script() -> str:
     """The page's own script, served at ``SCRIPT_PATH``."""
-    return _SCRIPT.replace("__FIELDS__", json.dumps(TOTAL_FIELDS)).replace("__LABELS__", json.dumps(LABELS))
+    script = _SCRIPT.replace("__FIELDS__", json.dumps(TOTAL_FIELDS)).replace("__LABELS__", json.dumps(LABELS))
+    return script.replace("__NO_POSTCODE__", json.dumps(NO_POSTCODE_LABEL)).replace("__PALETTE__", json.dumps(PALETTE))
 
 
 def render(indicators_topic: str, status_topic: str, with_control: bool = False) -> str:

@@ -138,10 +138,14 @@ def open_dashboard(
     port: int,
     quiet_after: float,
     control_url: str | None = None,
+    key_fields: tuple[str, ...] | None = None,
 ) -> DashboardServer:
     """A server following the topics, not yet serving: ``start()`` it, or ``serve_forever()``; ``close()`` after.
-    With ``control_url`` (what ``play --control`` printed) the page drives that replay."""
-    follower = Follower(bootstrap_servers, indicators_topic, status_topic, quiet_after=quiet_after).start()
+    With ``control_url`` (what ``play --control`` printed) the page drives that replay; ``key_fields`` key a topic
+    written without Kafka keys (the original consumer's) by those value fields."""
+    follower = Follower(
+        bootstrap_servers, indicators_topic, status_topic, quiet_after=quiet_after, key_fields=key_fields
+    ).start()
     try:
         return DashboardServer(follower, host, port, control_url)
     except UserError:

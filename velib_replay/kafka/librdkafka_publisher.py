@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from collections.abc import Iterable
 
@@ -14,12 +15,15 @@ from velib_replay.kafka import client_config
 from velib_replay.kafka.delivery import DeliveryCounter, DeliveryStats
 
 log = logging.getLogger("librdkafka")  # its lines, shown or not by observe.logs.client_libraries
+REPORT_POLL_S = 0.05  # the reports' thread waits at most this long for one: a stop is heard within it
 
 
 class LibrdkafkaPublisher(DeliveryCounter):
     """The same contract on confluent-kafka (librdkafka): batches are built in C, off the GIL.
 
-    Delivery reports run inside poll/flush; a full local queue is drained by polling,
+    Delivery reports run inside poll/flush, so a thread of its own polls all the time: a batch's acknowledgement
+    is timed when it arrives, not at the next send (``play`` sends a snapshot's batch, then sleeps until the next:
+    timed at the next poll, a latency was the gap between snapshots). A full local queue is drained by polling,
     never by dropping messages.
     """
 
@@ -49,11 +53,18 @@ class LibrdkafkaPublisher(DeliveryCounter):
             self._producer.list_topics(timeout=BOOTSTRAP_TIMEOUT_MS / 1000)
         except KafkaException:
             raise client_config.kafka_unreachable(bootstrap_servers) from None
+        self._closing = threading.Event()
+        self._poller = threading.Thread(target=self._serve_reports, name="librdkafka-reports", daemon=True)
+        self._poller.start()
+
+    def _serve_reports(self) -> None:
+        while not self._closing.is_set():
+            self._producer.poll(REPORT_POLL_S)
 
     def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
         """Queue messages for delivery; returns how many were queued. The batch's last message times it.
 
-        Counting is per batch; each delivery report only bumps a counter (reports run on this thread).
+        Counting is per batch; each delivery report only bumps a counter.
         """
         keys, values, stamps = self._columns(messages)
         if not values:
@@ -76,6 +87,8 @@ class LibrdkafkaPublisher(DeliveryCounter):
         return self.stats
 
     def close(self) -> None:
+        self._closing.set()
+        self._poller.join(timeout=5)
         self._producer.flush(5)
 
     def _produce_when_room(self, value: bytes, key: bytes | None, stamp: int | None, on_delivery, extra: dict) -> None:
@@ -88,7 +101,7 @@ class LibrdkafkaPublisher(DeliveryCounter):
 
     def _report(self, error, _message) -> None:
         if error is None:
-            self.stats.delivered += 1  # runs inside poll/flush on the sending thread: no lock needed
+            self._delivered()  # the reports' thread, or flush on the sending one: counted under the lock
         else:
             self._failed(error)
 

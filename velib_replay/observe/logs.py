@@ -6,9 +6,14 @@ reads ``snapshots`` rather than parsing ``| snapshots 12 |``.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
+import os
+import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -79,6 +84,50 @@ def client_libraries(log_format: str = "text") -> None:
         logger.setLevel(logging.WARNING if log_format == "json" else logging.CRITICAL)
         logger.handlers = [] if log_format == "json" else [_client_lines]
         logger.propagate = log_format == "json"
+
+
+def relay_stderr_as_json() -> None:
+    """From now on, every line written to file descriptor 2 reaches stderr as one JSON object.
+
+    Not only Python's logging writes there: the JVM Spark runs in (its launcher's ``WARNING: Using incubator
+    modules``, log4j), librdkafka, a library's stray ``print``. Descriptor 2 becomes a pipe, which child processes
+    inherit; a thread copies each line to the real stderr, a line that is a JSON object already as it is, any other
+    wrapped as ``{"level": "info", "logger": "stderr", "message": ...}``. At exit the pipe is drained.
+    """
+    sys.stderr.flush()
+    real = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    relay = threading.Thread(target=_relay, args=(read_end, real), name="stderr-json", daemon=True)
+    relay.start()
+
+    def drain() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+            os.dup2(real, 2)  # our end of the pipe closes: the relay ends once children holding it have exited
+        relay.join(timeout=5)
+        os.close(real)
+
+    atexit.register(drain)
+
+
+def _relay(read_end: int, real: int) -> None:
+    with os.fdopen(read_end, "rb") as lines, os.fdopen(real, "wb", buffering=0, closefd=False) as out:
+        for raw in lines:
+            out.write((as_json_line(raw.decode("utf-8", "replace").rstrip("\r\n")) + "\n").encode())
+
+
+def as_json_line(line: str) -> str:
+    """``line`` if it is a JSON object already, else a JSON event holding it (its level guessed from its words)."""
+    with contextlib.suppress(ValueError):
+        if isinstance(json.loads(line), dict):
+            return line
+    level = (
+        "warning" if re.search(r"\b(WARN|WARNING)\b", line) else "error" if re.search(r"\bERROR\b", line) else "info"
+    )
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return json.dumps({"time": stamp, "level": level, "logger": "stderr", "message": line})
 
 
 def announce(text: str, log_format: str) -> None:

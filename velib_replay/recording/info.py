@@ -19,6 +19,7 @@ from typing import Any
 from velib_replay.contracts.feed import declared_version, parse_status, station_code
 from velib_replay.recording import CONTEXT_FEEDS, INFO_FEED, STATUS_FEED, DamagedBody, Poll, Recording
 from velib_replay.recording.codec import NAMES
+from velib_replay.recording.repeats import count_repeats
 from velib_replay.recording.validation import findings
 from velib_replay.units import format_bytes, format_duration
 
@@ -214,7 +215,7 @@ def describe(recording: Recording) -> RecordingInfo:
         polls=len(status),
         snapshots=len(snapshots),
         distinct_feed_times=len(set(feed_times)),
-        repeated_snapshots=len(snapshots) - len(set(feed_times)),
+        repeated_snapshots=count_repeats(snapshots),
         gaps=feeds[STATUS_FEED].gaps,
         longest_gap=longest_gap(status),
         invalid=feeds[STATUS_FEED].invalid,

@@ -110,6 +110,7 @@ def header(plan: ReplayPlan, faults: Sequence[Fault], seed: int, origin: tuple[s
         "start": _offset_text(plan.start),
         "end": _offset_text(plan.end),
         "rebase_to": plan.rebase_to.isoformat() if plan.rebase_to else None,
+        "skip_repeated": plan.skip_repeated,
     }
 
 
@@ -119,7 +120,7 @@ class FaultLog:
 
     seed: int
     faults: list[Fault]
-    selection: dict  # stations, passes, limit, start, end, rebase_to as ``ReplayPlan`` takes them
+    selection: dict  # stations, passes, limit, start, end, rebase_to, skip_repeated as ``ReplayPlan`` takes them
     entries: list[dict]
     sent: list[int] | None = None  # under --control: the timeline positions sent, in order
     topic: str | None = None  # where the run sent its messages
@@ -141,6 +142,7 @@ def read_ledger(path: Path) -> FaultLog:
             "start": parse_offset(head["start"]) if head["start"] else None,
             "end": parse_offset(head["end"]) if head["end"] else None,
             "rebase_to": datetime.fromisoformat(head["rebase_to"]) if head["rebase_to"] else None,
+            "skip_repeated": bool(head.get("skip_repeated", False)),  # absent from logs written before it
         }
         entries = [record for record in records[1:] if record.get("fault") != CONTROL]
         controls = [record for record in records[1:] if record.get("fault") == CONTROL]

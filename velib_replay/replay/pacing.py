@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from velib_replay import config
 from velib_replay.recording import Snapshot
+from velib_replay.recording.repeats import marked
 from velib_replay.units import parse_speed
 
 Offset = timedelta | datetime  # from the recording's first snapshot, or a time
@@ -28,6 +29,8 @@ class Slot:
     snapshot: Snapshot
     snapshot_time: int  # the feed clock as sent: shifted on later loop passes and by --rebase-time
     loop_pass: int
+    repeat: bool = False  # the snapshot repeats the one before it in the pass (``recording.repeats``)
+    left_out: int = 0  # with skip_repeated: the repeats of this snapshot that follow it, not sent
 
 
 def pass_length(snapshots: Sequence[Snapshot]) -> float:
@@ -45,14 +48,28 @@ def schedule(
     end: Offset | None = None,
     limit: int | None = None,
     time_shift: int = 0,
+    skip_repeated: bool = False,
 ) -> Iterator[Slot]:
-    """Slots in send order, lazily: ``passes`` 0 loops until ``limit`` (or forever).
+    """Slots in send order, lazily: ``passes`` 0 loops until ``limit`` (or forever); ``skip_repeated`` leaves
+    out each snapshot repeating the one before it in the pass (``limit`` counts the slots that remain).
 
     ``start`` and ``end`` are offsets from the first snapshot's fetch time, or times.
     """
     chosen = window(snapshots, start, end)
     if chosen:
-        yield from Timeline(chosen, passes=passes, limit=limit, time_shift=time_shift)
+        yield from Timeline.of(chosen, skip_repeated=skip_repeated, passes=passes, limit=limit, time_shift=time_shift)
+
+
+def _repeats_marked(snapshots: Sequence[Snapshot], skip_repeated: bool) -> list[tuple[Snapshot, bool, int]]:
+    """(snapshot, repeats the one before, repeats of it left out) for the snapshots a pass sends."""
+    sent: list[tuple[Snapshot, bool, int]] = []
+    for snapshot, repeat in marked(snapshots):
+        if repeat and skip_repeated:
+            kept, _, left_out = sent[-1]  # the first snapshot is never a repeat
+            sent[-1] = (kept, False, left_out + 1)
+        else:
+            sent.append((snapshot, repeat, 0))
+    return sent
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,14 @@ class Timeline:
     passes: int = 1  # 0 loops until ``limit`` (or forever)
     limit: int | None = None
     time_shift: int = 0  # seconds added to every snapshot time (--rebase-time)
+    marks: Sequence[tuple[bool, int]] = ()  # per snapshot: (repeats the one before, repeats of it left out)
+
+    @classmethod
+    def of(cls, chosen: Sequence[Snapshot], *, skip_repeated: bool = False, **settings) -> Timeline:
+        """The timeline of ``chosen``, each repeat marked, and left out with ``skip_repeated`` (then counted on
+        the snapshot it repeats)."""
+        sent = _repeats_marked(chosen, skip_repeated)
+        return cls([snapshot for snapshot, *_ in sent], marks=[tuple(mark) for _, *mark in sent], **settings)
 
     @functools.cached_property
     def length(self) -> float:
@@ -86,6 +111,8 @@ class Timeline:
             snapshot=snapshot,
             snapshot_time=snapshot.snapshot_time + round(loop_pass * self.length) + self.time_shift,
             loop_pass=loop_pass,
+            repeat=self.marks[index][0] if self.marks else False,
+            left_out=self.marks[index][1] if self.marks else 0,
         )
 
     def __iter__(self) -> Iterator[Slot]:
@@ -191,6 +218,7 @@ class ReplayPlan:
     end: Offset | None = None
     limit: int | None = None
     rebase_to: datetime | None = None  # stamp the first snapshot at this time
+    skip_repeated: bool = False  # leave out a snapshot repeating the one before (``recording.repeats``)
 
     @property
     def endless(self) -> bool:

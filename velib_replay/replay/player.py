@@ -29,6 +29,7 @@ from velib_replay.kafka.delivery import percentiles_ms
 from velib_replay.kafka.publisher import AUTO, Publisher, open_publisher
 from velib_replay.kafka.topics import end_offsets, ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
+from velib_replay.recording.repeats import without_repeats
 from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import FaultLogError, open_ledger, sent_line
@@ -65,6 +66,8 @@ class PlayStats:
     delivered: int = 0
     failed: int = 0
     skipped_invalid: int = 0  # snapshots not sent because their body could not be read or parsed
+    repeated: int = 0  # snapshots sent that repeat the one before (``recording.repeats``)
+    skipped_repeated: int = 0  # repeats left out by --skip-repeated
     first_error: str | None = None
     interrupted: str | None = None  # the signal that stopped sending early (SIGINT, SIGTERM)
     aborted: str | None = None  # what stopped sending early: an unreadable body, a client that gave up
@@ -98,6 +101,8 @@ class PlayStats:
             "failed": self.failed,
             "undelivered": self.undelivered,
             "skipped_invalid": self.skipped_invalid,
+            "repeated": self.repeated,
+            "skipped_repeated": self.skipped_repeated,
             "first_error": self.first_error,
             "interrupted": self.interrupted,
             "aborted": self.aborted,
@@ -186,6 +191,8 @@ def play(
                 stats.aborted = gave_up(error)
                 break
             stats.snapshots += 1
+            stats.repeated += slot.repeat
+            stats.skipped_repeated += slot.left_out
             stats.messages += len(messages)
             stats.replayed_span_s = slot.due - first_due
             if control is not None:
@@ -254,7 +261,8 @@ def refuse_unreachable_faults(snapshots: Sequence[Snapshot], plan: ReplayPlan, f
 
 def used_snapshots(snapshots: Sequence[Snapshot], plan: ReplayPlan) -> Sequence[Snapshot]:
     """The snapshots the plan will really send at least once: ``--limit`` may cut the first pass short."""
-    return snapshots[: plan.limit] if plan.limit is not None else snapshots
+    sent = without_repeats(snapshots) if plan.skip_repeated else snapshots
+    return sent[: plan.limit] if plan.limit is not None else sent
 
 
 @dataclass
@@ -319,7 +327,7 @@ def plan_slots(recording: Recording, plan: ReplayPlan, snapshots: Sequence[Snaps
     """The slots ``plan`` selects from ``recording`` (or from ``snapshots``, its already-selected window)."""
     chosen = select_snapshots(recording, plan) if snapshots is None else snapshots
     shift = rebase_shift(chosen[0].snapshot_time, plan.rebase_to) if plan.rebase_to else 0
-    return Timeline(chosen, passes=plan.passes, limit=plan.limit, time_shift=shift)
+    return Timeline.of(chosen, skip_repeated=plan.skip_repeated, passes=plan.passes, limit=plan.limit, time_shift=shift)
 
 
 def replay_to_topic(

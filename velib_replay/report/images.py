@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from velib_replay.report.data import TOTAL_FIELDS, ReportData, network_totals
-from velib_replay.report.page import LABELS
+from velib_replay.report.page import LABELS, PALETTE
 
 
 def network_png(data: ReportData, path: Path) -> Path:
@@ -18,7 +18,7 @@ def network_png(data: ReportData, path: Path) -> Path:
     times = [time[11:16] for time in totals]
     figure, axes = plt.subplots(figsize=(9, 4), dpi=100)
     for name in TOTAL_FIELDS[1:]:
-        axes.plot(times, [total[name] for total in totals.values()], label=LABELS[name])
+        axes.plot(times, [total[name] for total in totals.values()], label=LABELS[name], color=PALETTE[name])
     axes.set(title=f"Whole network over time: {data.title}", xlabel="snapshot time (UTC)")
     axes.xaxis.set_major_locator(plt.MaxNLocator(10))
     axes.legend()

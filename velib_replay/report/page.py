@@ -15,7 +15,16 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from velib_replay.report.data import TOTAL_FIELDS, Health, ReportData, latest_by_postcode, network_totals
+from velib_replay.report.data import (
+    TOTAL_FIELDS,
+    Health,
+    ReportData,
+    latest_by_postcode,
+    network_totals,
+    postcode_label,
+    postcode_of,
+    shown_fields,
+)
 from velib_replay.units import format_duration
 
 LABELS = {
@@ -24,6 +33,14 @@ LABELS = {
     "ebike": "e-bikes",
     "docks_available": "free docks",
     "stations": "stations",
+}
+# One colour per count, in the report's charts, its PNGs and the dashboard alike (Okabe-Ito: colour-blind safe).
+PALETTE = {
+    "bikes_available": "#0072B2",
+    "mechanical": "#E69F00",
+    "ebike": "#009E73",
+    "docks_available": "#CC79A7",
+    "stations": "#555555",
 }
 _CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -42,7 +59,10 @@ def network_figure(data: ReportData) -> go.Figure:
     totals = network_totals(data.rows)
     times = list(totals)
     figure = go.Figure(
-        [go.Scatter(x=times, y=[t[name] for t in totals.values()], name=LABELS[name]) for name in TOTAL_FIELDS[1:]]
+        [
+            go.Scatter(x=times, y=[t[name] for t in totals.values()], name=LABELS[name], line_color=PALETTE[name])
+            for name in TOTAL_FIELDS[1:]
+        ]
     )
     return figure.update_layout(title="Whole network over time", xaxis_title="snapshot time (UTC)", height=420)
 
@@ -51,17 +71,22 @@ def postcodes_figure(data: ReportData) -> go.Figure:
     """Bikes available per postcode; the dropdown shows one postcode, or all of them."""
     postcodes = data.postcodes
     series = {postcode: [] for postcode in postcodes}
-    for row in sorted(data.rows, key=lambda row: row["snapshot_time"]):
-        series[row["postcode"]].append((row["snapshot_time"], row["bikes_available"]))
+    timed = [row for row in data.rows if row.get("snapshot_time") is not None]
+    for row in sorted(timed, key=lambda row: row["snapshot_time"]):
+        series[postcode_of(row)].append((row["snapshot_time"], row.get("bikes_available")))
     figure = go.Figure(  # plotly reads a subset of HTML in names and labels: a postcode is shown as text
         [
-            go.Scatter(x=[t for t, _ in points], y=[b for _, b in points], name=html.escape(pc))
+            go.Scatter(x=[t for t, _ in points], y=[b for _, b in points], name=html.escape(postcode_label(pc)))
             for pc, points in series.items()
         ]
     )
     buttons = [{"label": "all postcodes", "method": "update", "args": [{"visible": [True] * len(postcodes)}]}]
     buttons += [
-        {"label": html.escape(pc), "method": "update", "args": [{"visible": [other == pc for other in postcodes]}]}
+        {
+            "label": html.escape(postcode_label(pc)),
+            "method": "update",
+            "args": [{"visible": [other == pc for other in postcodes]}],
+        }
         for pc in postcodes
     ]
     return figure.update_layout(
@@ -128,17 +153,23 @@ def _cell(value: object, name: str | None = None) -> str:
 
 
 def latest_tables(data: ReportData) -> str:
-    """The latest snapshot: network totals, then one row per postcode (``data-field`` names each number)."""
+    """The latest snapshot: network totals, then one row per postcode (``data-field`` names each number); the
+    rows' own counts when they are not the contract's (the original consumer's)."""
     time, by_postcode = latest_by_postcode(data.rows)
-    total = network_totals(by_postcode.values()).get(time, {})
-    headers = ["", *(LABELS[name] for name in TOTAL_FIELDS)]
-    totals = _table(headers, [[_cell("network"), *(_cell(total[n], n) for n in TOTAL_FIELDS)]], "latest-totals")
+    fields = shown_fields(data.rows)
+    total = network_totals(by_postcode.values()).get(time, {}) if time else {}
+    headers = ["", *(LABELS.get(name, name) for name in fields)]
+    totals = _table(headers, [[_cell("network"), *(_cell(total.get(n, "-"), n) for n in fields)]], "latest-totals")
     postcode_rows = [
-        [f'<td data-postcode="{html.escape(pc)}">{html.escape(pc)}</td>', *(_cell(row[n], n) for n in TOTAL_FIELDS)]
+        [
+            f'<td data-postcode="{html.escape(pc)}">{html.escape(postcode_label(pc))}</td>',
+            *(_cell(row.get(n, "-"), n) for n in fields),
+        ]
         for pc, row in sorted(by_postcode.items())
     ]
     postcodes = _table(["postcode", *headers[1:]], postcode_rows, "latest-postcodes")
-    heading = f'<h2>Latest snapshot: <span id="latest-time">{time}</span></h2>'
+    when = html.escape(time or "no snapshot_time in these rows")
+    heading = f'<h2>Latest snapshot: <span id="latest-time">{when}</span></h2>'
     return f"{heading}{totals}<details><summary>per postcode</summary>{postcodes}</details>"
 
 
@@ -152,7 +183,7 @@ def health_section(health: Health) -> str:
         ("gaps", f"{info.gaps}{longest}"),
         ("invalid bodies", str(info.invalid) + "".join(f"; {r} x{n}" for r, n in info.invalid_reasons.items())),
         ("latency (ms)", health.summary(health.latency_ms)),
-        ("feed age (s)", health.summary(health.feed_age_s)),
+        ("feed age", health.summary(health.feed_age_s, format_duration)),
         ("stations per snapshot", f"{info.stations.min_per_snapshot} to {info.stations.max_per_snapshot}"),
     ]
     table = _table(["", ""], [[_cell(name), _cell(value, name)] for name, value in facts], "health")

@@ -22,7 +22,7 @@ from velib_replay.errors import UserError
 from velib_replay.job.config import JobSummary
 from velib_replay.job.pipeline import PipelineTopics, fresh_topics
 from velib_replay.job.stations_table import load_postcodes
-from velib_replay.kafka import broker
+from velib_replay.kafka import broker, client_config
 from velib_replay.kafka.broker import Broker
 from velib_replay.recording import Recording
 from velib_replay.replay.faults import parse_fault
@@ -35,6 +35,7 @@ from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import read_latest
 
 BOOTSTRAP_ENV = f"{config.ENV_PREFIX}_TEST_BOOTSTRAP"
+KAFKA_CONFIG_ENV = f"{config.ENV_PREFIX}_TEST_KAFKA_CONFIG"
 BROKER_START_S = 120.0
 WRITTEN = pytest.StashKey[list[str]]()
 TESTENV = pytest.StashKey["testenv.TestEnv | None"]()
@@ -57,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " testenv`): for tests that need a classic SparkSession (SparkContext, RDDs).",
     )
     group.addoption(
+        "--velib-kafka-config",
+        metavar="FILE",
+        default=os.environ.get(KAFKA_CONFIG_ENV),
+        help="Kafka client properties file for a secured --velib-bootstrap broker (security.protocol, sasl.mechanism, "
+        f"sasl.jaas.config, ssl.*), as velib-replay's --kafka-config takes it (env: {KAFKA_CONFIG_ENV}).",
+    )
+    group.addoption(
         "--velib-update-golden",
         action="store_true",
         help="velib_golden writes the golden files from the rows instead of comparing with them.",
@@ -67,6 +75,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[WRITTEN] = []
     config.stash[TESTENV] = None if config.getoption("velib_no_testenv") else testenv.status(testenv.default_dir())
     config.stash[GOLDEN_WRITERS] = {}
+    path = config.getoption("velib_kafka_config")
+    if path:  # every Kafka client the fixtures build (and the Spark job's source and sinks) uses it
+        try:
+            client_config.install(client_config.load(Path(path)))
+        except UserError as error:
+            raise pytest.UsageError(f"--velib-kafka-config: {error}") from None
 
 
 def pytest_report_header(config: pytest.Config) -> str:
