@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from velib_replay.cli import options
 from velib_replay.cli.options import env
 from velib_replay.testing import testenv
 
@@ -33,7 +34,9 @@ def command() -> None:
     """
 
 
-@command.command("start")
+@command.command(
+    "start", epilog=options.examples("velib-replay testenv start", "velib-replay testenv start --timeout 600")
+)
 @folder_option
 @click.option(
     "--timeout", type=click.FloatRange(min=1), default=testenv.START_TIMEOUT_S, help="Seconds to wait for both parts."
@@ -48,7 +51,7 @@ def start(folder: Path, timeout: float) -> None:
     _print_parts(running)
 
 
-@command.command("stop")
+@command.command("stop", epilog=options.examples("velib-replay testenv stop"))
 @folder_option
 def stop(folder: Path) -> None:
     """Stop both parts; nothing of this folder's is left running."""
@@ -56,7 +59,7 @@ def stop(folder: Path) -> None:
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else f"no test environment was running in {folder}")
 
 
-@command.command("status")
+@command.command("status", epilog=options.examples("velib-replay testenv status", "velib-replay testenv status --json"))
 @folder_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
 def status(folder: Path, as_json: bool) -> None:

@@ -303,7 +303,9 @@ def format_text(info: RecordingInfo) -> str:
         + ", ".join(f"{feed} ({summary.bodies})" for feed, summary in info.feeds.items() if summary.polls),
         f"schema findings  {sum(info.findings.values())} in the latest bodies against GBFS "
         f"{info.gbfs_version or '1.0'}'s schemas (reported, not refused)"
-        + "".join(f"; {feed} {count}" for feed, count in info.findings.items()),
+        + "".join(f"; {feed} {count}" for feed, count in info.findings.items())
+        if info.findings
+        else "schema findings  none checked (no schema for these feeds, or no gbfs-validator: it needs Python 3.11+)",
         f"codec            {info.codec}; compression ratio {ratio}",
         f"size on disk     {format_bytes(info.disk_bytes)} ({format_bytes(info.file_bytes)} of files,"
         f" {', '.join(info.compression) or 'no bodies'});"

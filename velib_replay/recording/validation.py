@@ -2,7 +2,8 @@
 reported (``info``), never a reason to refuse a body. Vélib's own feed declares no version and has hundreds of
 findings against v1.0 (its ``station_id`` is a number), yet it is the feed this tool was made for.
 
-The schemas are the ones the ``gbfs-validator`` package ships, read as data; ``jsonschema`` checks them.
+The schemas are the ones the ``gbfs-validator`` package ships, read as data; ``jsonschema`` checks them. That
+package needs Python 3.11+: on 3.10 it is not installed and nothing is judged (no count, never a false zero).
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ def schema_version(body: bytes) -> str:
 
 @functools.cache
 def _validator(version: str, feed: str) -> Any | None:
-    schema_file = resources.files("gbfs_validator") / "data" / "schemas" / f"v{version}" / f"{feed}.json"
+    try:
+        schemas = resources.files("gbfs_validator") / "data" / "schemas"
+    except ModuleNotFoundError:  # Python 3.10 (see the module's docstring)
+        return None
+    schema_file = schemas / f"v{version}" / f"{feed}.json"
     if not schema_file.is_file():
         return None
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
