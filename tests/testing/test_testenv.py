@@ -58,6 +58,18 @@ def test_the_header_says_when_no_environment_is_up(pytester, monkeypatch, tmp_pa
 
 
 @pytest.mark.integration
+def user_pytest(project: Path, environ: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    """pytest run in a user's project, as a process of its own, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *options, str(project)],
+        cwd=project,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @pytest.mark.slow
 def test_start_attach_status_stop_leaves_nothing(pytester, tmp_path, sample):
     """Started, pytest (a process of its own, as a user runs it) attaches by itself; stopped, no process of it is
@@ -70,24 +82,10 @@ def test_start_attach_status_stop_leaves_nothing(pytester, tmp_path, sample):
         assert all(part.rss_bytes > 50 * 2**20 for part in env.parts)
         pytester.makepyfile(test_user=ATTACHED_TEST.format(sample=str(sample.path)))
         environ = os.environ | {"VELIB_REPLAY_TESTENV_DIR": str(folder)}
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(pytester.path)],
-            cwd=pytester.path,
-            env=environ,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = user_pytest(pytester.path, environ, "-p", "no:cacheprovider")
         assert f"velib-replay: attached to the test environment in {folder}" in result.stdout
         assert result.returncode == 0, result.stdout[-3000:]
-        opted_out = subprocess.run(
-            [sys.executable, "-m", "pytest", "--velib-no-testenv", "--collect-only", str(pytester.path)],
-            cwd=pytester.path,
-            env=environ,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        opted_out = user_pytest(pytester.path, environ, "--velib-no-testenv", "--collect-only")
         assert "velib-replay: --velib-no-testenv: this run starts its own broker" in opted_out.stdout
         groups = [part.pid for part in env.parts]
         status = CliRunner().invoke(main, ["testenv", "status", "--dir", str(folder)])
