@@ -37,6 +37,22 @@ def test_spark_reads_kafka_through_the_environment(velib_spark, velib_kafka, vel
 """
 
 
+def test_a_missing_client_package_is_named_even_when_pyspark_names_no_module(monkeypatch):
+    """pyspark's own dependency check raises an ImportError whose ``name`` is None: the message still says what."""
+    real_import = __import__
+
+    def pandas_missing(name, *args, **kwargs):
+        if name == "pyspark.sql.connect.session":
+            raise ImportError("[PACKAGE_NOT_INSTALLED] Pandas >= 2.0.0 must be installed; however, it was not found.")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.__import__", pandas_missing)
+    with pytest.raises(
+        testenv.UserError, match=r"needs \[PACKAGE_NOT_INSTALLED\] Pandas >= 2\.0\.0 must be installed.*pip install"
+    ):
+        testenv.require_client()
+
+
 def test_status_of_a_folder_with_nothing_running_is_down(tmp_path):
     assert testenv.status(tmp_path) is None
     result = CliRunner().invoke(main, ["testenv", "status", "--dir", str(tmp_path)])
@@ -57,7 +73,6 @@ def test_the_header_says_when_no_environment_is_up(pytester, monkeypatch, tmp_pa
     result.stdout.fnmatch_lines(["velib-replay: no test environment up: this run starts its own broker*"])
 
 
-@pytest.mark.integration
 def user_pytest(project: Path, environ: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
     """pytest run in a user's project, as a process of its own, as a user runs it."""
     return subprocess.run(
@@ -70,6 +85,7 @@ def user_pytest(project: Path, environ: dict[str, str], *options: str) -> subpro
     )
 
 
+@pytest.mark.integration
 @pytest.mark.slow
 def test_start_attach_status_stop_leaves_nothing(pytester, tmp_path, sample):
     """Started, pytest (a process of its own, as a user runs it) attaches by itself; stopped, no process of it is

@@ -222,9 +222,9 @@ def require_client() -> None:
     try:
         import pyspark.sql.connect.session  # noqa: F401
     except ImportError as error:
-        raise UserError(
-            f"the test environment's Spark client needs {error.name}: pip install '{CLIENT_EXTRA}'"
-        ) from None
+        # pyspark's own import check raises with no module name, its message names the package
+        missing = error.name or str(error).strip().replace("\n", " ")
+        raise UserError(f"the test environment's Spark client needs {missing}: pip install '{CLIENT_EXTRA}'") from None
 
 
 def attach(env: TestEnv):
