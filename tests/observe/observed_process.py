@@ -76,8 +76,10 @@ class Observed:
         """Every stderr line as JSON (a line that is not JSON fails the test here)."""
         return [json.loads(line) for line in list(self.lines)]
 
-    def stop(self, signum: int) -> tuple[int, str]:
-        self.process.send_signal(signum)
-        stdout, _ = self.process.communicate(timeout=60)
+    def stop(self, signum: int | None, timeout: float = 60) -> tuple[int, str]:
+        """Exit status and output, after ``signum`` (or, with None, once the process ends by itself)."""
+        if signum is not None:
+            self.process.send_signal(signum)
+        stdout, _ = self.process.communicate(timeout=timeout)
         self._reader.join(timeout=10)
         return self.process.returncode, stdout
