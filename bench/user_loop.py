@@ -1,8 +1,8 @@
-"""The edit-test loop of a user's own pipeline: README's example test ("Testing your own pipeline"), cold (no test
+"""The edit-test loop of a user's own pipeline: the docs' example test (docs/testing.md), cold (no test
 environment: pytest starts its broker and SparkSession) and warm (``velib-replay testenv`` up), with the seconds of
 each phase. One command, one table: ``python bench/user_loop.py``.
 
-The test is taken from README itself, in a project of its own in a temporary folder (its test file and the
+The test is taken from the docs page itself, in a project of its own in a temporary folder (its test file and the
 stations CSV it reads), and run as a user runs it: ``pytest`` in a process of its own (without the pytest plugins
 of velib-replay's own test extra, which a user does not have). This file is also the
 pytest plugin (``-p user_loop``) that times the phases inside that process:
@@ -84,10 +84,9 @@ def _timed(function: Callable, phase: str) -> Callable:
 # ---- the benchmark side -------------------------------------------------------------------------------------
 
 
-def readme_test(readme: Path) -> str:
-    """The Python block of README's "Testing your own pipeline": the very test users are shown."""
-    section = readme.read_text().split("## Testing your own pipeline", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+def docs_test(page: Path) -> str:
+    """The first Python block of docs/testing.md ("Testing your own pipeline"): the very test users are shown."""
+    return re.search(r"```python\n(.*?)```", page.read_text(), re.S).group(1)
 
 
 def make_project(folder: Path) -> Path:
@@ -95,7 +94,7 @@ def make_project(folder: Path) -> Path:
 
     project = folder / "project"
     (project / "tests").mkdir(parents=True)
-    (project / "tests" / "test_bikes.py").write_text(readme_test(config.project_root() / "README.md"))
+    (project / "tests" / "test_bikes.py").write_text(docs_test(config.project_root() / "docs" / "testing.md"))
     shutil.copy(config.stations_table(), project / "stations_information.csv")
     return project
 
@@ -197,7 +196,7 @@ def print_table(runs: list[tuple[str, dict[str, float]]], start_s: float, memory
         [name, *(f"{run[key]:.1f}" if key in run else "-" for key in ("wall", *PHASES, "cpu", "load"))]
         for name, run in runs
     ]
-    harness.print_table("README's example test: cold (no test environment) and warm (testenv up)", rows, headers)
+    harness.print_table("The docs' example test: cold (no test environment) and warm (testenv up)", rows, headers)
     held = ", ".join(f"{part['name']} {part['rss_bytes'] / 2**20:,.0f} MiB" for part in memory)
     print(f"testenv start: {start_s:.1f} s, paid once; resident after the runs: {held}.")
     print(f"{harness.machine_load()} at the end.")

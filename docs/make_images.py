@@ -1,4 +1,4 @@
-"""README's report images, made from the bundled sample: ``python docs/make_images.py`` (Chromium and Playwright).
+"""The docs' report images, made from the bundled sample: ``python docs/make_images.py`` (Chromium and Playwright).
 
 The report is the reference computation over ``recordings/sample`` (no Kafka needed), written to a temporary
 folder and photographed in headless Chromium (Debian's ``chromium``, or the binary ``VELIB_REPLAY_CHROMIUM``

@@ -3,7 +3,7 @@
 Playwright's own browser download is never used: the tests launch the system's chromium (or the one
 VELIB_REPLAY_CHROMIUM names). Without it, every browser test skips with the reason, and the rest runs.
 Screenshots go to the test's tmp folder; with VELIB_REPLAY_SCREENSHOTS=docs they are also written to
-docs/ (README's images).
+docs/ (the docs' images).
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def _read(spark, bootstrap: str, source: str) -> DataFrame:
 
 
 def _write(rows: DataFrame, bootstrap: str, output: str, checkpoint) -> None:
-    """To completion over what the source holds, as README's "Testing your own pipeline" writes a job."""
+    """To completion over what the source holds, as docs/testing.md writes a job."""
     (
         rows.writeStream.format("kafka")
         .outputMode("update")

@@ -120,7 +120,7 @@ from velib_replay.signals import StopRequest
     callback=options.fault_set(REPEATABLE),
     metavar="KIND=PARAMS",
     help="Inject a fault, repeatable: duplicate=P, reorder=N, late=P:DELAY, drop=P, corrupt=P, skew=P:±D, "
-    "stall=AT:PAUSE (P a probability per message; README's 'Fault injection').",
+    "stall=AT:PAUSE (P a probability per message; docs/faults.md).",
 )
 @click.option(
     "--control",

@@ -18,7 +18,7 @@ from velib_replay.signals import Interrupted, StopRequest
 @click.group("scenario")
 def command() -> None:
     """Scenarios: small TOML test cases (play with faults, process rounds, broker restart, job kill) and
-    their expected outcome (README's 'Scenarios')."""
+    their expected outcome (docs/faults.md, 'Scenarios')."""
 
 
 @command.command(

@@ -60,7 +60,7 @@ ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
     "--fault-log",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="With --recording: the log of `play --fault-log`; expect what those faults make of the recording, "
-    "and check the quarantine topic's count too (README's 'Fault injection').",
+    "and check the quarantine topic's count too (docs/faults.md).",
 )
 @click.option(
     "--summary-json",

@@ -1,7 +1,7 @@
 """The indicator contract of ``velib-projet-final-data``: what the job promises and the verifier checks.
 
 One JSON object per (snapshot, postcode), keyed ``"<snapshot_time>|<postcode>"``; the
-fields and their meaning are in README's "Indicator contract". Both the Spark job and
+fields and their meaning are in docs/contracts.md ("Indicator contract"). Both the Spark job and
 the independent reference computation (``verify.reference``) build rows of this shape,
 and both judge a message with the rules below (the count rules are in ``contracts.feed``).
 """

@@ -6,7 +6,7 @@
 A message is judged a JSON object by ``try_parse_json`` and its fields read by ``from_json`` with
 the contract's types, each through a ``try_`` or guarded form, so no data can make the job raise
 (Spark 4 runs in ANSI mode). The rules
-are README's "Indicator contract"; ``verify.reference`` implements the same ones in
+are the "Indicator contract" of docs/contracts.md; ``verify.reference`` implements the same ones in
 plain Python, and a property test holds the two to the same output on any input.
 
 Determinism: each group keeps the *set* of its stations' readings and sums them
@@ -64,7 +64,7 @@ def parse_stations(messages: DataFrame, max_future: float = MAX_FUTURE_S) -> Dat
     """Station readings with their snapshot time; ``problem`` is null for usable rows.
 
     Nothing here can raise on data (Spark 4 is in ANSI mode): every parse is a ``try_``
-    form or guarded, so any bytes become either a reading or a reason (README's contract).
+    form or guarded, so any bytes become either a reading or a reason (the indicator contract).
     ``try_parse_json`` decides whether a message is a JSON object at all; its fields are then
     read by ``from_json`` with the types the contract wants, which reads a field that does
     not fit its type as null on its own, keeping the others. Reading each field out of the
@@ -241,7 +241,7 @@ def _routed(parsed: DataFrame, postcodes: Column, watermark: str) -> DataFrame:
 
 
 def indicators(routed: DataFrame) -> DataFrame:
-    """The indicator contract, from the routed rows (README's "Indicator contract").
+    """The indicator contract, from the routed rows (docs/contracts.md).
 
     ``quarantined`` is null wherever ``reading`` is set: testing it changes nothing, but makes this output
     read every routed column, as the quarantine output does. Spark reuses an exchange only for an

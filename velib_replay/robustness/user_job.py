@@ -1,8 +1,8 @@
 """A user's job, ``path/file.py:function`` (or ``package.module:function``), with the plugin's signature
 ``function(spark, bootstrap, source, output, checkpoint)``, run until it has processed what the source holds.
 
-A job may block until its query ends (``trigger(availableNow=True)`` and ``awaitTermination``, as README's
-"Testing your own pipeline" shows) or return with its query running (the original consumer's ``start``):
+A job may block until its query ends (``trigger(availableNow=True)`` and ``awaitTermination``, as
+docs/testing.md shows) or return with its query running (the original consumer's ``start``):
 a job that takes ``available_now`` gets ``True``, and any query it leaves running is run to the end of its
 input, then stopped. Any failure, Python's or Spark's, comes back as one line whose cause comes first.
 """
