@@ -17,13 +17,11 @@ import sys
 import uuid
 from pathlib import Path
 
-import click
 import pytest
-from click.testing import CliRunner
 from conftest import SAMPLE
+from example_lines import commands, help_examples
 
 from velib_replay.capture.server import serve
-from velib_replay.cli import main
 from velib_replay.kafka import broker
 from velib_replay.recording import Recording
 
@@ -32,28 +30,9 @@ SERVING = {"serve", "dashboard"}  # they run until stopped: each is started, the
 RUN_TIMEOUT_S = 600  # demo and scenario run start a broker or Spark: minutes on a busy 2-core machine
 
 
-def commands(group: click.Group = main, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Every runnable command's path (``("kafka", "start")``), in the order --help lists them."""
-    found: list[tuple[str, ...]] = []
-    for name in group.list_commands(click.Context(group)):
-        command = group.get_command(click.Context(group), name)
-        if isinstance(command, click.Group):
-            found += commands(command, (*path, name))
-        else:
-            found.append((*path, name))
-    return found
-
-
-def examples(path: tuple[str, ...]) -> list[str]:
-    """The example lines at the end of the command's --help."""
-    text = CliRunner().invoke(main, [*path, "--help"], terminal_width=200).output
-    _, _, tail = text.partition("Examples:\n")
-    return [line.strip() for line in tail.splitlines() if line.strip().startswith("velib-replay ")]
-
-
 @pytest.mark.parametrize("path", commands(), ids=" ".join)
 def test_each_command_ends_its_help_with_examples_of_itself(path):
-    found = examples(path)
+    found = help_examples(path)
     assert 1 <= len(found) <= 4, found
     assert all(line.startswith(f"velib-replay {' '.join(path)}") for line in found), found
 
@@ -84,7 +63,7 @@ def test_every_example_runs_as_written(velib_kafka, tmp_path):
     try:
         with api.start():
             for path in commands():
-                for line in examples(path):
+                for line in help_examples(path):
                     argv = [sys.executable, "-m", "velib_replay", *shlex.split(line)[1:]]
                     settings = env | OWN_TOPIC.get(path[0], {})
                     code, output = (_serving if path[0] in SERVING else _run)(argv, settings, work)
@@ -92,7 +71,7 @@ def test_every_example_runs_as_written(velib_kafka, tmp_path):
                     ran.append(line)
     finally:
         _run([sys.executable, "-m", "velib_replay", "kafka", "stop"], env, work)  # demo leaves its broker running
-    assert len(ran) == sum(len(examples(path)) for path in commands())
+    assert len(ran) == sum(len(help_examples(path)) for path in commands())
 
 
 def _run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
