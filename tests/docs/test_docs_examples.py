@@ -42,6 +42,10 @@ NOT_RUN = [
     (r"--control", "a replay driven by hand (tests/replay and tests/browser drive it)"),
     (r"^velib-replay live (?!.*--count)", "polls until stopped"),
     (r"^velib-replay play (?!.*--dry-run)(?!.*--speed max)", "paced in wall time: 10 s at 60x, a minute at 10x"),
+    (
+        r"^velib-replay report --from-topic recordings/",
+        "the indicators of a job run earlier (commands.md's runs after process)",
+    ),
     (r"/tmp/bad-day", "the bad API day: live against the faulty serve started in the background"),
 ]
 NO_KAFKA = re.compile(
