@@ -40,7 +40,7 @@ def arguments(argv: list[str], master: str | None) -> list[str]:
 
 
 def spark_submit_command(master: str, process_options: list[str], *, executor_memory: str = "512m") -> list[str]:
-    """The spark-submit command line README shows: pyspark's spark-submit, the Kafka connector jars from the
+    """The spark-submit command line docs/operating.md shows: pyspark's spark-submit, the Kafka connector jars from the
     local cache (a driver started by spark-submit loads no jar the job names later), the workers' Python."""
     logging = f"-Dlog4j2.configurationFile={jvm.RESOURCES / 'spark-log4j2.properties'}"
     return [
