@@ -13,10 +13,11 @@ from prometheus_client.exposition import generate_latest
 from velib_replay.capture.live import Delivery
 from velib_replay.capture.recorder import PollCounts
 from velib_replay.job.progress import JobListener, processed_offsets, watermark_lag
+from velib_replay.kafka.client_logs import client_libraries
 from velib_replay.observe.capture_metrics import CaptureObserver
 from velib_replay.observe.health import at_most, verdict
 from velib_replay.observe.job_metrics import JobObserver
-from velib_replay.observe.logs import JsonFormatter, JsonStatusLine, client_libraries
+from velib_replay.observe.logs import JsonFormatter, JsonStatusLine
 from velib_replay.recording import STATUS_FEED, Poll
 from velib_replay.units import parse_time
 

@@ -1,6 +1,7 @@
 """Client-library log lines reach the user only when they matter: a play right after `kafka start` does not print
 librdkafka's "Coordinator load in progress: retrying" (a retry that succeeds), and a broker that is not there is
-one line. Real processes on a broker of the test's own, fresh as `kafka start` leaves it."""
+one line. The same holds for a library caller (the pytest plugin, bench/, a user's script), which never goes
+through the CLI. Real processes on a broker of the test's own, fresh as `kafka start` leaves it."""
 
 from __future__ import annotations
 
@@ -52,5 +53,48 @@ def test_an_unreachable_broker_is_one_line(client):
     assert played.returncode == 1
     assert played.stderr.splitlines() == [
         f"Error: cannot reach Kafka at {servers[1]} (is it running? `velib-replay kafka start`;"
+        " a secured cluster needs --kafka-config)"
+    ]
+
+
+LIBRARY_PLAY = """
+import sys
+from velib_replay.contracts.messages import Message
+from velib_replay.errors import UserError
+from velib_replay.kafka.publisher import open_publisher
+try:
+    with open_publisher(sys.argv[1], "library-play", client=sys.argv[2]) as publisher:
+        publisher.send([Message(key=b"1", value=b"{}")])
+        stats = publisher.flush(30)
+except UserError as error:
+    sys.exit(f"Error: {error}")
+print(stats.delivered)
+"""
+
+
+def library_play(bootstrap_servers: str, client: str) -> subprocess.CompletedProcess:
+    """A publisher used as a library, as bench/ and the plugin use it: no CLI, no logging set up by anyone."""
+    return subprocess.run(
+        [sys.executable, "-c", LIBRARY_PLAY, bootstrap_servers, client],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("client", ["librdkafka", "kafka-python"])
+def test_a_library_publisher_right_after_a_broker_start_prints_no_client_chatter(fresh_broker, client):
+    played = library_play(fresh_broker.bootstrap_servers, client)
+    assert (played.returncode, played.stdout, played.stderr) == (0, "1\n", "")
+
+
+@pytest.mark.parametrize("client", ["librdkafka", "kafka-python"])
+def test_a_library_publisher_without_a_broker_fails_in_one_line(client):
+    servers = f"localhost:{broker.free_port()}"
+    played = library_play(servers, client)
+    assert played.returncode == 1
+    assert played.stderr.splitlines() == [
+        f"Error: cannot reach Kafka at {servers} (is it running? `velib-replay kafka start`;"
         " a secured cluster needs --kafka-config)"
     ]

@@ -33,8 +33,8 @@ from velib_replay.cli import (
 )
 from velib_replay.cli.options import env
 from velib_replay.errors import UserError
+from velib_replay.kafka import client_logs
 from velib_replay.kafka.client_config import redact
-from velib_replay.observe import logs
 
 DEBUG_ENV = env("DEBUG")
 
@@ -97,7 +97,7 @@ def main() -> None:
     Options can also be set through environment variables, named in each
     command's --help (VELIB_REPLAY_...).
     """
-    logs.client_libraries()  # commands with --log-format json set it again
+    client_logs.client_libraries()  # commands with --log-format json set it again
 
 
 VERBS = (

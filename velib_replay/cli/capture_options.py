@@ -11,6 +11,7 @@ from velib_replay.capture.recorder import DEFAULT_COMPRESSION, DEFAULT_INFO_EVER
 from velib_replay.cli import options
 from velib_replay.cli.options import compose, env, keyframe_every_option
 from velib_replay.errors import UserError
+from velib_replay.kafka import client_logs
 from velib_replay.observe import logs
 from velib_replay.recording import COMPRESSIONS
 
@@ -151,5 +152,5 @@ def log_to_stderr(log_format: str = "text") -> None:
     if log_format == "json":
         logs.relay_stderr_as_json()
     logging.basicConfig(level=logging.INFO, handlers=[logs.handler(log_format)])
-    logs.client_libraries(log_format)
+    client_logs.client_libraries(log_format)
     logging.getLogger("urllib3").setLevel(logging.ERROR)

@@ -13,6 +13,7 @@ import click
 from velib_replay import config
 from velib_replay.cli import options
 from velib_replay.cli.stopping import finish
+from velib_replay.kafka import client_logs
 from velib_replay.observe import logs, metrics
 from velib_replay.signals import StopRequest
 
@@ -136,7 +137,7 @@ def command(
     if log_format == "json":  # every stderr line JSON, the JVM's and the client libraries' included
         logs.relay_stderr_as_json()
         logging.basicConfig(level=logging.INFO, handlers=[logs.handler(log_format)])
-        logs.client_libraries(log_format)
+        client_logs.client_libraries(log_format)
     else:  # the listener's lines (the query's start, each batch) alone: the libraries stay quiet
         logging.getLogger(progress.__name__).addHandler(logs.handler(log_format))
         logging.getLogger(progress.__name__).setLevel(logging.INFO)

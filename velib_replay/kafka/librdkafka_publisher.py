@@ -14,7 +14,7 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import client_config
 from velib_replay.kafka.delivery import DeliveryCounter, DeliveryStats
 
-log = logging.getLogger("librdkafka")  # its lines, shown or not by observe.logs.client_libraries
+log = logging.getLogger("librdkafka")  # its lines, shown or not as kafka.client_logs says
 REPORT_POLL_S = 0.05  # the reports' thread waits at most this long for one: a stop is heard within it
 
 

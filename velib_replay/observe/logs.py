@@ -25,10 +25,6 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 log = logging.getLogger("velib_replay.status")
 
-# The Kafka client libraries' own loggers: kafka-python's ("kafka.*"), and librdkafka's lines, which the librdkafka
-# publisher routes to "librdkafka".
-CLIENT_LOGGERS = ("kafka", "librdkafka")
-
 
 class JsonFormatter(logging.Formatter):
     """A log record as one JSON line: time (UTC, ISO), level, logger, message, then the record's facts."""
@@ -52,38 +48,6 @@ def handler(log_format: str) -> logging.Handler:
     stream = logging.StreamHandler(sys.stderr)
     stream.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     return stream
-
-
-class _Stderr(logging.StreamHandler):
-    """Writes to ``sys.stderr`` as it is at each line, as logging's last resort does (click's test runner swaps it)."""
-
-    @property
-    def stream(self):  # type: ignore[override]
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value) -> None:
-        pass
-
-
-_client_lines = _Stderr()
-_client_lines.setFormatter(logging.Formatter("Kafka client %(levelname)s: %(message)s"))
-
-
-def client_libraries(log_format: str = "text") -> None:
-    """Let the Kafka client libraries' lines through only when they matter.
-
-    A retry they recover from is not news (librdkafka's "Coordinator load in progress: retrying" right after
-    `kafka start`, kafka-python's connection chatter and its ERROR line at each refused reconnect), and a failure
-    reaches the user as our own one-line error (unreachable broker, undelivered messages). So text shows only
-    their critical lines, one each (librdkafka's fatal errors); JSON passes their warnings and errors on to the
-    log shipper.
-    """
-    for name in CLIENT_LOGGERS:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.WARNING if log_format == "json" else logging.CRITICAL)
-        logger.handlers = [] if log_format == "json" else [_client_lines]
-        logger.propagate = log_format == "json"
 
 
 def relay_stderr_as_json() -> None:
