@@ -45,7 +45,7 @@ def process_args(bootstrap: str, names, checkpoint: Path) -> list[str]:
 
 
 @contextmanager
-def running_process(bootstrap: str, names, checkpoint: Path) -> Iterator[subprocess.Popen]:
+def running_process(bootstrap: str, names, checkpoint: Path, *, own_group: bool = False) -> Iterator[subprocess.Popen]:
     """``python -m velib_replay process`` in a subprocess, yielded once it has committed a micro-batch."""
     command = [sys.executable, "-m", "velib_replay", *process_args(bootstrap, names, checkpoint)]
     env = os.environ | {"PYTHONPATH": str(ROOT)}
@@ -56,6 +56,7 @@ def running_process(bootstrap: str, names, checkpoint: Path) -> Iterator[subproc
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=own_group,
     )
     try:
         commits = checkpoint / QUERY_NAME / "commits"
@@ -84,9 +85,25 @@ def test_a_signal_stops_the_job_cleanly_with_its_summary(
         job.send_signal(signum)
         out, err = job.communicate(timeout=300)
     assert job.returncode == exit_code, (out, err)
-    assert "Stopping: the checkpoint keeps the progress" in out
+    assert f"Stopped by {signum.name}: the checkpoint keeps the progress" in out
     assert SUMMARY.search(out), out
     assert "Traceback" not in err, err
+
+
+@pytest.mark.slow
+def test_a_sigterm_to_the_whole_process_group_stops_the_job_cleanly_and_says_so(
+    sample, velib_kafka, velib_topics, checkpoint
+):
+    """systemd's default KillMode signals every process of the service: Spark's JVM too, which must not die first."""
+    replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
+    with running_process(velib_kafka, velib_topics, checkpoint, own_group=True) as job:
+        os.killpg(job.pid, signal.SIGTERM)
+        out, err = job.communicate(timeout=300)
+    assert job.returncode == 143, (out, err)
+    assert "Stopped by SIGTERM: the checkpoint keeps the progress" in out
+    assert SUMMARY.search(out), out
+    assert "Traceback" not in err and not re.search("^Error: ", err, re.MULTILINE), err  # Spark's lines may say
+    # that the batch in flight was cancelled: it is redone at restart
 
 
 @pytest.mark.slow

@@ -201,7 +201,11 @@ def _wait(query: StreamingQuery, stop: StopRequest, out, checkpoint: Path) -> No
         except StreamingQueryException:
             return
     if stop:
-        print("Stopping: the checkpoint keeps the progress; a restart resumes from it.", file=out, flush=True)
+        print(
+            f"Stopped by {stop.reason}: the checkpoint keeps the progress; a restart resumes from it.",
+            file=out,
+            flush=True,
+        )
 
 
 @contextmanager

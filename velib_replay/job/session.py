@@ -51,9 +51,18 @@ def spark_session(
     except SPARK_ERRORS as error:
         raise UserError(f"cannot start Spark on master {master}: {spark_error_message(error)}") from None
     session.sparkContext.setLogLevel("WARN")
+    _jvm_ignores_sigterm(session)
     if shuffle_partitions or not session.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):
         session.conf.set(_SHUFFLE_PARTITIONS, shuffle_partitions or session.sparkContext.defaultParallelism)
     return session
+
+
+def _jvm_ignores_sigterm(session: SparkSession) -> None:
+    """The JVM ignores SIGTERM, as pyspark already has it ignore SIGINT, so that a SIGTERM sent to the whole process
+    group (systemd's default KillMode, a shell's ``kill -- -PGID``) reaches Python alone, which stops the query
+    cleanly and says so; ended first, the JVM took the batch in flight and the summary with it."""
+    jvm = session.sparkContext._jvm
+    jvm.sun.misc.Signal.handle(jvm.sun.misc.Signal("TERM"), jvm.sun.misc.SignalHandler.SIG_IGN)
 
 
 def parallelism(spark: SparkSession) -> int:
