@@ -23,6 +23,7 @@ DELIVERY_WAIT_S = 120.0  # how long a publisher waits for an unreachable broker 
 SPARK_MASTER = "local[*]"
 WATERMARK = "2 hours"  # how late, in feed time, a station message may arrive and still count
 TRIGGER_INTERVAL = "5 seconds"
+BATCH_PROGRESS_EVERY_S = 10.0  # `process`: a batch running longer says how far it has got, every this many seconds
 
 # --speed, one default per kind of caller: people watching (`play`, `serve`) get recorded time; tests (the pytest
 # plugin, scenarios, the library's ReplayPlan) want the answer, as fast as the broker takes it

@@ -1,10 +1,11 @@
 """Logs a shipper can parse: with ``--log-format json`` every stderr line of ``live`` and ``process --once`` is one
 JSON object, the JVM's and the client libraries' lines included; in text mode ``process`` says when its query
-starts and each batch, and nothing of the libraries'."""
+starts, each batch, and a batch still running (every --progress-every seconds), and nothing of the libraries'."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -53,11 +54,13 @@ def test_every_stderr_line_of_live_and_process_once_is_json(sample, velib_kafka,
 
     topics = ["--topic", velib_topics.status, "--indicators-topic", velib_topics.indicators]
     topics += ["--quarantine-topic", velib_topics.quarantine]
-    job = ["process", "--once", "--show", "0", "--master", "local[1]", *kafka, *topics]
+    job = ["process", "--once", "--show", "0", "--master", "local[1]", "--progress-every", "0.2", *kafka, *topics]
     processed = run(*job, "--checkpoint", str(tmp_path / "json"), "--log-format", "json")
     assert processed.returncode == 0, processed.stderr
     said = events(processed.stderr)
-    assert {"started", "batch"} <= {event.get("event") for event in said}
+    assert {"started", "batch", "batch_running"} <= {event.get("event") for event in said}
+    running = next(event for event in said if event.get("event") == "batch_running")
+    assert running["batch"] == 0 and running["running_s"] >= 0.2 and 0 <= running["tasks_done"] <= running["tasks"]
     assert any(event.get("logger") == "stderr" for event in said)  # the JVM's own lines, caught and wrapped
 
     text = run(*job, "--checkpoint", str(tmp_path / "text"))
@@ -65,3 +68,4 @@ def test_every_stderr_line_of_live_and_process_once_is_json(sample, velib_kafka,
     lines = text.stderr.splitlines()
     assert any("query job started" in line for line in lines), text.stderr
     assert any(" batch 0 of job: " in line for line in lines), text.stderr
+    assert any(re.search(r" batch 0 of job still running: \d+ s, \d+ of \d+ tasks done$", line) for line in lines)

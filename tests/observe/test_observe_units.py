@@ -12,7 +12,7 @@ from prometheus_client.exposition import generate_latest
 
 from velib_replay.capture.live import Delivery
 from velib_replay.capture.recorder import PollCounts
-from velib_replay.job.progress import JobListener, processed_offsets, watermark_lag
+from velib_replay.job.progress import JobListener, LongBatches, processed_offsets, watermark_lag
 from velib_replay.kafka.client_logs import client_libraries
 from velib_replay.observe.capture_metrics import CaptureObserver
 from velib_replay.observe.health import at_most, verdict
@@ -134,3 +134,36 @@ def test_client_library_retries_are_hidden_in_text_and_their_fatal_lines_are_one
     logging.getLogger("kafka.conn").error("Connection failed")
     assert [record.getMessage() for record in caplog.records] == ["GETPID retrying", "Connection failed"]
     client_libraries("text")
+
+
+class _Query:
+    """What ``LongBatches`` asks of a streaming query: its status and last progress."""
+
+    def __init__(self):
+        self.status = {"isTriggerActive": True, "isDataAvailable": True}
+        self.lastProgress = None
+
+
+def test_a_long_batch_says_so_every_n_seconds_and_a_new_batch_starts_the_count_again(caplog):
+    now = [0.0]
+    watch = LongBatches(10.0, tasks=lambda: (3, 8), clock=lambda: now[0])
+    query = _Query()
+    caplog.set_level(logging.INFO, "velib_replay.job.progress")
+    for now[0] in (0.0, 5.0, 10.5, 12.0, 21.0, 29.0):
+        watch.tick(query)
+    assert [record.getMessage() for record in caplog.records] == [
+        "batch 0 of job still running: 10 s, 3 of 8 tasks done",
+        "batch 0 of job still running: 21 s, 3 of 8 tasks done",
+    ]
+    assert caplog.records[0].facts == {
+        "event": "batch_running", "query": "job", "batch": 0, "running_s": 10.5, "tasks_done": 3, "tasks": 8
+    }  # fmt: skip
+    caplog.clear()
+    query.lastProgress = {"batchId": 0}  # batch 0 ended, batch 1 runs: counted from its own start
+    for now[0] in (30.0, 35.0, 39.0):
+        watch.tick(query)
+    assert caplog.records == []
+    query.status = {"isTriggerActive": False, "isDataAvailable": False}  # between batches: nothing to say
+    now[0] = 60.0
+    watch.tick(query)
+    assert caplog.records == []

@@ -82,6 +82,15 @@ from velib_replay.signals import StopRequest
     help="Indicator rows printed per micro-batch. 0 prints none and writes through Spark's own Kafka sink, "
     "a few tenths of a second quicker a batch: the setting for a live service.",
 )
+@click.option(
+    "--progress-every",
+    type=options.SECONDS,
+    default=config.BATCH_PROGRESS_EVERY_S,
+    envvar=options.env("PROGRESS_EVERY"),
+    show_envvar=True,
+    help="A batch still running after this many seconds says so, and how many of its tasks are done, "
+    "again every this many seconds (a first batch over a long backlog takes minutes).",
+)
 @options.metrics_options
 @options.max_lag
 @click.option(
@@ -105,6 +114,7 @@ def command(
     trigger_interval: str,
     max_offsets_per_trigger: int | None,
     show_rows: int,
+    progress_every: float,
     metrics_port: int | None,
     metrics_host: str,
     log_format: str,
@@ -133,6 +143,7 @@ def command(
         trigger_interval=trigger_interval,
         max_offsets_per_trigger=max_offsets_per_trigger,
         show_rows=show_rows,
+        progress_every_s=progress_every,
     )
     if log_format == "json":  # every stderr line JSON, the JVM's and the client libraries' included
         logs.relay_stderr_as_json()

@@ -33,6 +33,7 @@ class JobConfig:
     trigger_interval: str = config.TRIGGER_INTERVAL
     max_offsets_per_trigger: int | None = None
     show_rows: int = 20
+    progress_every_s: float = config.BATCH_PROGRESS_EVERY_S  # a long batch's "still running" line, this often
     # Client properties for Spark's Kafka source and sink ("kafka.security.protocol"...): by default those of
     # --kafka-config, so the CLI needs no change to pass them; secrets, hence never printed with the config.
     kafka_options: dict[str, str] = field(default_factory=_installed_kafka_options, repr=False)

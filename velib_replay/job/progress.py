@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -132,3 +132,53 @@ def listening(spark: SparkSession, listener: JobListener) -> Iterator[JobListene
 
 
 DRAIN_TIMEOUT_S = 5.0
+
+
+@dataclass
+class LongBatches:
+    """A line every ``every_s`` seconds while one batch runs: a first batch over a day's backlog takes minutes,
+    and a job silent that long looks stuck. Spark reports a batch's rows only once it ends; what it tells while it
+    runs is its stages' tasks (the status tracker), so the line says how many are done."""
+
+    every_s: float
+    tasks: Callable[[], tuple[int, int] | None] = lambda: None  # (done, total) over the active stages
+    clock: Callable[[], float] = time.monotonic
+    _batch: int | None = None
+    _since: float = 0.0
+    _said: int = 0
+
+    def tick(self, query: StreamingQuery) -> None:
+        """Called by the runner's wait (every second, or ``every_s``): notes when a batch began, speaks when due."""
+        status = query.status
+        if not (status["isTriggerActive"] and status["isDataAvailable"]):
+            self._batch = None
+            return
+        last = query.lastProgress
+        batch, now = (last["batchId"] + 1 if last else 0), self.clock()
+        if batch != self._batch:
+            self._batch, self._since, self._said = batch, now, 0
+            return
+        running = now - self._since
+        if running < (self._said + 1) * self.every_s:
+            return
+        self._said = int(running // self.every_s)
+        facts: dict[str, Any] = {"event": "batch_running", "query": QUERY_NAME, "batch": batch, "running_s": running}
+        text = f"batch {batch} of {QUERY_NAME} still running: {running:.0f} s"
+        if (tasks := self.tasks()) is not None:
+            facts |= {"tasks_done": tasks[0], "tasks": tasks[1]}
+            text += f", {tasks[0]} of {tasks[1]} tasks done"
+        log.info(text, extra={"facts": facts})
+
+
+def stage_tasks(spark: SparkSession) -> Callable[[], tuple[int, int] | None]:
+    """(done, total) tasks of the stages running now, from Spark's status tracker (None without a SparkContext:
+    a Spark Connect session)."""
+    if type(spark).__module__.startswith("pyspark.sql.connect"):
+        return lambda: None
+    tracker = spark.sparkContext.statusTracker()
+
+    def tasks() -> tuple[int, int] | None:
+        stages = [info for stage in tracker.getActiveStageIds() if (info := tracker.getStageInfo(stage))]
+        return sum(info.numCompletedTasks for info in stages), sum(info.numTasks for info in stages)
+
+    return tasks

@@ -21,7 +21,7 @@ from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
 from velib_replay.errors import UserError
 from velib_replay.job.config import OUTPUT_COUNTS, QUERY_NAME, JobConfig, JobSummary
-from velib_replay.job.progress import JobListener, QueryTotals, listening
+from velib_replay.job.progress import JobListener, LongBatches, QueryTotals, listening, stage_tasks
 from velib_replay.job.session import SPARK_ERRORS, spark_error_message, spark_session
 from velib_replay.job.transformations import (
     INDICATORS,
@@ -93,7 +93,7 @@ def run(
             query = start_query(spark, cfg, once, out)
         listener.query = query
         try:
-            _wait(query, stop, out, cfg.checkpoint)
+            _wait(query, stop, out, cfg.checkpoint, LongBatches(cfg.progress_every_s, stage_tasks(spark)))
         except BaseException:
             with contextlib.suppress(*SPARK_ERRORS):  # the error on its way says more than a failed stop
                 query.stop()
@@ -192,12 +192,13 @@ def refuse_two_query_layout(checkpoint: Path) -> None:
         )
 
 
-def _wait(query: StreamingQuery, stop: StopRequest, out, checkpoint: Path) -> None:
+def _wait(query: StreamingQuery, stop: StopRequest, out, checkpoint: Path, long_batches: LongBatches) -> None:
     """Until ``stop`` is set or the query has ended; a failure ends the wait (it is reported after the stop)."""
     with _spark_errors("the job stopped unexpectedly", checkpoint):
         try:
             while not stop and query.isActive:
-                query.awaitTermination(timeout=1)
+                if not query.awaitTermination(timeout=min(1.0, long_batches.every_s)):
+                    long_batches.tick(query)
         except StreamingQueryException:
             return
     if stop:
