@@ -59,6 +59,7 @@ def test_an_unreachable_broker_is_one_line(client):
 
 LIBRARY_PLAY = """
 import sys
+import kafka  # imported first, as a script may: the NullHandler it gives its logger is no configuration of ours
 from velib_replay.contracts.messages import Message
 from velib_replay.errors import UserError
 from velib_replay.kafka.publisher import open_publisher

@@ -36,14 +36,21 @@ _fatal_lines.setFormatter(logging.Formatter("Kafka client %(levelname)s: %(messa
 def client_libraries(log_format: str = "text") -> None:
     """Text: only the libraries' fatal (critical) lines, one each; JSON: their warnings and errors, propagated."""
     for name in CLIENT_LOGGERS:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.WARNING if log_format == "json" else logging.CRITICAL)
-        logger.handlers = [] if log_format == "json" else [_fatal_lines]
-        logger.propagate = log_format == "json"
+        _configure(logging.getLogger(name), log_format)
 
 
 def quiet_unless_configured() -> None:
-    """The text default, for the loggers a caller has not configured (no level, no handler) itself."""
-    loggers = [logging.getLogger(name) for name in CLIENT_LOGGERS]
-    if all(logger.level == logging.NOTSET and not logger.handlers for logger in loggers):
-        client_libraries("text")
+    """The text default, for each of those loggers the caller has not configured (a level, a handler) itself.
+
+    kafka-python gives its logger a ``NullHandler`` when imported: that is no configuration of the caller's.
+    """
+    for name in CLIENT_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET and all(type(h) is logging.NullHandler for h in logger.handlers):
+            _configure(logger, "text")
+
+
+def _configure(logger: logging.Logger, log_format: str) -> None:
+    logger.setLevel(logging.WARNING if log_format == "json" else logging.CRITICAL)
+    logger.handlers = [] if log_format == "json" else [_fatal_lines]
+    logger.propagate = log_format == "json"
