@@ -111,5 +111,5 @@ def test_the_secured_test_broker_bootstraps_scram_users_and_hands_out_matching_c
     assert scram.client_config("alice", "b").kafka_python()["sasl_plain_username"] == "alice"
     plain = SaslSetup((("admin", "a"), ("alice", "b")), "PLAIN")
     assert plain.format_arguments() == []  # PLAIN users live in the listener's JAAS line instead
-    assert 'user_alice="b";' in plain.listener_properties("127.0.0.1", 1, 2)
+    assert 'user_alice="b";' in plain.listener_properties("127.0.0.1", 1, 2, 1)
     assert plain.client_config("alice", "b").librdkafka()["sasl.mechanism"] == "PLAIN"

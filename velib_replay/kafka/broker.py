@@ -57,6 +57,7 @@ class Broker:
     port: int = config.KAFKA_PORT
     controller_port: int | None = None
     sasl: SaslSetup | None = None  # a SASL listener with ACLs instead of plaintext (tests of --kafka-config)
+    advertised_port: int | None = None  # the port clients are told to use, when a proxy stands in front (tests)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -250,11 +251,12 @@ class PortTaken(UserError):
 
 
 def _listener_properties(broker: Broker, controller_port: int) -> str:
+    advertised = broker.advertised_port or broker.port  # after the first metadata, clients connect to this one
     if broker.sasl is not None:
-        return broker.sasl.listener_properties(HOST, broker.port, controller_port)
+        return broker.sasl.listener_properties(HOST, broker.port, controller_port, advertised)
     return f"""\
 listeners=PLAINTEXT://{HOST}:{broker.port},CONTROLLER://{HOST}:{controller_port}
-advertised.listeners=PLAINTEXT://{HOST}:{broker.port}
+advertised.listeners=PLAINTEXT://{HOST}:{advertised}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT

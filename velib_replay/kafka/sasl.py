@@ -30,14 +30,14 @@ class SaslSetup:
     def _jaas(self, user: str, password: str, extra: str = "") -> str:
         return f'{login_module(self.mechanism)} required username="{user}" password="{password}"{extra};'
 
-    def listener_properties(self, host: str, port: int, controller_port: int) -> str:
+    def listener_properties(self, host: str, port: int, controller_port: int, advertised_port: int) -> str:
         """server.properties lines for the listeners, authentication and authorization."""
         user, password = self.users[0]
         plain_users = "".join(f' user_{name}="{secret}"' for name, secret in self.users)
         jaas = self._jaas(user, password, plain_users if self.mechanism == "PLAIN" else "")
         return f"""\
 listeners={LISTENER}://{host}:{port},CONTROLLER://{host}:{controller_port}
-advertised.listeners={LISTENER}://{host}:{port}
+advertised.listeners={LISTENER}://{host}:{advertised_port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name={LISTENER}
 listener.security.protocol.map={LISTENER}:{LISTENER},CONTROLLER:PLAINTEXT
