@@ -22,6 +22,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
 from velib_replay.job.config import OUTPUT_COUNTS, QUERY_NAME, JobSummary
+from velib_replay.job.session import SPARK_ERRORS
 from velib_replay.job.transformations import INDICATORS, QUARANTINE
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,8 @@ def listening(spark: SparkSession, listener: JobListener) -> Iterator[JobListene
         yield listener
     finally:
         listener.drain(DRAIN_TIMEOUT_S)
-        spark.streams.removeListener(listener)
+        with contextlib.suppress(*SPARK_ERRORS):  # a JVM gone can no longer be told; the error on its way says why
+            spark.streams.removeListener(listener)
 
 
 DRAIN_TIMEOUT_S = 5.0

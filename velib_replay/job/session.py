@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from py4j.protocol import Py4JError
+from py4j.protocol import Py4JError, Py4JNetworkError
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
@@ -83,12 +83,15 @@ _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 _ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 _CHANGELOG = "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"
 
-SPARK_ERRORS = (PySparkException, Py4JError)
-"""What pyspark raises: Java exceptions it converts, those it does not, and a lost or failed JVM."""
+SPARK_ERRORS = (PySparkException, Py4JError, ConnectionError)
+"""What pyspark raises: Java exceptions it converts, those it does not, and a lost or failed JVM (Py4J's network
+error, or the socket's own ConnectionRefusedError when Py4J opens a new connection to a JVM that is gone)."""
 
 
 def spark_error_message(error: BaseException) -> str:
     """The first meaningful line of a Spark error, without the Java or Py4J stack trace around it."""
+    if isinstance(error, (Py4JNetworkError, ConnectionError)):
+        return f"Spark's JVM is gone ({type(error).__name__}: killed, or it ended on its own)"
     java = getattr(error, "java_exception", None)
     text = str(java.toString()) if java is not None else str(error)
     return next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
