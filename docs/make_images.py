@@ -52,11 +52,14 @@ def main() -> None:
     print(f"Wrote {', '.join(f'docs/{name}' for name in ('report.png', 'report-map.png', 'dashboard.png'))}")
 
 
+def report_page(postcodes: dict[str, str], folder: Path) -> Path:
+    """The report over the sample, as photographed (run from the project folder: the page names the recording)."""
+    return write_report(report_data.from_recording(SAMPLE, postcodes), folder / "sample.html", images=False).page
+
+
 def report_images(browser: Browser, postcodes: dict[str, str], folder: Path) -> None:
-    data = report_data.from_recording(SAMPLE, postcodes)
-    page_file = write_report(data, folder / "sample.html", images=False).page
     page = browser.new_page(viewport=VIEWPORT)
-    page.goto(page_file.as_uri())
+    page.goto(report_page(postcodes, folder).as_uri())
     page.locator("#map .scatterlayer").wait_for(timeout=PAGE_TIMEOUT_MS)
     page.screenshot(path=str(DOCS / "report.png"))
     page.locator("#map").screenshot(path=str(DOCS / "report-map.png"))
