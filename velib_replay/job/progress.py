@@ -22,7 +22,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
 from velib_replay.job.config import OUTPUT_COUNTS, QUERY_NAME, JobSummary
-from velib_replay.job.session import SPARK_ERRORS
+from velib_replay.job.session import SPARK_ERRORS, is_connect
 from velib_replay.job.transformations import INDICATORS, QUARANTINE
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ class LongBatches:
 def stage_tasks(spark: SparkSession) -> Callable[[], tuple[int, int] | None]:
     """(done, total) tasks of the stages running now, from Spark's status tracker (None without a SparkContext:
     a Spark Connect session)."""
-    if type(spark).__module__.startswith("pyspark.sql.connect"):
+    if is_connect(spark):
         return lambda: None
     tracker = spark.sparkContext.statusTracker()
 

@@ -60,15 +60,23 @@ def spark_session(
 def _jvm_ignores_sigterm(session: SparkSession) -> None:
     """The JVM ignores SIGTERM, as pyspark already has it ignore SIGINT, so that a SIGTERM sent to the whole process
     group (systemd's default KillMode, a shell's ``kill -- -PGID``) reaches Python alone, which stops the query
-    cleanly and says so; ended first, the JVM took the batch in flight and the summary with it."""
+    cleanly and says so; ended first, the JVM took the batch in flight and the summary with it. Only a JVM pyspark
+    started for us: under spark-submit, the JVM is the parent, whose signals stay its own."""
+    if getattr(session.sparkContext._gateway, "proc", None) is None:
+        return
     jvm = session.sparkContext._jvm
     jvm.sun.misc.Signal.handle(jvm.sun.misc.Signal("TERM"), jvm.sun.misc.SignalHandler.SIG_IGN)
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """A Spark Connect session (the test environment's): no SparkContext, no JVM of ours."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 def parallelism(spark: SparkSession) -> int:
     """How many tasks the session runs at once. A Spark Connect session (the test environment's) has no
     SparkContext to ask; its server makes the shuffle partitions one per core, so they say it there."""
-    if type(spark).__module__.startswith("pyspark.sql.connect"):
+    if is_connect(spark):
         return int(spark.conf.get(_SHUFFLE_PARTITIONS))
     return spark.sparkContext.defaultParallelism
 
