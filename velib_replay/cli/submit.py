@@ -11,8 +11,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if not __package__:  # run as a file, as spark-submit does: the checkout holding the package goes on the path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+if not __package__:  # run as a file, as spark-submit does: the checkout holding the package goes on the path in
+    # place of the script's own folder, whose kafka.py would be imported as kafka-python
+    sys.path[0] = str(Path(__file__).resolve().parents[2])
 
 from velib_replay.cli import main
 from velib_replay.job.session import worker_python
