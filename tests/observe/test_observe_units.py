@@ -109,12 +109,14 @@ def test_listener_arithmetic_offsets_watermark_and_failure():
     assert listener.failure == "org.apache.spark.SparkException: boom" and listener.terminated == 1
 
 
-def test_job_health_names_a_failed_query_then_an_unreachable_kafka():
+def test_job_health_names_a_query_not_started_yet_then_an_unreachable_kafka_then_a_failed_query():
     def unreachable(topic: str) -> dict[int, int]:
         raise OSError("Unable to bootstrap from 127.0.0.1:9")
 
     observer = JobObserver("t", unreachable)
     checks = observer.checks(max_lag=10)
+    assert json.loads(verdict(checks)[1])["reason"] == "the query has not started yet (Spark is starting)"
+    observer.listener.onQueryStarted(SimpleNamespace(name="job"))
     assert json.loads(verdict(checks)[1])["reason"] == "Kafka is unreachable (Unable to bootstrap from 127.0.0.1:9)"
     observer.listener.onQueryTerminated(SimpleNamespace(exception="StreamingQueryException: boom\n\tat x"))
     assert json.loads(verdict(checks)[1])["reason"] == "the query failed: StreamingQueryException: boom"

@@ -76,10 +76,11 @@ class JobObserver(Collector):
         return sum(max(0, end - processed.get(partition, 0)) for partition, end in ends.items())
 
     def query_gone(self) -> str | None:
-        """Why the started query no longer runs: stopped, or its JVM gone (the listener never hears that)."""
+        """Why the query does not run: not started yet (Spark is starting: the job cannot do its work yet), stopped,
+        or its JVM gone (the listener never hears that)."""
         query = self.listener.query
-        if query is None:
-            return None
+        if query is None:  # not started yet, or stopped as asked
+            return None if self.listener.started else "the query has not started yet (Spark is starting)"
         try:
             active = query.isActive
         except Exception as error:  # Py4J's errors when the JVM is gone (connection refused, closed, ...)
