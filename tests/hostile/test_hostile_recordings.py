@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from velib_replay.cli import main
 from velib_replay.config import sample_recording
 from velib_replay.kafka.broker import free_port
-from velib_replay.recording import STATUS_FEED, Recording
+from velib_replay.recording import STATUS_FEED, DamagedBody, Recording
 from velib_replay.recording.convert import convert
 
 
@@ -78,6 +78,18 @@ def test_a_swapped_keyframe_is_blamed_on_itself_not_on_the_next_delta(tmp_path):
     result = _run("play", str(tmp_path / "v2"), "--dry-run")
     assert result.exit_code == 1, result.output
     assert f"{keyframes[1].body_file}: damaged body" in result.output and keyframes[1].fetched_text in result.output
+
+
+def test_a_body_swapped_after_it_was_checked_is_refused_when_read_again(tmp_path):
+    """``play`` reads each body twice (its check, then the replay): the second read is checked too."""
+    shutil.copytree(sample_recording(), tmp_path / "rec")
+    recording = Recording(tmp_path / "rec")
+    first, second, other = _status_polls(tmp_path / "rec")[:3]
+    for poll in (first, second):
+        recording.body(poll)  # both checked
+    (tmp_path / "rec" / first.body_file).write_bytes((tmp_path / "rec" / other.body_file).read_bytes())
+    with pytest.raises(DamagedBody, match=f"{first.body_file}: damaged body: not the one polled at"):
+        recording.body(first)
 
 
 def test_serve_stops_at_a_damaged_body_with_one_line(tmp_path):
