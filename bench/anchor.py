@@ -29,6 +29,7 @@ from velib_replay.job.runner import run_once
 from velib_replay.job.session import spark_session
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.job.transformations import SPARK_TIME_FORMAT, read_messages
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.replay.player import replay_to_topic
 from velib_replay.simulate.day import first_status_body, local_midnight, simulate_day
@@ -79,7 +80,7 @@ def run_anchor(spark: SparkSession, cfg: JobConfig) -> int:
     query = (
         anchor_rows(spark, cfg)
         .writeStream.format("kafka")
-        .option("kafka.bootstrap.servers", cfg.bootstrap_servers)
+        .options(**cfg.kafka.spark())
         .option("topic", cfg.indicators_topic)
         .option("checkpointLocation", str(cfg.checkpoint))
         .outputMode("update")
@@ -92,7 +93,7 @@ def run_anchor(spark: SparkSession, cfg: JobConfig) -> int:
 
 def fresh_config(servers: str, folder: Path, status_topic: str, name: str) -> JobConfig:
     """Own output topics and checkpoint on a shared input topic, so job and anchor read the same messages."""
-    names = replace(fresh_topics(servers), status=status_topic)
+    names = replace(fresh_topics(KafkaTarget(servers)), status=status_topic)
     return names.job_config(folder / f"checkpoint-{name}-{names.indicators.removeprefix('indicators-')}")
 
 
@@ -123,7 +124,7 @@ def run(quick: bool, bootstrap: str | None) -> None:
         say(f"anchor: simulating {snapshots} snapshots and playing them ...")
         simulate_day(base, folder / "slice", seed=1, snapshots=snapshots, start=start)
         topic = f"bench-anchor-{uuid.uuid4().hex[:8]}"
-        played = replay_to_topic(Recording(folder / "slice"), servers, topic)
+        played = replay_to_topic(Recording(folder / "slice"), KafkaTarget(servers), topic)
         spark = spark_session()
         try:
             rows = job_vs_anchor(spark, servers, folder, topic, rounds)

@@ -29,6 +29,7 @@ from velib_replay.job.session import spark_session
 from velib_replay.job.standalone import standalone_cluster
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.kafka import topics
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.replay.player import replay_to_topic
 from velib_replay.simulate.day import first_status_body, local_midnight, simulate_day
@@ -43,7 +44,7 @@ def _elsewhere(cfg: JobConfig, folder: Path, run: str) -> JobConfig:
     """The same input topic, its own indicators topic and checkpoint: one run cannot see the other's output."""
     suffix = f"{run}-{uuid.uuid4().hex[:6]}"
     indicators, quarantine = f"{cfg.indicators_topic}-{suffix}", f"{cfg.quarantine_topic}-{suffix}"
-    topics.ensure_topics(cfg.bootstrap_servers, topics.pipeline_topics(cfg.status_topic, indicators, quarantine))
+    topics.ensure_topics(cfg.kafka, topics.pipeline_topics(cfg.status_topic, indicators, quarantine))
     return dataclasses.replace(
         cfg, indicators_topic=indicators, quarantine_topic=quarantine, checkpoint=folder / f"checkpoint-{suffix}"
     )
@@ -52,7 +53,7 @@ def _elsewhere(cfg: JobConfig, folder: Path, run: str) -> JobConfig:
 def _options(cfg: JobConfig) -> list[str]:
     """``process`` options naming this run's topics and checkpoint."""
     return [
-        "--once", "--show", "0", "--bootstrap-servers", cfg.bootstrap_servers, "--topic", cfg.status_topic,
+        "--once", "--show", "0", "--bootstrap-servers", cfg.kafka.servers, "--topic", cfg.status_topic,
         "--indicators-topic", cfg.indicators_topic, "--quarantine-topic", cfg.quarantine_topic,
         "--checkpoint", str(cfg.checkpoint),
     ]  # fmt: skip
@@ -81,7 +82,7 @@ def _on_cluster(cfg: JobConfig, folder: Path) -> tuple[float, float]:
 
 
 def _verdict(expected: dict, cfg: JobConfig) -> str:
-    got = read_latest(cfg.bootstrap_servers, cfg.indicators_topic, timeout_s=600).latest
+    got = read_latest(cfg.kafka, cfg.indicators_topic, timeout_s=600).latest
     return f"{len(got):,} rows, " + ("equal to the reference" if compare(expected, got).equal else "DIFFERENT")
 
 
@@ -93,7 +94,7 @@ def run_bench(quick: bool, bootstrap: str | None) -> None:
         simulate_day(base, folder / "day", seed=1, snapshots=180 if quick else 1440, start=start)
         day = Recording(folder / "day")
         cfg = full_day.job_config(servers, folder)
-        played = replay_to_topic(day, servers, cfg.status_topic)
+        played = replay_to_topic(day, KafkaTarget(servers), cfg.status_topic)
         postcodes = load_postcodes(config.stations_table())
         expected = reference.compute(((s.snapshot_time, s.stations) for s in day.snapshots()), postcodes)
         say("cluster: process --once on local[2] ...")

@@ -29,6 +29,7 @@ from velib_replay.job.pipeline import fresh_topics
 from velib_replay.job.runner import run_once
 from velib_replay.job.session import spark_session
 from velib_replay.job.stations_table import load_postcodes
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording, Snapshot
 from velib_replay.replay.player import PlayStats, replay_delivered
 from velib_replay.simulate.day import first_status_body, local_midnight, simulate_day
@@ -56,7 +57,7 @@ class Stage:
 
 def job_config(bootstrap: str, folder: Path) -> JobConfig:
     """Fresh topics and checkpoint, so the run processes exactly this day."""
-    return fresh_topics(bootstrap).job_config(folder / "checkpoint")
+    return fresh_topics(KafkaTarget(bootstrap)).job_config(folder / "checkpoint")
 
 
 def timed(
@@ -127,11 +128,11 @@ def play_and_process(servers: str, cfg: JobConfig, recording: Recording, spark) 
 
 
 def _play(servers: str, cfg: JobConfig, recording: Recording) -> PlayStats:
-    return replay_delivered(recording, servers, cfg.status_topic)
+    return replay_delivered(recording, cfg.kafka, cfg.status_topic)
 
 
 def _latest(cfg: JobConfig) -> TopicContents:
-    return read_latest(cfg.bootstrap_servers, cfg.indicators_topic, timeout_s=600)
+    return read_latest(cfg.kafka, cfg.indicators_topic, timeout_s=600)
 
 
 def run_bench(quick: bool, bootstrap: str | None) -> None:

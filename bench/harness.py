@@ -21,6 +21,7 @@ from pathlib import Path
 from velib_replay import config
 from velib_replay.cli import tables as report
 from velib_replay.kafka import broker, topics
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.simulate.day import first_status_body, simulate_day
 
@@ -50,7 +51,7 @@ def workspace(bootstrap: str | None) -> Iterator[tuple[Path, str]]:
 def fresh_topic(bootstrap: str, purpose: str) -> str:
     """A new one-partition topic (the product's default), so runs never share data."""
     name = f"bench-{purpose}-{uuid.uuid4().hex[:8]}"
-    topics.ensure_topics(bootstrap, [topics.status_topic(name)])
+    topics.ensure_topics(KafkaTarget(bootstrap), [topics.status_topic(name)])
     return name
 
 

@@ -27,6 +27,7 @@ from kafka import KafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from velib_replay.kafka import broker, topics
+from velib_replay.kafka.client_config import KafkaTarget
 
 
 class Command:
@@ -104,7 +105,9 @@ class Topics:
     def fresh(cls, bootstrap: str, purpose: str) -> Topics:
         suffix = f"{purpose}-{os.urandom(4).hex()}"
         names = cls(f"bench-status-{suffix}", f"bench-indicators-{suffix}", f"bench-quarantine-{suffix}")
-        topics.ensure_topics(bootstrap, topics.pipeline_topics(names.status, names.indicators, names.quarantine))
+        topics.ensure_topics(
+            KafkaTarget(bootstrap), topics.pipeline_topics(names.status, names.indicators, names.quarantine)
+        )
         return names
 
 

@@ -18,6 +18,7 @@ from harness import machine_load, print_table, say
 from harness import main as bench_main
 
 from velib_replay import config
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.robustness.matrix import Setting, own_stack, run_matrix
 from velib_replay.robustness.report import HEADER, notes, rows
@@ -42,7 +43,7 @@ def run(quick: bool, bootstrap: str | None, original: bool) -> None:
             if name == "original consumer" and not original:
                 continue
             started = time.monotonic()
-            setting = Setting(spark, broker.bootstrap_servers, Path(folder) / name, broker, key, 0, wanted)
+            setting = Setting(spark, KafkaTarget(broker.bootstrap_servers), Path(folder) / name, broker, key, 0, wanted)
             matrix = run_matrix(load_job(spec), recording, setting, on_row=lambda row: say(f"  {row.fault}"))
             print_table(f"{name}: {spec.rpartition('/')[2]} ({machine_load()})", rows(matrix), HEADER)
             print("\n".join(notes(matrix)))

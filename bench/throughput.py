@@ -33,6 +33,7 @@ from kafka.record import util as kafka_record_util
 from velib_replay import config
 from velib_replay.contracts.messages import Message
 from velib_replay.kafka import jvm
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.kafka_python_publisher import KafkaPythonPublisher
 from velib_replay.kafka.publisher import AUTO, open_publisher, resolve_client
 from velib_replay.recording import Recording
@@ -90,7 +91,7 @@ def _messages(slot: Slot) -> list[Message]:
 
 def java_settings(bootstrap: str) -> list[str]:
     """The Publisher's effective producer settings, as Java properties, so both tools batch and ack alike."""
-    with KafkaPythonPublisher(bootstrap, fresh_topic(bootstrap, "settings")) as publisher:
+    with KafkaPythonPublisher(KafkaTarget(bootstrap), fresh_topic(bootstrap, "settings")) as publisher:
         effective = publisher._producer.config  # what kafka-python runs with, after its own defaults
     return [f"{name.replace('_', '.')}={str(effective[name]).lower()}" for name in SHARED_SETTINGS]
 
@@ -114,7 +115,7 @@ def run_player(bootstrap: str, work: Workload, client: str, *, pure_python_crc: 
     """The product's replay path: player.play at speed max through the publisher of ``client``."""
     with (
         _crc32c(pure_python_crc),
-        open_publisher(bootstrap, fresh_topic(bootstrap, "player"), client=client) as publisher,
+        open_publisher(KafkaTarget(bootstrap), fresh_topic(bootstrap, "player"), client=client) as publisher,
     ):
         return _checked(play(work.slots, publisher, speed=None))
 
@@ -163,7 +164,7 @@ def profile_player(bootstrap: str, work: Workload, passes: int) -> pstats.Stats:
     """cProfile of one pass of the default player (the main thread only: client threads show as lock waits)."""
     one_pass = work.slots[: len(work.slots) // passes]
     profiler = cProfile.Profile()
-    with open_publisher(bootstrap, fresh_topic(bootstrap, "profile")) as publisher:
+    with open_publisher(KafkaTarget(bootstrap), fresh_topic(bootstrap, "profile")) as publisher:
         profiler.enable()
         play(one_pass, publisher, speed=None)
         profiler.disable()

@@ -36,9 +36,11 @@ import json, sys
 from dataclasses import asdict
 from pathlib import Path
 from velib_replay.job.config import JobConfig
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.job.runner import run_once
 settings = json.loads(sys.argv[1])
-print(json.dumps(asdict(run_once(JobConfig(**settings | {"checkpoint": Path(settings["checkpoint"])})))))
+settings |= {"checkpoint": Path(settings["checkpoint"]), "kafka": KafkaTarget(settings["kafka"])}
+print(json.dumps(asdict(run_once(JobConfig(**settings)))))
 """
 
 
@@ -97,7 +99,7 @@ def workload(folder: Path, servers: str, name: str, polls: int, stations: int | 
     say(f"workloads: {name}: play, then process --once ...")
     play = measured([sys.executable, "-m", "velib_replay", "play", str(recording.path), "--speed", "max", "--quiet",
                      "--bootstrap-servers", servers, "--topic", topic])  # fmt: skip
-    cfg = {"bootstrap_servers": servers, "status_topic": topic, "indicators_topic": f"{topic}-indicators",
+    cfg = {"kafka": servers, "status_topic": topic, "indicators_topic": f"{topic}-indicators",
            "quarantine_topic": f"{topic}-quarantine", "checkpoint": str(folder / f"{topic}-checkpoint"),
            "show_rows": 0}  # fmt: skip
     job = measured([sys.executable, "-c", JOB, json.dumps(cfg)])

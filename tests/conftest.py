@@ -54,9 +54,9 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.
 
 
 @pytest.fixture
-def topics_with(velib_kafka: str):
+def topics_with(velib_kafka_target):
     """Factory: fresh, unique topics with the given number of partitions."""
-    return lambda partitions: fresh_topics(velib_kafka, partitions)
+    return lambda partitions: fresh_topics(velib_kafka_target, partitions)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Driving the pipeline from tests through the library entry points the CLI, demo and benchmarks call."""
+"""Driving the pipeline from tests through the library entry points the CLI, demo and benchmarks call, on the
+suite's plaintext brokers (``bootstrap``: their servers)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from velib_replay.contracts.indicators import Indicator
 from velib_replay.job.config import JobSummary
 from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.job.runner import run_once
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import PlayStats, replay_delivered
@@ -23,16 +25,16 @@ from velib_replay.verify.topic import read_latest
 def replay(
     recording: Recording, bootstrap: str, topic: str, speed: float | None, client: str = "kafka-python", **plan
 ) -> PlayStats:
-    return replay_delivered(recording, bootstrap, topic, ReplayPlan(speed=speed, **plan), client=client)
+    return replay_delivered(recording, KafkaTarget(bootstrap), topic, ReplayPlan(speed=speed, **plan), client=client)
 
 
 def process_once(spark, bootstrap: str, names: PipelineTopics, checkpoint: Path, **overrides) -> JobSummary:
     """The job once over ``names`` on ``bootstrap`` (a cluster's servers, for names made elsewhere)."""
-    return run_once(replace(names, bootstrap_servers=bootstrap).job_config(checkpoint, **overrides), spark)
+    return run_once(replace(names, kafka=KafkaTarget(bootstrap)).job_config(checkpoint, **overrides), spark)
 
 
 def latest_indicators(bootstrap: str, names) -> dict[str, Indicator]:
-    return read_latest(bootstrap, names.indicators).latest
+    return read_latest(KafkaTarget(bootstrap), names.indicators).latest
 
 
 def topic_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:

@@ -27,7 +27,7 @@ WAIT_MS = 60_000  # the page polls every second; the margin is for a busy 2-core
 
 
 @pytest.fixture
-def running(sample, velib_kafka, velib_topics):
+def running(sample, velib_kafka, velib_kafka_target, velib_topics):
     """A replay of the sample at 6x under a Control, its endpoint, and a dashboard driving it."""
     plan = ReplayPlan(speed=6.0)
     control = Control(plan_slots(sample, plan), plan.speed)
@@ -35,7 +35,7 @@ def running(sample, velib_kafka, velib_topics):
     result: dict = {}
     player = threading.Thread(
         target=lambda: result.setdefault(
-            "stats", replay_to_topic(sample, velib_kafka, velib_topics.status, plan, control=control)
+            "stats", replay_to_topic(sample, velib_kafka_target, velib_topics.status, plan, control=control)
         ),
         daemon=True,
     )

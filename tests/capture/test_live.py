@@ -254,13 +254,13 @@ def test_play_of_a_recording_made_by_live_sends_exactly_what_live_sent(
 @pytest.mark.integration
 @pytest.mark.slow
 def test_live_against_serve_inject_loses_nothing_served_correctly_and_accounts_for_every_fault(
-    sample, velib_kafka, velib_topics, tmp_path
+    sample, velib_kafka, velib_kafka_target, velib_topics, tmp_path
 ):
     """The API on a bad day: every distinct snapshot on Kafka exactly once, and each injected fault found
     again, by kind, in live's accounting and in the tee'd recording's ``info`` (no retries: a request is a poll)."""
     specs = ["error=0.2", "timeout=0.1", "truncate=0.1", "stale=0.1", "slow=0.1:200ms", "reset=0.1"]
     faults = [parse_http_fault(spec) for spec in specs]
-    connect = kafka_connector(velib_kafka, velib_topics.status)
+    connect = kafka_connector(velib_kafka_target, velib_topics.status)
     result = live_against_serve(sample, connect, faults, seed=3, record=tmp_path / "tee")
     n, c = result.faults, result.live.counts
     assert result.complete and result.lost == 0 and result.live.undelivered == 0

@@ -93,8 +93,8 @@ values = st.one_of(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 @given(batch=st.lists(values, min_size=150, max_size=400))
-def test_job_and_reference_agree_on_any_messages(batch, velib_spark, velib_kafka, postcodes):
-    names = fresh_topics(velib_kafka)
+def test_job_and_reference_agree_on_any_messages(batch, velib_spark, velib_kafka, velib_kafka_target, postcodes):
+    names = fresh_topics(velib_kafka_target)
     offsets = send_raw(velib_kafka, names.status, batch)
     now = time.time()
     with tempfile.TemporaryDirectory() as checkpoint:

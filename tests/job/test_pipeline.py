@@ -38,14 +38,16 @@ def test_max_speed_replay_gives_the_golden_indicators(
     assert summary.quarantined == 0
 
 
-def test_bad_messages_are_quarantined_and_counted(sample, velib_kafka, velib_topics, velib_spark, checkpoint):
+def test_bad_messages_are_quarantined_and_counted(
+    sample, velib_kafka, velib_kafka_target, velib_topics, velib_spark, checkpoint
+):
     """With rows printed, the batch is read twice (written, then shown): each row is still counted once."""
     bad = [
         Message(b"x", b"{not json"),
         Message(None, b'{"num_bikes_available": 3, "snapshot_time": "2025-10-18T09:09:16Z"}'),
         Message(b"16107", b'{"stationCode": "16107", "num_bikes_available": 3}'),
     ]
-    with open_publisher(velib_kafka, velib_topics.status) as publisher:
+    with open_publisher(velib_kafka_target, velib_topics.status) as publisher:
         publisher.send(bad)
         assert publisher.flush().delivered == 3
     replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
@@ -59,10 +61,12 @@ def test_bad_messages_are_quarantined_and_counted(sample, velib_kafka, velib_top
     assert reasons == ["no stationCode", "no valid snapshot_time", "not a JSON object"]
 
 
-def test_both_outputs_come_from_one_read_of_each_message(sample, velib_kafka, velib_topics, velib_spark, checkpoint):
+def test_both_outputs_come_from_one_read_of_each_message(
+    sample, velib_kafka, velib_kafka_target, velib_topics, velib_spark, checkpoint
+):
     """Indicators and quarantine records share one scan and one exchange per micro-batch: reading and parsing
     every message once per output cost the job as much again (bench/anchor.py)."""
-    with open_publisher(velib_kafka, velib_topics.status) as publisher:
+    with open_publisher(velib_kafka_target, velib_topics.status) as publisher:
         publisher.send([Message(b"x", b"{not json")])
         assert publisher.flush().delivered == 1
     replay(sample, velib_kafka, velib_topics.status, speed=None, limit=1)
@@ -78,7 +82,7 @@ def test_both_outputs_come_from_one_read_of_each_message(sample, velib_kafka, ve
 
 
 def test_stations_with_missing_or_odd_fields_count_like_the_reference(
-    postcodes, velib_kafka, velib_topics, velib_spark, checkpoint
+    postcodes, velib_kafka, velib_kafka_target, velib_topics, velib_spark, checkpoint
 ):
     """Missing bike types or docks count as 0, and the types may be a map: job and reference agree."""
     snapshot_time = 1760778556
@@ -89,7 +93,7 @@ def test_stations_with_missing_or_odd_fields_count_like_the_reference(
         {"stationCode": "no-such-station", "num_bikes_available": 1, "num_bikes_available_types": [{"ebike": 1}]},
         {"stationCode": "14111", "num_bikes_available": "7", "num_docks_available": 3.5},
     ]
-    with open_publisher(velib_kafka, velib_topics.status) as publisher:
+    with open_publisher(velib_kafka_target, velib_topics.status) as publisher:
         publisher.send(snapshot_messages(stations, snapshot_time, None))
         assert publisher.flush().delivered == len(stations)
     summary = process_once(velib_spark, velib_kafka, velib_topics, checkpoint)

@@ -16,6 +16,7 @@ from velib_replay.cli import main
 from velib_replay.contracts.feed import iso_utc
 from velib_replay.errors import UserError
 from velib_replay.kafka import broker, jvm, topics
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.publisher import CLIENTS, open_publisher
 
 pytestmark = pytest.mark.integration
@@ -95,9 +96,9 @@ def test_unreachable_broker_is_a_one_line_error():
 
 def test_unreachable_broker_with_librdkafka_and_an_unknown_client():
     with pytest.raises(UserError, match="cannot reach Kafka at localhost:"):
-        open_publisher(f"localhost:{broker.free_port()}", "t", client="librdkafka")
+        open_publisher(KafkaTarget(f"localhost:{broker.free_port()}"), "t", client="librdkafka")
     with pytest.raises(UserError, match="unknown Kafka client"):
-        open_publisher("localhost:9092", "t", client="rdkafka")
+        open_publisher(KafkaTarget(), "t", client="rdkafka")
 
 
 @pytest.mark.slow
@@ -105,7 +106,7 @@ def test_unreachable_broker_with_librdkafka_and_an_unknown_client():
 def test_replay_survives_a_broker_restart_and_delivers_every_message_once(sample, own_broker, client):
     broker.start(own_broker)
     topic = "restart-test"
-    topics.ensure_topics(own_broker.bootstrap_servers, [topics.status_topic(topic, 3)])
+    topics.ensure_topics(KafkaTarget(own_broker.bootstrap_servers), [topics.status_topic(topic, 3)])
     result = {}
     player = threading.Thread(
         target=lambda: result.setdefault("stats", replay(sample, own_broker.bootstrap_servers, topic, 40.0, client))

@@ -9,8 +9,10 @@ from click.testing import CliRunner
 
 from velib_replay.cli import main
 from velib_replay.errors import UserError
+from velib_replay.job.config import JobConfig
+from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.kafka import client_config
-from velib_replay.kafka.client_config import from_properties, parse_properties
+from velib_replay.kafka.client_config import KafkaTarget, from_properties, parse_properties
 from velib_replay.kafka.sasl import SaslSetup
 
 SCRAM = """\
@@ -85,9 +87,23 @@ def test_a_file_no_client_could_honour_is_refused_naming_why(text: str, says: st
     assert says in str(refused.value)
 
 
-def test_redact_hides_the_installed_secrets(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(client_config, "_active", config_of(SCRAM))
-    assert client_config.redact('failed: password="s3cr"et" for alice') == 'failed: password="[hidden]" for alice'
+def test_redact_hides_the_secrets_of_the_settings():
+    redacted = config_of(SCRAM).redact('failed: password="s3cr"et" for alice')
+    assert redacted == 'failed: password="[hidden]" for alice'
+
+
+def test_a_job_config_built_before_the_settings_were_loaded_cannot_miss_them():
+    """No process-wide settings: what a JobConfig (or a publisher) uses is the target it was built with, so one
+    built early stays plaintext, visibly, and a secured one carries its settings to Spark's source and sinks."""
+    early = JobConfig()
+    secured = PipelineTopics("s", "i", "q", KafkaTarget("broker:9093", config_of(SCRAM))).job_config(Path("cp"))
+    plain = JobConfig()
+    assert early.kafka.spark() == plain.kafka.spark() == {"kafka.bootstrap.servers": "localhost:9092"}
+    assert secured.kafka.spark()["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
+    assert secured.kafka.kafka_python()["sasl_plain_password"] == 's3cr"et'
+    assert secured.kafka.librdkafka()["bootstrap.servers"] == "broker:9093"
+    assert "s3cr" not in repr(secured) + repr(secured.kafka)
+    assert not hasattr(client_config, "install") and not hasattr(client_config, "active")
 
 
 def test_the_cli_refuses_a_bad_file_in_one_line_and_never_shows_secrets(tmp_path: Path):

@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient
 from velib_replay.cli import main
 from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.kafka import cluster, topics
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import replay_to_topic
 
@@ -45,9 +46,12 @@ def test_a_broker_killed_mid_replay_loses_and_doubles_nothing(
     kafka_cluster, velib_spark, checkpoint, sample, postcodes
 ):
     bootstrap = kafka_cluster.bootstrap_servers
-    names = PipelineTopics(*(f"{role}-{uuid.uuid4().hex[:10]}" for role in ("status", "indicators", "quarantine")))
+    target = KafkaTarget(bootstrap)
+    names = PipelineTopics(
+        *(f"{role}-{uuid.uuid4().hex[:10]}" for role in ("status", "indicators", "quarantine")), kafka=target
+    )
     specs = topics.pipeline_topics(names.status, names.indicators, names.quarantine, replication=3, min_insync=2)
-    topics.ensure_topics(bootstrap, specs)
+    topics.ensure_topics(target, specs)
     victim = kafka_cluster.nodes[leader_of(bootstrap, names.status) - 1]  # the status partition's leader
     job = threading.Thread(target=process_once, args=(velib_spark, bootstrap, names, checkpoint))
     sent = []
@@ -59,7 +63,7 @@ def test_a_broker_killed_mid_replay_loses_and_doubles_nothing(
         if len(sent) == 4:
             cluster.kill(victim)
 
-    stats = replay_to_topic(sample, bootstrap, names.status, ReplayPlan(speed=120.0), on_sent=midway)
+    stats = replay_to_topic(sample, target, names.status, ReplayPlan(speed=120.0), on_sent=midway)
     job.join()
     process_once(velib_spark, bootstrap, names, checkpoint)  # what arrived after the first run's end offsets
     assert cluster.running(kafka_cluster).count(None) == 1

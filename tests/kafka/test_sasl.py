@@ -63,13 +63,6 @@ def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredK
         broker.stop(instance)
 
 
-@pytest.fixture(autouse=True)
-def plaintext_afterwards() -> Iterator[None]:
-    """The CLI installs --kafka-config process-wide: later tests in this process expect plaintext clients."""
-    yield
-    client_config.install(client_config.ClientConfig())
-
-
 def invoke(*args: str):
     return CliRunner().invoke(main, list(args))
 
@@ -117,7 +110,7 @@ def test_with_credentials_report_dashboard_scenario_and_the_plugin_work(secured_
         started = next(line for line in dashboard.stdout if line.startswith("Dashboard on "))
         url = started.split()[2]
         with urllib.request.urlopen(f"{url}events", timeout=60) as events:
-            states = (json.loads(line[len("data: ") :]) for line in events if line.startswith(b'data: {"latest_time"'))
+            states = (json.loads(line[len("data: ") :]) for line in events if line.startswith(b"data: {"))
             assert next(state for state in states if state.get("rows"))["postcodes"]["75001"]["bikes_available"] == 7
     finally:
         dashboard.terminate()

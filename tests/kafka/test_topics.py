@@ -25,14 +25,14 @@ def fresh_names() -> tuple[str, str, str]:
     return (f"status-{suffix}", f"indicators-{suffix}", f"quarantine-{suffix}")
 
 
-def test_the_indicators_topic_is_plain_and_takes_unkeyed_rows_each_name_said_once(velib_kafka):
+def test_the_indicators_topic_is_plain_and_takes_unkeyed_rows_each_name_said_once(velib_kafka, velib_kafka_target):
     names = fresh_names()
     first = run_topics(velib_kafka, names)
     assert first.exit_code == 0, first.output
     assert first.output == f"Created: {', '.join(names)}; already there: none\n"
     again = run_topics(velib_kafka, names)
     assert again.output == f"Created: none; already there: {', '.join(names)}\n"
-    settings = topic_config(velib_kafka, names[1], ["cleanup.policy", "retention.ms"])
+    settings = topic_config(velib_kafka_target, names[1], ["cleanup.policy", "retention.ms"])
     assert settings == {"cleanup.policy": "delete", "retention.ms": "-1"}
     producer = KafkaProducer(bootstrap_servers=velib_kafka)
     try:
@@ -41,8 +41,8 @@ def test_the_indicators_topic_is_plain_and_takes_unkeyed_rows_each_name_said_onc
         producer.close()
 
 
-def test_compact_makes_a_compacted_indicators_topic(velib_kafka):
+def test_compact_makes_a_compacted_indicators_topic(velib_kafka, velib_kafka_target):
     names = fresh_names()
     assert run_topics(velib_kafka, names, "--compact").exit_code == 0
-    assert topic_config(velib_kafka, names[1], ["cleanup.policy"]) == {"cleanup.policy": "compact"}
-    assert topic_config(velib_kafka, names[0], ["cleanup.policy"]) == {"cleanup.policy": "delete"}
+    assert topic_config(velib_kafka_target, names[1], ["cleanup.policy"]) == {"cleanup.policy": "compact"}
+    assert topic_config(velib_kafka_target, names[0], ["cleanup.policy"]) == {"cleanup.policy": "delete"}

@@ -18,10 +18,10 @@ SNAPSHOTS = 2
 @pytest.mark.integration
 @pytest.mark.slow
 def test_job_metrics_match_the_run_and_health_turns_503_when_it_falls_behind(
-    sample, velib_kafka, velib_topics, velib_spark, checkpoint
+    sample, velib_kafka, velib_kafka_target, velib_topics, velib_spark, checkpoint
 ):
     sent = replay(sample, velib_kafka, velib_topics.status, speed=None, limit=SNAPSHOTS).delivered
-    observer = JobObserver(velib_topics.status, kafka_end_offsets(velib_kafka))
+    observer = JobObserver(velib_topics.status, kafka_end_offsets(velib_kafka_target))
     with metrics.serving(observer.serving_health(max_lag=3), 0, "127.0.0.1") as server:
         summary = run_once(velib_topics.job_config(checkpoint), velib_spark, listener=observer.listener)
         seen = parse_metrics(get(server.url + "/metrics"))

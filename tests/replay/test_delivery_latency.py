@@ -33,10 +33,10 @@ GAP_S = 2.0  # between snapshots, as play paces them; an acknowledgement on loop
 
 @pytest.mark.parametrize("client", CLIENTS)
 def test_latency_is_hand_over_to_acknowledgement_not_the_gap_to_the_next_snapshot(
-    sample, velib_kafka, velib_topics, client
+    sample, velib_kafka_target, velib_topics, client
 ):
     snapshots = list(sample.snapshots())[:3]
-    with open_publisher(velib_kafka, velib_topics.status, client=client) as publisher:
+    with open_publisher(velib_kafka_target, velib_topics.status, client=client) as publisher:
         for snapshot in snapshots:
             publisher.send(snapshot_messages(snapshot.stations, snapshot.snapshot_time, None))
             time.sleep(GAP_S)

@@ -137,15 +137,15 @@ def test_verify_says_what_differs(velib_kafka, velib_topics, tmp_path):
     max_offsets=st.sampled_from([None, 7]),
 )
 def test_outcome_always_equals_the_ledger_expectation(
-    velib_kafka, velib_spark, sample, postcodes, seed, specs, max_offsets
+    velib_kafka, velib_kafka_target, velib_spark, sample, postcodes, seed, specs, max_offsets
 ):
     """Random seeds and fault mixes on 5 stations by 5 snapshots: the job's output is the expectation, always."""
-    names = fresh_topics(velib_kafka)
+    names = fresh_topics(velib_kafka_target)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "faults.jsonl"
         plan = ReplayPlan(wanted=parse_station_filter("16107,32304,14111,8026,7002"), limit=5)
         faults = [parse_fault(spec) for spec in specs]
-        replay_to_topic(sample, velib_kafka, names.status, plan, faults=faults, seed=seed, fault_log=log)
+        replay_to_topic(sample, velib_kafka_target, names.status, plan, faults=faults, seed=seed, fault_log=log)
         summary = process_once(
             velib_spark,
             velib_kafka,

@@ -105,8 +105,10 @@ def test_without_the_check_a_play_that_sent_nothing_fails(velib_kafka, velib_top
 
 
 @pytest.mark.parametrize("client", CLIENTS)
-def test_delivery_latency_is_measured_once_per_snapshot_by_both_clients(velib_kafka, velib_topics, sample, client):
-    stats = replay_to_topic(sample, velib_kafka, velib_topics.status, ReplayPlan(), client=client)
+def test_delivery_latency_is_measured_once_per_snapshot_by_both_clients(
+    velib_kafka_target, velib_topics, sample, client
+):
+    stats = replay_to_topic(sample, velib_kafka_target, velib_topics.status, ReplayPlan(), client=client)
     assert stats.delivered == stats.messages == 16442
     assert len(stats.latencies_ms) == stats.snapshots == 11
     latency = stats.as_dict()["delivery_latency"]

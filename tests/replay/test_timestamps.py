@@ -22,10 +22,10 @@ WANTED = frozenset({"16107", "32017"})  # a few records per snapshot keep the Sp
 @pytest.mark.integration
 @pytest.mark.slow
 def test_offsets_for_times_and_starting_offsets_by_timestamp_find_feed_times_in_a_replay(
-    sample, velib_kafka, topics_with, velib_spark
+    sample, velib_kafka, velib_kafka_target, topics_with, velib_spark
 ):
     topic = topics_with(1).status
-    stats = replay_to_topic(sample, velib_kafka, topic, ReplayPlan(limit=SNAPSHOTS, wanted=WANTED))
+    stats = replay_to_topic(sample, velib_kafka_target, topic, ReplayPlan(limit=SNAPSHOTS, wanted=WANTED))
     assert stats.undelivered == 0
     snapshots = list(sample.snapshots())[:SNAPSHOTS]
     sizes = [len(snapshot_messages(s.stations, s.snapshot_time, WANTED)) for s in snapshots]
@@ -59,15 +59,15 @@ def test_offsets_for_times_and_starting_offsets_by_timestamp_find_feed_times_in_
 
 @pytest.mark.integration
 def test_feed_times_ahead_of_the_broker_are_taken_and_send_timestamps_stamp_the_time_of_sending(
-    sample, velib_kafka, topics_with
+    sample, velib_kafka, velib_kafka_target, topics_with
 ):
     topic = topics_with(1).status
     ahead = ReplayPlan(limit=1, wanted=frozenset({"16107"}), rebase_to=datetime.now(timezone.utc) + timedelta(hours=3))
-    assert replay_to_topic(sample, velib_kafka, topic, ahead, client="librdkafka").delivered == 1  # Kafka 4
+    assert replay_to_topic(sample, velib_kafka_target, topic, ahead, client="librdkafka").delivered == 1  # Kafka 4
     # refuses records more than 1 h ahead by default: the status topic's own setting lets them in
     before_ms = int(time.time() * 1000)
     plan = ReplayPlan(limit=1, wanted=frozenset({"16107"}))
-    assert replay_to_topic(sample, velib_kafka, topic, plan, timestamps="send").delivered == 1
+    assert replay_to_topic(sample, velib_kafka_target, topic, plan, timestamps="send").delivered == 1
     consumer = KafkaConsumer(topic, bootstrap_servers=velib_kafka, auto_offset_reset="earliest")
     try:
         records = _records(consumer, 2)
@@ -75,7 +75,7 @@ def test_feed_times_ahead_of_the_broker_are_taken_and_send_timestamps_stamp_the_
         consumer.close()
     assert records[0].timestamp > time.time() * 1000 + 2.9 * 3600_000
     assert before_ms <= records[1].timestamp <= time.time() * 1000
-    with kafka_connector(velib_kafka, topic, timestamps="send")() as publisher:  # `live --timestamps send`
+    with kafka_connector(velib_kafka_target, topic, timestamps="send")() as publisher:  # `live --timestamps send`
         assert publisher.feed_time is False
 
 

@@ -99,9 +99,9 @@ def test_the_command_prints_the_table_and_writes_json_and_junit(tmp_path):
 
 
 @pytest.mark.integration
-def test_key_fields_no_row_has_are_refused_rather_than_keying_every_row_null(velib_spark, velib_kafka, tmp_path):
+def test_key_fields_no_row_has_are_refused_rather_than_keying_every_row_null(velib_spark, velib_kafka_target, tmp_path):
     setting = Setting(
-        velib_spark, velib_kafka, tmp_path, key_fields=("code_postal",), wanted=parse_station_filter(STATIONS)
+        velib_spark, velib_kafka_target, tmp_path, key_fields=("code_postal",), wanted=parse_station_filter(STATIONS)
     )
     with pytest.raises(UserError, match=r"^no output row has the key fields code_postal: the rows' fields are bikes, "):
         run_matrix(robustness_jobs.summing, Recording(SAMPLE), setting, faults=["duplicate"])

@@ -47,6 +47,7 @@ from velib_replay.contracts.feed import NO_CONTEXT, SystemContext, parse_status
 from velib_replay.contracts.messages import Message, snapshot_messages
 from velib_replay.errors import UserError
 from velib_replay.kafka import librdkafka_publisher, topics
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.publisher import Publisher, open_publisher
 from velib_replay.recording import KEYFRAME_EVERY, Poll, RecordingWriter
 from velib_replay.recording.repeats import Repeats
@@ -61,13 +62,13 @@ Connect = Callable[[], Publisher]
 
 
 def kafka_connector(
-    bootstrap_servers: str, topic: str, delivery_timeout_s: float = DELIVERY_TIMEOUT, timestamps: str = "feed"
+    kafka: KafkaTarget, topic: str, delivery_timeout_s: float = DELIVERY_TIMEOUT, timestamps: str = "feed"
 ) -> Connect:
     """A function opening a Publisher on ``topic`` (created if absent), raising when Kafka is unreachable."""
 
     def connect() -> Publisher:
-        topics.ensure_topics(bootstrap_servers, [topics.status_topic(topic)])
-        return open_publisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps)
+        topics.ensure_topics(kafka, [topics.status_topic(topic)])
+        return open_publisher(kafka, topic, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps)
 
     return connect
 

@@ -95,7 +95,7 @@ def live_against_serve(
 ) -> ApiOutageResult:
     """Serve ``recording`` with ``faults`` (seeded) on a free loopback port and run ``live`` against it.
 
-    ``connect`` opens the publisher (``kafka_connector(bootstrap, topic)``); ``record`` tees the polls
+    ``connect`` opens the publisher (``kafka_connector(kafka, topic)``); ``record`` tees the polls
     into a recording, for ``info``. Polling stops once every status body was served correctly, or after
     ``max_polls`` (default: 20 per status poll of the recording, so ``error=1`` ends too).
     """

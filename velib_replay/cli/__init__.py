@@ -31,10 +31,10 @@ from velib_replay.cli import (
     topics,
     verify,
 )
-from velib_replay.cli.options import env
+from velib_replay.cli.options import KAFKA_SETTINGS, env
 from velib_replay.errors import UserError
 from velib_replay.kafka import client_logs
-from velib_replay.kafka.client_config import redact
+from velib_replay.kafka.client_config import ClientConfig
 
 DEBUG_ENV = env("DEBUG")
 
@@ -51,7 +51,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as error:
-            raise click.ClickException(redact(str(error))) from None
+            raise click.ClickException(_redact(ctx, str(error))) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except OSError as error:  # a path that cannot be used: the system's own words name the file and the cause
@@ -59,11 +59,16 @@ class _Group(click.Group):
         except Exception as error:
             if ctx.meta.get(DEBUG_ENV) or os.environ.get(DEBUG_ENV):
                 raise
-            first_line = redact((str(error).strip().splitlines() or [""])[0][:300])
+            first_line = _redact(ctx, (str(error).strip().splitlines() or [""])[0][:300])
             raise click.ClickException(
                 f"internal error: {type(error).__name__}: {first_line} "
                 f"(run with --debug or {DEBUG_ENV}=1 for the full trace, and please report it)"
             ) from None
+
+
+def _redact(ctx: click.Context, text: str) -> str:
+    """``text`` without the secrets of the command's --kafka-config (shared through ``ctx.meta``)."""
+    return ctx.meta.get(KAFKA_SETTINGS, ClientConfig()).redact(text)
 
 
 def os_error_line(error: OSError) -> str:

@@ -8,6 +8,7 @@ from velib_replay import config
 from velib_replay.cli import options
 from velib_replay.cli.stopping import finish
 from velib_replay.dashboard.server import open_dashboard
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.signals import Interrupted, StopRequest
 
 
@@ -54,8 +55,7 @@ from velib_replay.signals import Interrupted, StopRequest
     help="Value fields that make each row's key, comma-separated (e.g. postcode), for a topic written without "
     "keys (the original consumer's). Default: the Kafka key.",
 )
-@options.bootstrap_servers
-@options.kafka_config
+@options.kafka_target
 @options.indicators_topic
 @options.status_topic
 def command(
@@ -64,16 +64,14 @@ def command(
     quiet_after: float,
     control_url: str | None,
     key_fields: tuple[str, ...] | None,
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     indicators_topic: str,
     status_topic: str,
 ) -> None:
     """Serve a page following INDICATORS-TOPIC live: network and postcode charts, latest snapshot, its age,
     the job's lag behind the status --topic, and a notice when nothing arrives; with --control, the replay's
     controls too. Stop it with Ctrl-C."""
-    server = open_dashboard(
-        bootstrap_servers, indicators_topic, status_topic, host, port, quiet_after, control_url, key_fields
-    )
+    server = open_dashboard(kafka, indicators_topic, status_topic, host, port, quiet_after, control_url, key_fields)
     click.echo(f"Dashboard on {server.url} following {indicators_topic} (Ctrl-C to stop)")
     stop = StopRequest()
     try:

@@ -58,7 +58,7 @@ def command(recording: Path, port: int, data_dir: Path) -> None:
     )
     click.echo(f"\nReport (open it in a browser, it works offline): {result.report.page}")
     click.echo(
-        f"\nThe embedded Kafka broker is still running on {result.bootstrap_servers} "
+        f"\nThe embedded Kafka broker is still running on {result.kafka.servers} "
         f"(stop it with `{_this_command()} kafka stop --data-dir {data_dir}`)."
     )
 

@@ -21,6 +21,7 @@ from velib_replay.cli.capture_options import (
     schedule_options,
 )
 from velib_replay.cli.stopping import finish
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.observe import logs, metrics
 from velib_replay.observe.capture_metrics import CaptureObserver
 from velib_replay.signals import StopRequest
@@ -43,8 +44,7 @@ from velib_replay.signals import StopRequest
     type=click.Path(file_okay=False, path_type=Path),
     help="Also record every poll (and station_information) into this folder.",
 )
-@options.bootstrap_servers
-@options.kafka_config
+@options.kafka_target
 @options.status_topic
 @click.option(
     "--max-backlog",
@@ -76,7 +76,7 @@ def command(
     wanted: frozenset[str] | None,
     skip_repeated: bool,
     record_dir: Path | None,
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     status_topic: str,
     max_backlog: int,
     delivery_timeout: float,
@@ -110,7 +110,7 @@ def command(
         keyframe_every,
         skip_repeated,
     )
-    connect = kafka_connector(bootstrap_servers, status_topic, delivery_timeout, timestamps)
+    connect = kafka_connector(kafka, status_topic, delivery_timeout, timestamps)
     banner = f"Publishing {redact_url(sources.status_url)} to {status_topic} every {interval:g} s (Ctrl-C to stop)"
     logs.announce(banner, log_format)
     observer = CaptureObserver()

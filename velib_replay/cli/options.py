@@ -7,6 +7,7 @@ value the library takes; a bad value is a usage error (exit 2) naming the option
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from velib_replay.contracts.messages import parse_station_filter
 from velib_replay.dashboard.control import check_url as check_control_url
 from velib_replay.errors import UserError
 from velib_replay.kafka import broker, client_config
+from velib_replay.kafka.client_config import ClientConfig, KafkaTarget
 from velib_replay.kafka.publisher import TIMESTAMPS
 from velib_replay.observe.logs import LOG_FORMATS
 from velib_replay.recording import KEYFRAME_EVERY
@@ -145,25 +147,41 @@ bootstrap_servers = click.option(
 )
 
 
-def _install_kafka_config(_ctx: click.Context, param: click.Parameter, path: Path | None) -> Path | None:
-    """Loaded and installed as soon as parsed, so every Kafka client the command builds uses it (none: plaintext)."""
+KAFKA_SETTINGS = "velib_replay.kafka_settings"  # ctx.meta: the settings whose secrets the CLI hides in any error
+
+
+def _load_kafka_config(ctx: click.Context, param: click.Parameter, path: Path | None) -> ClientConfig:
+    """Loaded as soon as parsed, so a bad file is refused before anything runs (none: plaintext)."""
     try:
-        client_config.install(client_config.load(path) if path else client_config.ClientConfig())
+        settings = client_config.load(path) if path else ClientConfig()
     except UserError as error:
         raise click.BadParameter(str(error), param=param) from None
-    return path
+    ctx.meta[KAFKA_SETTINGS] = settings
+    return settings
 
 
 kafka_config = click.option(
     "--kafka-config",
+    "kafka_settings",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar=env("KAFKA_CONFIG"),
     show_envvar=True,
-    expose_value=False,
-    callback=_install_kafka_config,
+    callback=_load_kafka_config,
     help="Kafka client properties file, as Kafka's own tools take it (security.protocol, sasl.mechanism, "
     "sasl.jaas.config, ssl.*): for secured clusters. Its secrets are never printed.",
 )
+
+
+def kafka_target(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--bootstrap-servers`` and ``--kafka-config``, handed to ``command`` as one ``kafka: KafkaTarget``."""
+
+    @functools.wraps(command)
+    def with_target(*args: Any, bootstrap_servers: str, kafka_settings: ClientConfig, **kwargs: Any) -> Any:
+        return command(*args, kafka=KafkaTarget(bootstrap_servers, kafka_settings), **kwargs)
+
+    return bootstrap_servers(kafka_config(with_target))
+
+
 status_topic = click.option(
     "--topic",
     "status_topic",

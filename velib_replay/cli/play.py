@@ -21,6 +21,7 @@ from velib_replay.contracts.feed import iso_utc
 from velib_replay.contracts.messages import selected
 from velib_replay.errors import UserError
 from velib_replay.kafka.broker import accepts_connections
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.publisher import AUTO, CLIENTS
 from velib_replay.recording import Recording, Snapshot
 from velib_replay.replay.control import Control
@@ -57,8 +58,7 @@ from velib_replay.signals import StopRequest
 @click.option("--speed", type=options.SPEED, default=config.PLAY_SPEED, help="1x, 10x, 0.5x, 60 ... or max.")
 @options.stations
 @options.skip_repeated
-@options.bootstrap_servers
-@options.kafka_config
+@options.kafka_target
 @options.status_topic
 @click.option("--partitions", type=click.IntRange(min=1), default=1, help="Partitions if the topic is created now.")
 @click.option(
@@ -154,7 +154,7 @@ def command(
     speed: float | None,
     wanted: frozenset[str] | None,
     skip_repeated: bool,
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     status_topic: str,
     partitions: int,
     loop: int,
@@ -199,7 +199,7 @@ def command(
         if dry_run:
             _print_schedule(slots, plan, counts or {}, total)
             if timestamps == "feed":
-                _check_feed_times(bootstrap_servers, status_topic, stamp_range(slots))
+                _check_feed_times(kafka, status_topic, stamp_range(slots))
             return
         with (
             _controlled(slots, plan, controlled, control_port, quiet) as (control, legend),
@@ -207,7 +207,7 @@ def command(
         ):
             stats = replay_to_topic(
                 source,
-                bootstrap_servers,
+                kafka,
                 status_topic,
                 plan,
                 client=client,
@@ -263,15 +263,15 @@ def _check(
 DRY_RUN_BROKER_WAIT_MS = 2000
 
 
-def _check_feed_times(bootstrap_servers: str, topic: str, stamps: tuple[int, int]) -> None:
+def _check_feed_times(kafka: KafkaTarget, topic: str, stamps: tuple[int, int]) -> None:
     """The dry run's copy of the check ``play`` makes before sending, when a broker answers: a dry run needs none."""
-    host, _, port = bootstrap_servers.split(",")[0].rpartition(":")
-    unchecked = f"Feed times not checked against {topic}'s retention: no broker answers at {bootstrap_servers}"
+    host, _, port = kafka.servers.split(",")[0].rpartition(":")
+    unchecked = f"Feed times not checked against {topic}'s retention: no broker answers at {kafka.servers}"
     if not (port.isdigit() and accepts_connections(int(port), host or "localhost")):
         click.echo(unchecked, err=True)
         return
     try:
-        refusal = feed_time_refusal(bootstrap_servers, topic, *stamps, timeout_ms=DRY_RUN_BROKER_WAIT_MS)
+        refusal = feed_time_refusal(kafka, topic, *stamps, timeout_ms=DRY_RUN_BROKER_WAIT_MS)
     except UserError:  # something listens there, but no Kafka broker that answers in time
         click.echo(unchecked, err=True)
         return

@@ -14,6 +14,7 @@ from velib_replay import config
 from velib_replay.cli import options
 from velib_replay.cli.stopping import finish
 from velib_replay.kafka import client_logs
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.observe import logs, metrics
 from velib_replay.signals import StopRequest
 
@@ -39,8 +40,7 @@ from velib_replay.signals import StopRequest
     show_envvar=True,
     help="Spark master URL (local[*], spark://host:7077, yarn ...).",
 )
-@options.bootstrap_servers
-@options.kafka_config
+@options.kafka_target
 @options.status_topic
 @options.indicators_topic
 @options.quarantine_topic
@@ -104,7 +104,7 @@ def command(
     once: bool,
     checkpoint: Path,
     master: str,
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     status_topic: str,
     indicators_topic: str,
     quarantine_topic: str,
@@ -132,7 +132,7 @@ def command(
     load_postcodes(stations_table)  # a table Spark would read as "every station unknown" is refused before it starts
 
     cfg = JobConfig(
-        bootstrap_servers=bootstrap_servers,
+        kafka=kafka,
         status_topic=status_topic,
         indicators_topic=indicators_topic,
         quarantine_topic=quarantine_topic,
@@ -152,7 +152,7 @@ def command(
     else:  # the listener's lines (the query's start, each batch) alone: the libraries stay quiet
         logging.getLogger(progress.__name__).addHandler(logs.handler(log_format))
         logging.getLogger(progress.__name__).setLevel(logging.INFO)
-    observer = JobObserver(status_topic, kafka_end_offsets(bootstrap_servers))
+    observer = JobObserver(status_topic, kafka_end_offsets(kafka))
     started = time.monotonic()
     stop = StopRequest()
     with stop.handled(), metrics.serving(observer.serving_health(max_lag), metrics_port, metrics_host):

@@ -9,6 +9,7 @@ import click
 from velib_replay import config
 from velib_replay.cli import options
 from velib_replay.job.stations_table import load_postcodes
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.report import data as report_data
 from velib_replay.report import write_report
 from velib_replay.units import format_bytes
@@ -43,8 +44,7 @@ from velib_replay.units import format_bytes
 )
 @click.option("--images/--no-images", default=True, help="Also write PNGs of the network chart and the map.")
 @options.stations_table
-@options.bootstrap_servers
-@options.kafka_config
+@options.kafka_target
 @options.indicators_topic
 def command(
     recording: Path | None,
@@ -53,14 +53,14 @@ def command(
     key_fields: tuple[str, ...] | None,
     images: bool,
     stations_table: Path,
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     indicators_topic: str,
 ) -> None:
     """Write an HTML report (network over time, postcodes, station map, recording health) that opens offline."""
     if key_fields and not from_topic:
         raise click.UsageError("--key-fields keys the rows of --from-topic")
     if from_topic:
-        data = report_data.from_topic(bootstrap_servers, indicators_topic, recording, key_fields)
+        data = report_data.from_topic(kafka, indicators_topic, recording, key_fields)
     elif recording is None:
         raise click.UsageError("give a RECORDING, or --from-topic to chart the indicators topic")
     else:

@@ -10,6 +10,7 @@ import click
 
 from velib_replay.cli import options
 from velib_replay.cli.tables import table
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.robustness.catalogue import CATALOGUE
 from velib_replay.robustness.matrix import Setting, own_stack, run_matrix
@@ -71,7 +72,7 @@ def command(
     function = load_job(job)
     source = Recording(recording)
     with tempfile.TemporaryDirectory(prefix="velib-robustness-") as folder, own_stack(Path(folder)) as (spark, broker):
-        setting = Setting(spark, broker.bootstrap_servers, Path(folder), broker, key_fields, seed, wanted)
+        setting = Setting(spark, KafkaTarget(broker.bootstrap_servers), Path(folder), broker, key_fields, seed, wanted)
         click.echo(f"{job} on {recording}: baseline, then {len(faults or CATALOGUE)} fault(s)", err=True)
         matrix = run_matrix(
             function, source, setting, faults, on_row=lambda row: click.echo(f"  {row.fault}: {row.verdict}", err=True)

@@ -9,6 +9,7 @@ import click
 from velib_replay.cli import options
 from velib_replay.cli.stopping import finish
 from velib_replay.cli.tables import table
+from velib_replay.kafka.client_config import ClientConfig, KafkaTarget
 from velib_replay.scenario.report import HEADERS, rows, write_junit
 from velib_replay.scenario.runner import Result, run_scenarios
 from velib_replay.scenario.spec import scenario_files
@@ -39,18 +40,21 @@ def command() -> None:
     default=None,
     help="Also write the results as JUnit XML here, for CI systems.",
 )
-def run(paths: tuple[Path, ...], bootstrap_servers: str | None, junit_xml: Path | None) -> None:
+def run(
+    paths: tuple[Path, ...], bootstrap_servers: str | None, kafka_settings: ClientConfig, junit_xml: Path | None
+) -> None:
     """Run each scenario FILE (or every *.toml in DIR) with topics of its own; exit 1 if any fails or errors.
 
     Ctrl-C or SIGTERM stops the scenario running (its broker and job too), writes the table and --junit-xml for
     the scenarios that ran, and exits 130 or 143.
     """
     files = scenario_files(list(paths))
+    kafka = KafkaTarget(bootstrap_servers, kafka_settings) if bootstrap_servers else None  # None: an embedded one
     results: list[Result] = []
     stop = StopRequest()
     try:
         with stop.handled(), stop.interruptible():  # a signal unwinds the steps: broker and job stop
-            run_scenarios(files, bootstrap_servers=bootstrap_servers, on_result=lambda result: _done(results, result))
+            run_scenarios(files, kafka=kafka, on_result=lambda result: _done(results, result))
     except Interrupted:
         _report(results, junit_xml)
         click.echo(f"Interrupted by {stop.reason} after {len(results)} of {len(files)} scenarios: the report holds "

@@ -8,11 +8,11 @@ import click
 
 from velib_replay.cli import options
 from velib_replay.kafka import topics
+from velib_replay.kafka.client_config import KafkaTarget
 
 
 @click.command("topics", epilog=options.examples("velib-replay topics", "velib-replay topics --partitions 3"))
-@options.bootstrap_servers
-@options.kafka_config
+@options.kafka_target
 @options.status_topic
 @options.indicators_topic
 @options.quarantine_topic
@@ -28,7 +28,7 @@ from velib_replay.kafka import topics
     "a key. Default: plain, every row kept (readers and verify take the latest per key), unkeyed rows accepted.",
 )
 def command(
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     status_topic: str,
     indicators_topic: str,
     quarantine_topic: str,
@@ -40,10 +40,10 @@ def command(
     """Create the pipeline's topics if absent."""
     names = [status_topic, indicators_topic, quarantine_topic]
     if reset:
-        deleted = topics.delete_topics(bootstrap_servers, names)
+        deleted = topics.delete_topics(kafka, names)
         click.echo(f"Deleted: {', '.join(deleted) or 'none'}")
         time.sleep(1.0 if deleted else 0)
     specs = topics.pipeline_topics(*names, partitions=partitions, replication=replication, compact=compact)
-    created = topics.ensure_topics(bootstrap_servers, specs)
+    created = topics.ensure_topics(kafka, specs)
     there = [name for name in names if name not in created]
     click.echo(f"Created: {', '.join(created) or 'none'}; already there: {', '.join(there) or 'none'}")

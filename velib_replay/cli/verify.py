@@ -17,6 +17,7 @@ from velib_replay.cli import options
 from velib_replay.contracts.indicators import Indicator
 from velib_replay.errors import UserError
 from velib_replay.job.stations_table import load_postcodes
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.topics import end_offsets
 from velib_replay.recording import Recording
 from velib_replay.replay.ledger import read_ledger
@@ -53,8 +54,7 @@ ALLOW_EMPTY_HINT = "pass --allow-empty if that is expected"
     is_flag=True,
     help="Accept an empty result: compare empty with empty as OK, and let --update write an empty golden file.",
 )
-@options.bootstrap_servers
-@options.kafka_config
+@options.kafka_target
 @options.indicators_topic
 @click.option(
     "--fault-log",
@@ -100,7 +100,7 @@ def command(
     stations_table: Path,
     update: bool,
     allow_empty: bool,
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     indicators_topic: str,
     fault_log: Path | None,
     summary_json: Path | None,
@@ -123,7 +123,7 @@ def command(
     golden_fields = key_fields if topic is not None else key_fields or KEY_FIELDS
     topic = topic or indicators_topic
     if update:
-        contents = _read_without_doubt(bootstrap_servers, topic, key_fields)
+        contents = _read_without_doubt(kafka, topic, key_fields)
         _update(golden, contents, topic, allow_empty, golden_fields)
         return
     if fault_log is not None:
@@ -135,8 +135,8 @@ def command(
             watermark_s=spark_interval_seconds(watermark),
             max_offsets=max_offsets_per_trigger,
         )
-        refuse_other_runs(log, end_offsets(bootstrap_servers, str(log.topic)), faulted.messages)
-        quarantined = run_quarantined(_read_without_doubt(bootstrap_servers, quarantine_topic, None), log)
+        refuse_other_runs(log, end_offsets(kafka, str(log.topic)), faulted.messages)
+        quarantined = run_quarantined(_read_without_doubt(kafka, quarantine_topic, None), log)
         late = json.loads(summary_json.read_text())["dropped_late"] if summary_json else None
         for problem in count_mismatches(faulted, quarantined, late):
             raise UserError(f"{problem} ({fault_log})")
@@ -144,7 +144,7 @@ def command(
         expected, source = faulted.indicators, f"the computation over {recording} with {fault_log}"
     else:
         expected, source = _expected(golden, recording, wanted, stations_table, key_fields, golden_fields)
-    contents = _read_without_doubt(bootstrap_servers, topic, key_fields)
+    contents = _read_without_doubt(kafka, topic, key_fields)
     _compare(expected, source, contents, topic, allow_empty)
 
 
@@ -164,8 +164,8 @@ def _compare(
     )
 
 
-def _read_without_doubt(bootstrap_servers: str, topic: str, key_fields: tuple[str, ...] | None) -> TopicContents:
-    contents = read_latest(bootstrap_servers, topic, key_fields=key_fields)
+def _read_without_doubt(kafka: KafkaTarget, topic: str, key_fields: tuple[str, ...] | None) -> TopicContents:
+    contents = read_latest(kafka, topic, key_fields=key_fields)
     _refuse_doubt(contents, topic)
     return contents
 

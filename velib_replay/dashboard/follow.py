@@ -17,6 +17,7 @@ from kafka.errors import KafkaError
 
 from velib_replay.contracts.indicators import INDICATOR_FIELDS, Indicator, snapshot_epoch
 from velib_replay.contracts.messages import SNAPSHOT_TIME_FIELD
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.report.data import (
     TOTAL_FIELDS,
     fitting,
@@ -64,7 +65,7 @@ class Follower:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaTarget,
         indicators_topic: str,
         status_topic: str,
         *,
@@ -86,8 +87,8 @@ class Follower:
         self.status_time: int | None = None
         self._changed = threading.Condition()
         self._stop = threading.Event()
-        self._rows = reader(bootstrap_servers)
-        self._peek = reader(bootstrap_servers)
+        self._rows = reader(kafka)
+        self._peek = reader(kafka)
         self._thread = threading.Thread(target=self._run, name="dashboard-follower", daemon=True)
 
     def start(self) -> Follower:

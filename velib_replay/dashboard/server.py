@@ -17,6 +17,7 @@ from plotly.offline import get_plotlyjs
 from velib_replay.dashboard import control, page
 from velib_replay.dashboard.follow import Follower
 from velib_replay.errors import UserError
+from velib_replay.kafka.client_config import KafkaTarget
 
 STATUS_EVERY_S = 1.0
 MAX_BODY = 4096  # a control action's JSON
@@ -131,7 +132,7 @@ class DashboardServer(ThreadingHTTPServer):
 
 
 def open_dashboard(
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     indicators_topic: str,
     status_topic: str,
     host: str,
@@ -143,9 +144,7 @@ def open_dashboard(
     """A server following the topics, not yet serving: ``start()`` it, or ``serve_forever()``; ``close()`` after.
     With ``control_url`` (what ``play --control`` printed) the page drives that replay; ``key_fields`` key a topic
     written without Kafka keys (the original consumer's) by those value fields."""
-    follower = Follower(
-        bootstrap_servers, indicators_topic, status_topic, quiet_after=quiet_after, key_fields=key_fields
-    ).start()
+    follower = Follower(kafka, indicators_topic, status_topic, quiet_after=quiet_after, key_fields=key_fields).start()
     try:
         return DashboardServer(follower, host, port, control_url)
     except UserError:

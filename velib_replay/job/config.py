@@ -7,12 +7,7 @@ from pathlib import Path
 
 from velib_replay import config
 from velib_replay.contracts.indicators import MAX_FUTURE_S
-from velib_replay.kafka import client_config
-
-
-def _installed_kafka_options() -> dict[str, str]:
-    return client_config.active().spark()
-
+from velib_replay.kafka.client_config import KafkaTarget
 
 QUERY_NAME = "job"  # the streaming query's name (metrics label) and its checkpoint folder
 OUTPUT_COUNTS = "output_rows"  # the query's observed metrics: rows written per output, in each batch's progress
@@ -22,7 +17,7 @@ OUTPUT_COUNTS = "output_rows"  # the query's observed metrics: rows written per 
 class JobConfig:
     """Everything the job reads and writes, explicit so a run is reproducible from its config."""
 
-    bootstrap_servers: str = config.BOOTSTRAP_SERVERS
+    kafka: KafkaTarget = field(default_factory=KafkaTarget)  # its settings are secrets: never in the repr
     status_topic: str = config.STATUS_TOPIC
     indicators_topic: str = config.INDICATORS_TOPIC
     quarantine_topic: str = config.QUARANTINE_TOPIC
@@ -34,9 +29,6 @@ class JobConfig:
     max_offsets_per_trigger: int | None = None
     show_rows: int = 20
     progress_every_s: float = config.BATCH_PROGRESS_EVERY_S  # a long batch's "still running" line, this often
-    # Client properties for Spark's Kafka source and sink ("kafka.security.protocol"...): by default those of
-    # --kafka-config, so the CLI needs no change to pass them; secrets, hence never printed with the config.
-    kafka_options: dict[str, str] = field(default_factory=_installed_kafka_options, repr=False)
 
 
 @dataclass

@@ -85,7 +85,7 @@ def run(
     with claim_checkpoint(cfg.checkpoint), ExitStack() as observing:
         refuse_two_query_layout(cfg.checkpoint)
         topics.ensure_topics(
-            cfg.bootstrap_servers, topics.pipeline_topics(cfg.status_topic, cfg.indicators_topic, cfg.quarantine_topic)
+            cfg.kafka, topics.pipeline_topics(cfg.status_topic, cfg.indicators_topic, cfg.quarantine_topic)
         )
         listener = listener or JobListener(cfg.status_topic)
         observing.enter_context(listening(spark, listener))

@@ -45,7 +45,7 @@ _KafkaSide = TypeVar("_KafkaSide", DataStreamReader, DataStreamWriter, DataFrame
 def on_kafka(side: _KafkaSide, cfg: JobConfig) -> _KafkaSide:
     """Spark's Kafka source or sink on the configured cluster, with its client properties (--kafka-config):
     one place, so the source and both sinks always connect alike."""
-    return side.format("kafka").option("kafka.bootstrap.servers", cfg.bootstrap_servers).options(**cfg.kafka_options)
+    return side.format("kafka").options(**cfg.kafka.spark())
 
 
 def read_messages(spark: SparkSession, cfg: JobConfig) -> DataFrame:

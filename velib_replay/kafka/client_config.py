@@ -2,10 +2,9 @@
 
 One file in Java's properties syntax (``security.protocol``, ``sasl.mechanism``, ``sasl.jaas.config``,
 ``ssl.*``) is mapped to kafka-python's keyword arguments, librdkafka's settings and Spark's ``kafka.``
-options, so a secured cluster is described once. The settings are installed process-wide by the CLI option
-(``install``), because Kafka clients are built deep inside many stages; passing them down every call chain
-would touch every signature between the CLI and the client. Secrets are never shown: ``redact`` hides them
-in any text, and ``describe`` lists the file without them.
+options, so a secured cluster is described once. ``KafkaTarget`` (the servers plus these settings) is the one value
+every Kafka client is built from, passed explicitly from each entry point: there is no process-wide setting that a
+client built too early would miss. Secrets are never shown: ``ClientConfig.redact`` hides them in any text.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from velib_replay.config import BOOTSTRAP_SERVERS
 from velib_replay.errors import UserError, read_user_text
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -47,9 +47,9 @@ _JAAS_OPTION = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]+))')
 class ClientConfig:
     """Validated client properties; empty means plaintext, as before ``--kafka-config`` existed."""
 
-    properties: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict, repr=False)
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @property
     def protocol(self) -> str:
@@ -110,6 +110,12 @@ class ClientConfig:
     def secrets(self) -> list[str]:
         values = [self.password or ""] + [value for key, value in self.properties.items() if key in SECRET_KEYS]
         return [value for value in values if value]
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret of these settings replaced by ``[hidden]``."""
+        for secret in sorted(self.secrets(), key=len, reverse=True):
+            text = text.replace(secret, HIDDEN)
+        return text
 
 
 def parse_properties(text: str, source: str) -> dict[str, str]:
@@ -188,34 +194,34 @@ def load(path: Path) -> ClientConfig:
     return from_properties(parse_properties(read_user_text(path, "Kafka client properties"), str(path)), str(path))
 
 
-_active = ClientConfig()
+@dataclass(frozen=True)
+class KafkaTarget:
+    """One Kafka cluster as every client reaches it: its bootstrap servers and the client settings to use there.
+
+    Built once per entry point (``--bootstrap-servers`` and ``--kafka-config``, or the plugin's options) and
+    passed whole, so a client can only be built with the settings it was given."""
+
+    servers: str = BOOTSTRAP_SERVERS
+    settings: ClientConfig = field(default_factory=ClientConfig, repr=False)
+
+    def kafka_python(self) -> dict[str, Any]:
+        """Keyword arguments for kafka-python's KafkaProducer, KafkaConsumer and KafkaAdminClient."""
+        return {"bootstrap_servers": self.servers, **self.settings.kafka_python()}
+
+    def librdkafka(self) -> dict[str, Any]:
+        """Settings for confluent-kafka (librdkafka) clients."""
+        return {"bootstrap.servers": self.servers, **self.settings.librdkafka()}
+
+    def spark(self) -> dict[str, str]:
+        """Options for Spark's Kafka source and sink."""
+        return {"kafka.bootstrap.servers": self.servers, **self.settings.spark()}
 
 
-def install(client_config: ClientConfig) -> None:
-    """Make these the settings of every Kafka client this process builds from now on."""
-    global _active
-    _active = client_config
-
-
-def active() -> ClientConfig:
-    return _active
-
-
-def redact(text: str) -> str:
-    """``text`` with every secret of the installed configuration replaced by ``[hidden]``."""
-    for secret in sorted(_active.secrets(), key=len, reverse=True):
-        text = text.replace(secret, HIDDEN)
-    return text
-
-
-def kafka_unreachable(bootstrap_servers: str) -> UserError:
-    """The one error every Kafka client gives when it could not bootstrap, saying what to check."""
-    return UserError(f"cannot reach Kafka at {bootstrap_servers} ({unreachable_reason()})")
-
-
-def unreachable_reason() -> str:
-    """What to check when a Kafka client could not bootstrap: kafka-python retries a refused login until its
-    bootstrap timeout like an unreachable broker, without saying which it was."""
-    if _active.protocol == "PLAINTEXT":
-        return "is it running? `velib-replay kafka start`; a secured cluster needs --kafka-config"
-    return "is it running? are the security.protocol and credentials of --kafka-config right?"
+def kafka_unreachable(target: KafkaTarget) -> UserError:
+    """The one error every Kafka client gives when it could not bootstrap, saying what to check: kafka-python
+    retries a refused login until its bootstrap timeout like an unreachable broker, without saying which it was."""
+    if target.settings.protocol == "PLAINTEXT":
+        check = "is it running? `velib-replay kafka start`; a secured cluster needs --kafka-config"
+    else:
+        check = "is it running? are the security.protocol and credentials of --kafka-config right?"
+    return UserError(f"cannot reach Kafka at {target.servers} ({check})")

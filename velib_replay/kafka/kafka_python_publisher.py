@@ -10,7 +10,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
 from velib_replay.contracts.messages import Message
-from velib_replay.kafka import client_config
+from velib_replay.kafka.client_config import KafkaTarget, kafka_unreachable
 from velib_replay.kafka.delivery import DeliveryCounter, DeliveryStats
 
 
@@ -19,7 +19,7 @@ class KafkaPythonPublisher(DeliveryCounter):
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        target: KafkaTarget,
         topic: str,
         *,
         delivery_timeout_s: float = DELIVERY_WAIT_S,
@@ -29,7 +29,6 @@ class KafkaPythonPublisher(DeliveryCounter):
         super().__init__(topic, feed_time=feed_time)
         timeout_ms = int(delivery_timeout_s * 1000)
         settings = {
-            "bootstrap_servers": bootstrap_servers,
             "client_id": "velib-replay",
             "bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS,
             "acks": "all",
@@ -40,13 +39,13 @@ class KafkaPythonPublisher(DeliveryCounter):
             "delivery_timeout_ms": timeout_ms,
             "request_timeout_ms": min(30000, timeout_ms // 2),  # Kafka wants it below delivery.timeout.ms
             "max_block_ms": timeout_ms,
-            **client_config.active().kafka_python(),
+            **target.kafka_python(),
             **producer_config,
         }
         try:
             self._producer = KafkaProducer(**settings)
         except KafkaTimeoutError:
-            raise client_config.kafka_unreachable(bootstrap_servers) from None
+            raise kafka_unreachable(target) from None
 
     def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
         """Queue messages for delivery; returns how many were queued. The batch's last message times it.

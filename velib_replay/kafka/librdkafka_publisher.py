@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
 from velib_replay.contracts.messages import Message
 from velib_replay.errors import UserError
-from velib_replay.kafka import client_config
+from velib_replay.kafka.client_config import KafkaTarget, kafka_unreachable
 from velib_replay.kafka.delivery import DeliveryCounter, DeliveryStats
 
 log = logging.getLogger("librdkafka")  # its lines, shown or not as kafka.client_logs says
@@ -28,7 +28,7 @@ class LibrdkafkaPublisher(DeliveryCounter):
     """
 
     def __init__(
-        self, bootstrap_servers: str, topic: str, *, delivery_timeout_s: float = DELIVERY_WAIT_S, feed_time: bool = True
+        self, target: KafkaTarget, topic: str, *, delivery_timeout_s: float = DELIVERY_WAIT_S, feed_time: bool = True
     ):
         try:
             from confluent_kafka import KafkaException, Producer
@@ -37,7 +37,6 @@ class LibrdkafkaPublisher(DeliveryCounter):
         super().__init__(topic, feed_time=feed_time)
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap_servers,
                 "client.id": "velib-replay",
                 "acks": "all",
                 "enable.idempotence": True,
@@ -45,14 +44,14 @@ class LibrdkafkaPublisher(DeliveryCounter):
                 "batch.size": 256 * 1024,
                 "queue.buffering.max.kbytes": 1024 * 1024,
                 "delivery.timeout.ms": int(delivery_timeout_s * 1000),
-                **client_config.active().librdkafka(),
+                **target.librdkafka(),
                 "logger": log,  # through Python logging, as kafka-python's, not printed raw on stderr
             }
         )
         try:
             self._producer.list_topics(timeout=BOOTSTRAP_TIMEOUT_MS / 1000)
         except KafkaException:
-            raise client_config.kafka_unreachable(bootstrap_servers) from None
+            raise kafka_unreachable(target) from None
         self._closing = threading.Event()
         self._poller = threading.Thread(target=self._serve_reports, name="librdkafka-reports", daemon=True)
         self._poller.start()

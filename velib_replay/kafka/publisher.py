@@ -18,6 +18,7 @@ from typing import Protocol
 from velib_replay.config import DELIVERY_WAIT_S
 from velib_replay.contracts.messages import Message
 from velib_replay.errors import UserError
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.delivery import DeliveryStats
 
 CLIENTS = ("kafka-python", "librdkafka")
@@ -52,7 +53,7 @@ class Publisher(Protocol):
 
 
 def open_publisher(
-    bootstrap_servers: str,
+    target: KafkaTarget,
     topic: str,
     *,
     client: str = AUTO,
@@ -70,9 +71,9 @@ def open_publisher(
     if client == "librdkafka":
         from velib_replay.kafka.librdkafka_publisher import LibrdkafkaPublisher
 
-        return LibrdkafkaPublisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s, feed_time=feed_time)
+        return LibrdkafkaPublisher(target, topic, delivery_timeout_s=delivery_timeout_s, feed_time=feed_time)
     if client != "kafka-python":
         raise UserError(f"unknown Kafka client {client!r} (choose {' or '.join(CLIENTS)})")
     from velib_replay.kafka.kafka_python_publisher import KafkaPythonPublisher
 
-    return KafkaPythonPublisher(bootstrap_servers, topic, delivery_timeout_s=delivery_timeout_s, feed_time=feed_time)
+    return KafkaPythonPublisher(target, topic, delivery_timeout_s=delivery_timeout_s, feed_time=feed_time)

@@ -10,7 +10,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.errors import UserError
-from velib_replay.kafka import client_config
+from velib_replay.kafka.client_config import KafkaTarget, kafka_unreachable
 
 
 @dataclass(frozen=True)
@@ -67,21 +67,20 @@ def pipeline_topics(
     return [replace(spec, configs=spec.configs | durable) for spec in specs]
 
 
-def admin_client(bootstrap_servers: str, timeout_ms: int = BOOTSTRAP_TIMEOUT_MS) -> KafkaAdminClient:
+def admin_client(target: KafkaTarget, timeout_ms: int = BOOTSTRAP_TIMEOUT_MS) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(
-            bootstrap_servers=bootstrap_servers,
             client_id="velib-replay-admin",
             bootstrap_timeout_ms=timeout_ms,
-            **client_config.active().kafka_python(),
+            **target.kafka_python(),
         )
     except KafkaTimeoutError:
-        raise client_config.kafka_unreachable(bootstrap_servers) from None
+        raise kafka_unreachable(target) from None
 
 
-def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
+def ensure_topics(target: KafkaTarget, specs: list[TopicSpec]) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
-    admin = admin_client(bootstrap_servers)
+    admin = admin_client(target)
     try:
         existing = set(admin.list_topics())
         missing = [spec for spec in specs if spec.name not in existing]
@@ -99,9 +98,9 @@ def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
         admin.close()
 
 
-def delete_topics(bootstrap_servers: str, names: list[str]) -> list[str]:
+def delete_topics(target: KafkaTarget, names: list[str]) -> list[str]:
     """Delete those of ``names`` that exist; returns the names deleted."""
-    admin = admin_client(bootstrap_servers)
+    admin = admin_client(target)
     try:
         doomed = [name for name in names if name in set(admin.list_topics())]
         if doomed:
@@ -112,11 +111,11 @@ def delete_topics(bootstrap_servers: str, names: list[str]) -> list[str]:
 
 
 def topic_config(
-    bootstrap_servers: str, topic: str, names: list[str], timeout_ms: int = BOOTSTRAP_TIMEOUT_MS
+    target: KafkaTarget, topic: str, names: list[str], timeout_ms: int = BOOTSTRAP_TIMEOUT_MS
 ) -> dict[str, str] | None:
     """The topic's values of the settings ``names``, the broker's default where not overridden; None when the topic
     does not exist (yet)."""
-    admin = admin_client(bootstrap_servers, timeout_ms)
+    admin = admin_client(target, timeout_ms)
     try:
         if topic not in set(admin.list_topics()):
             return None
@@ -130,17 +129,16 @@ def topic_config(
         admin.close()
 
 
-def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
+def end_offsets(target: KafkaTarget, topic: str) -> dict[int, int]:
     """Each partition's end offset (where the next record goes); empty for a topic that does not exist."""
     try:
         consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
             enable_auto_commit=False,
             bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
-            **client_config.active().kafka_python(),
+            **target.kafka_python(),
         )
     except KafkaTimeoutError:
-        raise client_config.kafka_unreachable(bootstrap_servers) from None
+        raise kafka_unreachable(target) from None
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()} if partitions else {}

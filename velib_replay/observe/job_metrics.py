@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 
 from velib_replay.job.config import QUERY_NAME
 from velib_replay.job.progress import JobListener
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.observe.health import Check, at_most
 from velib_replay.observe.metrics import PREFIX, Observed, counter, gauge
 
@@ -26,7 +27,7 @@ EndOffsets = Callable[[str], dict[int, int]]  # topic → partition → end offs
 LAG_TIMEOUT_MS = 5_000  # a scrape must answer even when Kafka does not
 
 
-def kafka_end_offsets(bootstrap_servers: str) -> EndOffsets:
+def kafka_end_offsets(kafka: KafkaTarget) -> EndOffsets:
     """Ask Kafka for a topic's end offsets, through one consumer (no group, nothing committed) opened lazily."""
     consumer: list[KafkaConsumer] = []
 
@@ -34,10 +35,10 @@ def kafka_end_offsets(bootstrap_servers: str) -> EndOffsets:
         if not consumer:
             consumer.append(
                 KafkaConsumer(
-                    bootstrap_servers=bootstrap_servers,
                     request_timeout_ms=LAG_TIMEOUT_MS,
                     bootstrap_timeout_ms=LAG_TIMEOUT_MS,
                     enable_auto_commit=False,
+                    **kafka.kafka_python(),
                 )
             )
         partitions = [TopicPartition(topic, p) for p in consumer[0].partitions_for_topic(topic) or ()]

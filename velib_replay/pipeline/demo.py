@@ -14,6 +14,7 @@ from velib_replay.job.config import JobSummary
 from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.job.runner import run_once
 from velib_replay.kafka import broker
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.replay.player import PlayStats, replay_to_topic
 from velib_replay.report import Written, write_report
@@ -27,7 +28,7 @@ GOLDEN_NAME = "indicators.golden.jsonl"
 
 @dataclass
 class DemoResult:
-    bootstrap_servers: str
+    kafka: KafkaTarget
     played: PlayStats
     job: JobSummary
     contents: TopicContents
@@ -35,12 +36,12 @@ class DemoResult:
     report: Written
 
 
-def demo_topics(bootstrap_servers: str, run_id: str) -> PipelineTopics:
+def demo_topics(kafka: KafkaTarget, run_id: str) -> PipelineTopics:
     """Topics of this demo run's own, so an earlier replay on ``velib-projet`` cannot change its result."""
     names = (
         f"{name}-demo-{run_id}" for name in (config.STATUS_TOPIC, config.INDICATORS_TOPIC, config.QUARANTINE_TOPIC)
     )
-    return PipelineTopics(*names, bootstrap_servers=bootstrap_servers)
+    return PipelineTopics(*names, kafka=kafka)
 
 
 def run_demo(
@@ -54,7 +55,7 @@ def run_demo(
     """Broker (if needed) → topics → play at max speed → job --once → verify against the golden file → report."""
     started, running = start_broker(embedded, say, move_if_taken=move_if_taken)
     say(f"Kafka {'started' if started else 'already running'} on {running.bootstrap_servers} (log: {running.log_file})")
-    bootstrap = running.bootstrap_servers
+    bootstrap = KafkaTarget(running.bootstrap_servers)
     job_config = demo_topics(bootstrap, time.strftime("%Y%m%dT%H%M%S")).job_config(checkpoint)
     played = replay_to_topic(Recording(recording_path), bootstrap, job_config.status_topic)
     say(f"Played {played.snapshots} snapshots ({played.messages} messages) to {job_config.status_topic}")

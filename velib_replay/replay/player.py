@@ -25,6 +25,7 @@ from velib_replay.config import DELIVERY_WAIT_S
 from velib_replay.contracts.feed import iso_utc
 from velib_replay.contracts.messages import Message, body_messages, selected, snapshot_messages
 from velib_replay.errors import UserError
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.delivery import percentiles_ms
 from velib_replay.kafka.publisher import AUTO, Publisher, open_publisher
 from velib_replay.kafka.topics import end_offsets, ensure_topics, status_topic
@@ -332,7 +333,7 @@ def plan_slots(recording: Recording, plan: ReplayPlan, snapshots: Sequence[Snaps
 
 def replay_to_topic(
     recording: Recording,
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     topic: str,
     plan: ReplayPlan | None = None,
     *,
@@ -359,15 +360,15 @@ def replay_to_topic(
     plan = plan or ReplayPlan()
     chosen = slots if slots is not None else plan_slots(recording, plan)
     if timestamps == "feed":
-        refusal = feed_time_refusal(bootstrap_servers, topic, *stamp_range(plan_slots(recording, plan)))
+        refusal = feed_time_refusal(kafka, topic, *stamp_range(plan_slots(recording, plan)))
         if refusal:
             raise UserError(refusal)
-    ensure_topics(bootstrap_servers, [status_topic(topic, partitions)])
-    origin = (topic, end_offsets(bootstrap_servers, topic)) if fault_log is not None else None  # where the run starts
+    ensure_topics(kafka, [status_topic(topic, partitions)])
+    origin = (topic, end_offsets(kafka, topic)) if fault_log is not None else None  # where the run starts
     with (
         open_ledger(fault_log, plan, faults, seed, origin) as ledger,
         open_publisher(
-            bootstrap_servers, topic, client=client, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps
+            kafka, topic, client=client, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps
         ) as publisher,
     ):
         return play(
@@ -387,11 +388,11 @@ def replay_to_topic(
 
 
 def replay_delivered(
-    recording: Recording, bootstrap_servers: str, topic: str, plan: ReplayPlan | None = None, **options: Any
+    recording: Recording, kafka: KafkaTarget, topic: str, plan: ReplayPlan | None = None, **options: Any
 ) -> PlayStats:
     """``replay_to_topic``, insisting on delivery: a UserError unless every message sent was delivered and the
     replay ran to its end. What the plugin's ``velib_play``, the scenarios' play step and the tests rely on."""
-    stats = replay_to_topic(recording, bootstrap_servers, topic, plan, **options)
+    stats = replay_to_topic(recording, kafka, topic, plan, **options)
     if stats.undelivered or stats.aborted:
         reason = stats.aborted or stats.first_error
         raise UserError(f"replay incomplete: {stats.undelivered} of {stats.messages} messages undelivered ({reason})")

@@ -13,6 +13,7 @@ import time
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.contracts.feed import iso_utc
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.topics import FEED_TIME_CONFIGS, topic_config
 from velib_replay.units import format_duration
 
@@ -49,17 +50,17 @@ def feed_time_problem(settings: dict[str, str], earliest: int, latest: int, now:
 
 
 def feed_time_refusal(
-    bootstrap_servers: str, topic: str, earliest: int, latest: int, timeout_ms: int = BOOTSTRAP_TIMEOUT_MS
+    kafka: KafkaTarget, topic: str, earliest: int, latest: int, timeout_ms: int = BOOTSTRAP_TIMEOUT_MS
 ) -> str | None:
     """Why ``topic`` would not keep records stamped from ``earliest`` to ``latest`` (epoch seconds), in one line
     naming the ways out; None when it would (or when it does not exist yet: ``play`` creates it keeping all)."""
-    settings = topic_config(bootstrap_servers, topic, SETTINGS, timeout_ms)
+    settings = topic_config(kafka, topic, SETTINGS, timeout_ms)
     problem = None if settings is None else feed_time_problem(settings, earliest, latest, time.time())
     if problem is None:
         return None
     what, setting = problem
     alter = (
-        f"kafka-configs.sh --bootstrap-server {bootstrap_servers} --alter --entity-type topics "
+        f"kafka-configs.sh --bootstrap-server {kafka.servers} --alter --entity-type topics "
         f"--entity-name {topic} --add-config {setting}={KEEP_ALL[setting]}"
     )
     return (

@@ -15,6 +15,7 @@ from pathlib import Path
 from velib_replay.contracts.feed import count_of, iso_utc, parse_status, station_code
 from velib_replay.contracts.indicators import COUNT_FIELDS, Indicator, row_problem, snapshot_epoch
 from velib_replay.errors import UserError
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Recording
 from velib_replay.recording.info import RecordingInfo, describe
 from velib_replay.verify.reference import over_recording
@@ -215,16 +216,16 @@ def from_recording(path: Path, postcodes: Mapping[str, str]) -> ReportData:
 
 
 def from_topic(
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     topic: str,
     recording_path: Path | None = None,
     key_fields: tuple[str, ...] | None = None,
 ) -> ReportData:
     """What the job gave (latest value per key of the topic, or per ``key_fields`` for a topic written without
     keys); map and health when a recording is given."""
-    contents = read_latest(bootstrap_servers, topic, key_fields=key_fields)
+    contents = read_latest(kafka, topic, key_fields=key_fields)
     recording = Recording(recording_path) if recording_path else None
-    return from_contents(contents, f"topic {topic} on {bootstrap_servers}", topic, recording)
+    return from_contents(contents, f"topic {topic} on {kafka.servers}", topic, recording)
 
 
 def from_contents(contents: TopicContents, source: str, title: str, recording: Recording | None) -> ReportData:

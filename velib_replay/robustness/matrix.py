@@ -21,6 +21,7 @@ from velib_replay.errors import UserError
 from velib_replay.kafka import broker as kafka_broker
 from velib_replay.kafka import topics
 from velib_replay.kafka.broker import Broker
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import plan_slots, replay_to_topic
@@ -93,7 +94,7 @@ class Setting:
     """What every run shares."""
 
     spark: Any
-    bootstrap: str
+    kafka: KafkaTarget  # the job is handed its servers alone (the job signature)
     workdir: Path
     broker: Broker | None = None  # the embedded broker, restarted by broker-restart (None: that row is skipped)
     key_fields: tuple[str, ...] | None = None
@@ -140,9 +141,9 @@ def _run(job: Job, recording: Recording, setting: Setting, fault: MatrixFault | 
     if fault is not None and fault.name == BROKER_RESTART and setting.broker is None:
         run.failure = SKIPPED
         return run
-    source, output = _fresh_topics(setting.bootstrap, label, fault.partitions if fault else 1)
+    source, output = _fresh_topics(setting.kafka, label, fault.partitions if fault else 1)
     checkpoint = setting.workdir / source
-    args = (setting.spark, job, setting.bootstrap, source, output, checkpoint)
+    args = (setting.spark, job, setting.kafka.servers, source, output, checkpoint)
     slots = list(plan_slots(recording, ReplayPlan(wanted=setting.wanted)))
     if fault is None or fault.inject:
         _play(run, recording, setting, source, slots, fault)
@@ -156,17 +157,17 @@ def _run(job: Job, recording: Recording, setting: Setting, fault: MatrixFault | 
         _timed(run, "job", lambda: run_to_end(*args))
     if run.failure is None:
         started = time.monotonic()
-        contents = read_latest(setting.bootstrap, output, key_fields=setting.key_fields)
+        contents = read_latest(setting.kafka, output, key_fields=setting.key_fields)
         run.latest, run.doubt = contents.latest, contents.doubt()
         run.seconds["compare"] += time.monotonic() - started
     return run
 
 
-def _fresh_topics(bootstrap: str, label: str, partitions: int) -> tuple[str, str]:
+def _fresh_topics(kafka: KafkaTarget, label: str, partitions: int) -> tuple[str, str]:
     """The run's own source (``partitions``) and output topics, plain, under new names: no run sees another's."""
     suffix = uuid.uuid4().hex[:10]
     source, output = f"robustness-{label}-{suffix}", f"robustness-{label}-{suffix}-output"
-    topics.ensure_topics(bootstrap, [topics.status_topic(source, partitions), topics.status_topic(output)])
+    topics.ensure_topics(kafka, [topics.status_topic(source, partitions), topics.status_topic(output)])
     return source, output
 
 
@@ -174,7 +175,7 @@ def _play(run: Run, recording: Recording, setting: Setting, topic: str, slots: l
     started = time.monotonic()
     faults = fault.faults() if fault else []
     plan = ReplayPlan(wanted=setting.wanted)  # its stations filter the slots' messages
-    stats = replay_to_topic(recording, setting.bootstrap, topic, plan, slots=slots, faults=faults, seed=setting.seed)
+    stats = replay_to_topic(recording, setting.kafka, topic, plan, slots=slots, faults=faults, seed=setting.seed)
     run.seconds["replay"] += time.monotonic() - started
     if stats.undelivered or stats.aborted:
         raise UserError(f"replay incomplete: {stats.undelivered} undelivered ({stats.first_error or stats.aborted})")

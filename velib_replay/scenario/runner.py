@@ -20,6 +20,7 @@ from velib_replay.errors import UserError
 from velib_replay.job.pipeline import fresh_topics
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.kafka import broker as kafka_broker
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.scenario.spec import Scenario, load
 from velib_replay.scenario.steps import STEPS, Stack
 from velib_replay.verify.diff import compare, describe
@@ -49,7 +50,7 @@ class Result:
 def run_scenarios(
     files: list[Path],
     *,
-    bootstrap_servers: str | None = None,
+    kafka: KafkaTarget | None = None,
     broker: kafka_broker.Broker | None = None,
     spark: Callable[[], Any] | None = None,
     on_result: Callable[[Result], None] | None = None,
@@ -59,7 +60,7 @@ def run_scenarios(
     scenarios = [load(path, checks) for path in files]  # every file is checked before anything runs
     with (
         tempfile.TemporaryDirectory(prefix="velib-scenarios-") as workdir,
-        _stack_broker(bootstrap_servers, broker, Path(workdir)) as (servers, embedded),
+        _stack_broker(kafka, broker, Path(workdir)) as (servers, embedded),
     ):
         session = spark or cache(_spark)
         results = []
@@ -72,7 +73,7 @@ def run_scenarios(
 
 def run_scenario(
     scenario: Scenario,
-    bootstrap_servers: str,
+    kafka: KafkaTarget,
     broker: kafka_broker.Broker | None,
     spark: Callable[[], Any],
     workdir: Path,
@@ -82,7 +83,7 @@ def run_scenario(
     suffix = uuid.uuid4().hex[:8]
     folder = workdir / f"{scenario.name}-{suffix}"
     folder.mkdir()
-    job = fresh_topics(bootstrap_servers, scenario.partitions).job_config(folder / "checkpoint", **scenario.job)
+    job = fresh_topics(kafka, scenario.partitions).job_config(folder / "checkpoint", **scenario.job)
     stack = Stack(scenario, job, folder, spark, broker)
     result = Result(scenario.name)
     try:
@@ -114,10 +115,10 @@ def judge(stack: Stack) -> list[str]:
     )
     indicators = read_golden(scenario.golden) if scenario.golden else expected.indicators
     problems = []
-    difference = compare(indicators, read_latest(stack.job.bootstrap_servers, stack.job.indicators_topic).latest)
+    difference = compare(indicators, read_latest(stack.job.kafka, stack.job.indicators_topic).latest)
     if not difference.equal:
         problems.append("indicators differ: " + describe(difference, limit=3))
-    quarantined = read_latest(stack.job.bootstrap_servers, stack.job.quarantine_topic).records
+    quarantined = read_latest(stack.job.kafka, stack.job.quarantine_topic).records
     late = sum(summary.dropped_late for summary in stack.summaries) if stack.late_known else None
     problems += count_mismatches(expected, quarantined, late)
     for name, pinned, value in (
@@ -131,16 +132,16 @@ def judge(stack: Stack) -> list[str]:
 
 @contextlib.contextmanager
 def _stack_broker(
-    servers: str | None, broker: kafka_broker.Broker | None, workdir: Path
-) -> Iterator[tuple[str, kafka_broker.Broker | None]]:
-    """The servers to use, and the embedded broker steps may restart (None with --bootstrap-servers)."""
-    if servers is not None or broker is not None:
-        yield (servers or broker.bootstrap_servers), broker
+    kafka: KafkaTarget | None, broker: kafka_broker.Broker | None, workdir: Path
+) -> Iterator[tuple[KafkaTarget, kafka_broker.Broker | None]]:
+    """The Kafka to use, and the embedded broker steps may restart (None with --bootstrap-servers)."""
+    if kafka is not None or broker is not None:
+        yield (kafka or KafkaTarget(broker.bootstrap_servers)), broker
         return
     embedded = kafka_broker.on_free_ports(workdir / "kafka")
     kafka_broker.start(embedded, timeout=180)
     try:
-        yield embedded.bootstrap_servers, embedded
+        yield KafkaTarget(embedded.bootstrap_servers), embedded
     finally:
         kafka_broker.stop(embedded)
 

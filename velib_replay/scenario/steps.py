@@ -114,7 +114,7 @@ def play(stack: Stack, args: PlayArgs) -> None:
     restart = _restart_later(stack, args.restart_broker_after_s) if args.restart_broker_after_s is not None else None
     stats = replay_delivered(
         recording,
-        stack.job.bootstrap_servers,
+        stack.job.kafka,
         stack.job.status_topic,
         args.plan,
         partitions=stack.scenario.partitions,
@@ -158,7 +158,7 @@ def _held_replay(stack: Stack, recording: Recording, args: PlayArgs, log: Path) 
         try:
             result["stats"] = replay_delivered(
                 recording,
-                stack.job.bootstrap_servers,
+                stack.job.kafka,
                 stack.job.status_topic,
                 plan,
                 partitions=stack.scenario.partitions,
@@ -245,7 +245,7 @@ def _the_held(stack: Stack) -> Held:
 
 
 def _on_topic(stack: Stack) -> int:
-    return sum(kafka_end_offsets(stack.job.bootstrap_servers)(stack.job.status_topic).values())
+    return sum(kafka_end_offsets(stack.job.kafka)(stack.job.status_topic).values())
 
 
 def no_args(params: dict[str, Any]) -> None:
@@ -288,7 +288,7 @@ def live(stack: Stack, args: LiveArgs) -> None:
     recording = Recording(stack.scenario.recording)
     result = live_against_serve(
         recording,
-        kafka_connector(stack.job.bootstrap_servers, stack.job.status_topic),
+        kafka_connector(stack.job.kafka, stack.job.status_topic),
         list(args.faults),
         seed=args.seed,
         wanted=args.wanted,
@@ -374,7 +374,7 @@ def _restart_later(stack: Stack, after_s: float) -> threading.Thread:
 
 def _job_process(job: JobConfig) -> subprocess.Popen:
     command = [sys.executable, "-m", "velib_replay", "process", "--master", "local[2]", "--show", "0"]
-    command += ["--checkpoint", str(job.checkpoint), "--bootstrap-servers", job.bootstrap_servers]
+    command += ["--checkpoint", str(job.checkpoint), "--bootstrap-servers", job.kafka.servers]
     command += ["--topic", job.status_topic, "--indicators-topic", job.indicators_topic]
     command += ["--quarantine-topic", job.quarantine_topic, "--watermark", job.watermark]
     command += ["--trigger-interval", "1 second"]

@@ -24,6 +24,7 @@ from velib_replay.job.pipeline import PipelineTopics, fresh_topics
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.kafka import broker, client_config
 from velib_replay.kafka.broker import Broker
+from velib_replay.kafka.client_config import ClientConfig, KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.pacing import ReplayPlan
@@ -40,6 +41,7 @@ BROKER_START_S = 120.0
 WRITTEN = pytest.StashKey[list[str]]()
 TESTENV = pytest.StashKey["testenv.TestEnv | None"]()
 GOLDEN_WRITERS = pytest.StashKey[dict[Path, str]]()  # golden file → the test that wrote it this session
+KAFKA_SETTINGS = pytest.StashKey[ClientConfig]()  # --velib-kafka-config, loaded
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,11 +78,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TESTENV] = None if config.getoption("velib_no_testenv") else testenv.status(testenv.default_dir())
     config.stash[GOLDEN_WRITERS] = {}
     path = config.getoption("velib_kafka_config")
-    if path:  # every Kafka client the fixtures build (and the Spark job's source and sinks) uses it
-        try:
-            client_config.install(client_config.load(Path(path)))
-        except UserError as error:
-            raise pytest.UsageError(f"--velib-kafka-config: {error}") from None
+    try:  # checked before any test runs; velib_kafka_target carries it to every client the fixtures build
+        config.stash[KAFKA_SETTINGS] = client_config.load(Path(path)) if path else ClientConfig()
+    except UserError as error:
+        raise pytest.UsageError(f"--velib-kafka-config: {error}") from None
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -140,6 +141,12 @@ def velib_kafka(request: pytest.FixtureRequest, velib_broker: Broker | None) -> 
 
 
 @pytest.fixture(scope="session")
+def velib_kafka_target(request: pytest.FixtureRequest, velib_kafka: str) -> KafkaTarget:
+    """The session's broker as velib-replay's functions take it: ``velib_kafka`` with ``--velib-kafka-config``."""
+    return KafkaTarget(velib_kafka, request.config.stash[KAFKA_SETTINGS])
+
+
+@pytest.fixture(scope="session")
 def velib_spark(request: pytest.FixtureRequest):
     """A SparkSession with the Kafka connector; one already active (a user's own) is used and left running.
     With a test environment up: a Spark Connect session of its server, released at the end."""
@@ -159,14 +166,14 @@ def velib_spark(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
-def velib_topics(velib_kafka: str) -> PipelineTopics:
+def velib_topics(velib_kafka_target: KafkaTarget) -> PipelineTopics:
     """Fresh topics for this test, created: ``.status``, ``.indicators``, ``.quarantine``."""
     with _failing_on_user_errors():
-        return fresh_topics(velib_kafka)
+        return fresh_topics(velib_kafka_target)
 
 
 @pytest.fixture
-def velib_play(velib_kafka: str, velib_topics: PipelineTopics) -> Callable[..., PlayStats]:
+def velib_play(velib_kafka_target: KafkaTarget, velib_topics: PipelineTopics) -> Callable[..., PlayStats]:
     """``velib_play(recording, topic=None, speed="max", stations=None, inject=(), seed=0, fault_log=None)``: replay a
     recording (to ``velib_topics.status`` by default), with ``play --inject`` faults drawn from ``seed`` and logged to
     ``fault_log``, and return its statistics; fails unless every message was delivered."""
@@ -190,7 +197,7 @@ def velib_play(velib_kafka: str, velib_topics: PipelineTopics) -> Callable[..., 
         log = Path(fault_log) if fault_log is not None else None
         with _failing_on_user_errors():
             stats = replay_delivered(
-                _recording(recording), velib_kafka, target, plan, faults=faults, seed=seed, fault_log=log
+                _recording(recording), velib_kafka_target, target, plan, faults=faults, seed=seed, fault_log=log
             )
         if not stats.messages:  # as `play` says it: a selection that sends nothing is an error, not a pass
             nothing = nothing_to_send(plan.wanted, all_invalid=stats.skipped_invalid > 0)
@@ -201,7 +208,7 @@ def velib_play(velib_kafka: str, velib_topics: PipelineTopics) -> Callable[..., 
 
 
 @pytest.fixture
-def velib_run_job(velib_spark, velib_kafka: str, velib_topics: PipelineTopics, tmp_path: Path):
+def velib_run_job(velib_spark, velib_topics: PipelineTopics, tmp_path: Path):
     """``velib_run_job(**JobConfig fields)``: velib-replay's own job, once over ``velib_topics``; its summary."""
     from velib_replay.job.runner import run_once
 
@@ -214,14 +221,14 @@ def velib_run_job(velib_spark, velib_kafka: str, velib_topics: PipelineTopics, t
 
 
 @pytest.fixture
-def velib_latest(velib_kafka: str) -> Callable[..., dict[str, Any]]:
+def velib_latest(velib_kafka_target: KafkaTarget) -> Callable[..., dict[str, Any]]:
     """``velib_latest(topic, key=None)``: the latest value per key, parsed; ``key`` names value fields that make
     the key, for topics written without Kafka keys. Fails when any latest value is unreadable."""
 
     def latest(topic: str, key: Sequence[str] | str | None = None) -> dict[str, Any]:
         fields = _key(key)
         with _failing_on_user_errors():
-            contents = read_latest(velib_kafka, topic, key_fields=fields)
+            contents = read_latest(velib_kafka_target, topic, key_fields=fields)
         doubt = contents.doubt()
         if doubt:
             pytest.fail(f"{topic}: {contents.unreadable_summary()}: {doubt}", pytrace=False)
@@ -231,7 +238,7 @@ def velib_latest(velib_kafka: str) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
-def velib_robustness(velib_spark, velib_kafka: str, velib_broker: Broker | None, tmp_path: Path):
+def velib_robustness(velib_spark, velib_kafka_target: KafkaTarget, velib_broker: Broker | None, tmp_path: Path):
     """``velib_robustness(job, recording, key=None, faults=None, seed=0, stations=None)``: the robustness matrix of
     ``job`` (a function with the job signature, or ``"path/file.py:function"``), as ``velib-replay robustness``
     prints it; ``matrix["duplicate"].verdict == "robust"``. ``key`` names the fields keying unkeyed output."""
@@ -255,7 +262,7 @@ def velib_robustness(velib_spark, velib_kafka: str, velib_broker: Broker | None,
         except ValueError as error:
             pytest.fail(f"velib_robustness(faults=...): {error}", pytrace=False)
         setting = Setting(
-            velib_spark, velib_kafka, tmp_path / "robustness", velib_broker, fields, seed, _stations(stations)
+            velib_spark, velib_kafka_target, tmp_path / "robustness", velib_broker, fields, seed, _stations(stations)
         )
         with _failing_on_user_errors():
             function = load_job(job) if isinstance(job, str) else job

@@ -26,6 +26,7 @@ from velib_replay.errors import UserError
 from velib_replay.job.pipeline import fresh_topics
 from velib_replay.kafka import broker
 from velib_replay.kafka.broker import Broker
+from velib_replay.kafka.client_config import KafkaTarget
 
 CORES = 2  # the test machines: a few cores, shared
 SPARK_MASTER = f"local[{CORES}]"
@@ -161,8 +162,9 @@ def warm_up(env: TestEnv) -> None:
     from velib_replay.job.session import SPARK_ERRORS, spark_error_message
 
     spark = attach(env)
-    topics = fresh_topics(env.bootstrap_servers)
-    kafka = {"kafka.bootstrap.servers": env.bootstrap_servers}
+    target = KafkaTarget(env.bootstrap_servers)  # the environment's own broker: plaintext
+    topics = fresh_topics(target)
+    kafka = target.spark()
     try:
         fields = F.struct((F.col("id") % 10).cast("string").alias("key"), F.col("id").alias("n"))
         spark.range(1000).select(F.to_json(fields).alias("value")).write.format("kafka").options(**kafka).option(

@@ -19,7 +19,7 @@ from kafka.errors import KafkaTimeoutError
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.contracts.indicators import Indicator
 from velib_replay.errors import UserError
-from velib_replay.kafka import client_config
+from velib_replay.kafka.client_config import KafkaTarget, kafka_unreachable
 from velib_replay.verify.keys import field_key
 
 NEW_TOPIC_SETTLE_S = 5.0
@@ -129,28 +129,27 @@ def _records(count: int) -> str:
 
 
 def read_latest(
-    bootstrap_servers: str, topic: str, *, timeout_s: float = 60.0, key_fields: tuple[str, ...] | None = None
+    kafka: KafkaTarget, topic: str, *, timeout_s: float = 60.0, key_fields: tuple[str, ...] | None = None
 ) -> TopicContents:
     """Read the whole topic (up to its current end) and keep the latest value per key (see ``key_fields``)."""
-    consumer = reader(bootstrap_servers)
+    consumer = reader(kafka)
     try:
         return _read_to_end(consumer, topic, timeout_s, TopicContents(latest={}, key_fields=key_fields))
     finally:
         consumer.close()
 
 
-def reader(bootstrap_servers: str) -> KafkaConsumer:
+def reader(kafka: KafkaTarget) -> KafkaConsumer:
     """A consumer outside any group, committing nothing: it reads topics without disturbing anyone's offsets."""
     try:
         return KafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
             enable_auto_commit=False,
             group_id=None,
             bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
-            **client_config.active().kafka_python(),
+            **kafka.kafka_python(),
         )
     except KafkaTimeoutError:
-        raise client_config.kafka_unreachable(bootstrap_servers) from None
+        raise kafka_unreachable(kafka) from None
 
 
 def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float, contents: TopicContents) -> TopicContents:
