@@ -21,6 +21,7 @@ from harness import fresh_topic, machine_load, main, print_table, say, simulated
 
 from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import DELTA, Recording
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import PlayStats, replay_delivered
 
@@ -33,7 +34,10 @@ DRIFT_TOLERANCE_MS = 1.0  # last minus first, and the trend over the run, within
 def paced(bootstrap: str, recording: Recording, speed: float) -> PlayStats:
     """One replay at ``speed`` to a fresh topic, through the product's player and Publisher."""
     return replay_delivered(
-        recording, KafkaTarget(bootstrap), fresh_topic(bootstrap, f"pacing-{speed:g}x"), ReplayPlan(speed=speed)
+        recording,
+        KafkaTarget(bootstrap),
+        fresh_topic(bootstrap, f"pacing-{speed:g}x"),
+        PlayOptions(ReplayPlan(speed=speed)),
     )
 
 

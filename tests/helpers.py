@@ -16,6 +16,7 @@ from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.job.runner import run_once
 from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import PlayStats, replay_delivered
 from velib_replay.verify.reference import over_recording
@@ -25,7 +26,8 @@ from velib_replay.verify.topic import read_latest
 def replay(
     recording: Recording, bootstrap: str, topic: str, speed: float | None, client: str = "kafka-python", **plan
 ) -> PlayStats:
-    return replay_delivered(recording, KafkaTarget(bootstrap), topic, ReplayPlan(speed=speed, **plan), client=client)
+    options = PlayOptions(ReplayPlan(speed=speed, **plan), client=client)
+    return replay_delivered(recording, KafkaTarget(bootstrap), topic, options)
 
 
 def process_once(spark, bootstrap: str, names: PipelineTopics, checkpoint: Path, **overrides) -> JobSummary:

@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from velib_replay.dashboard.server import open_dashboard
 from velib_replay.replay.control import Control
 from velib_replay.replay.control_server import ControlServer
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import plan_slots, replay_to_topic
 
@@ -35,7 +36,8 @@ def running(sample, velib_kafka, velib_kafka_target, velib_topics):
     result: dict = {}
     player = threading.Thread(
         target=lambda: result.setdefault(
-            "stats", replay_to_topic(sample, velib_kafka_target, velib_topics.status, plan, control=control)
+            "stats",
+            replay_to_topic(sample, velib_kafka_target, velib_topics.status, PlayOptions(plan), control=control),
         ),
         daemon=True,
     )

@@ -14,6 +14,7 @@ from velib_replay.cli import main
 from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.kafka import cluster, topics
 from velib_replay.kafka.client_config import KafkaTarget
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import replay_to_topic
 
@@ -63,7 +64,7 @@ def test_a_broker_killed_mid_replay_loses_and_doubles_nothing(
         if len(sent) == 4:
             cluster.kill(victim)
 
-    stats = replay_to_topic(sample, target, names.status, ReplayPlan(speed=120.0), on_sent=midway)
+    stats = replay_to_topic(sample, target, names.status, PlayOptions(ReplayPlan(speed=120.0)), on_sent=midway)
     job.join()
     process_once(velib_spark, bootstrap, names, checkpoint)  # what arrived after the first run's end offsets
     assert cluster.running(kafka_cluster).count(None) == 1

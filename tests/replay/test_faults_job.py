@@ -19,6 +19,7 @@ from velib_replay.contracts.messages import parse_station_filter
 from velib_replay.job.pipeline import fresh_topics
 from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.ledger import read_ledger
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import replay_to_topic
 from velib_replay.verify.expected import outcome, replayed_stream
@@ -145,7 +146,7 @@ def test_outcome_always_equals_the_ledger_expectation(
         log = Path(folder) / "faults.jsonl"
         plan = ReplayPlan(wanted=parse_station_filter("16107,32304,14111,8026,7002"), limit=5)
         faults = [parse_fault(spec) for spec in specs]
-        replay_to_topic(sample, velib_kafka_target, names.status, plan, faults=faults, seed=seed, fault_log=log)
+        replay_to_topic(sample, velib_kafka_target, names.status, PlayOptions(plan, faults, seed=seed, fault_log=log))
         summary = process_once(
             velib_spark,
             velib_kafka,

@@ -17,7 +17,7 @@ from kafka import KafkaConsumer
 
 from velib_replay.cli import main
 from velib_replay.kafka.publisher import CLIENTS
-from velib_replay.replay.pacing import ReplayPlan
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.player import replay_to_topic
 
 pytestmark = pytest.mark.integration
@@ -108,7 +108,7 @@ def test_without_the_check_a_play_that_sent_nothing_fails(velib_kafka, velib_top
 def test_delivery_latency_is_measured_once_per_snapshot_by_both_clients(
     velib_kafka_target, velib_topics, sample, client
 ):
-    stats = replay_to_topic(sample, velib_kafka_target, velib_topics.status, ReplayPlan(), client=client)
+    stats = replay_to_topic(sample, velib_kafka_target, velib_topics.status, PlayOptions(client=client))
     assert stats.delivered == stats.messages == 16442
     assert len(stats.latencies_ms) == stats.snapshots == 11
     latency = stats.as_dict()["delivery_latency"]

@@ -12,6 +12,7 @@ from kafka import KafkaConsumer, TopicPartition
 from velib_replay.capture.live import kafka_connector
 from velib_replay.contracts.feed import iso_utc
 from velib_replay.contracts.messages import snapshot_messages
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import replay_to_topic
 
@@ -25,7 +26,7 @@ def test_offsets_for_times_and_starting_offsets_by_timestamp_find_feed_times_in_
     sample, velib_kafka, velib_kafka_target, topics_with, velib_spark
 ):
     topic = topics_with(1).status
-    stats = replay_to_topic(sample, velib_kafka_target, topic, ReplayPlan(limit=SNAPSHOTS, wanted=WANTED))
+    stats = replay_to_topic(sample, velib_kafka_target, topic, PlayOptions(ReplayPlan(limit=SNAPSHOTS, wanted=WANTED)))
     assert stats.undelivered == 0
     snapshots = list(sample.snapshots())[:SNAPSHOTS]
     sizes = [len(snapshot_messages(s.stations, s.snapshot_time, WANTED)) for s in snapshots]
@@ -63,11 +64,13 @@ def test_feed_times_ahead_of_the_broker_are_taken_and_send_timestamps_stamp_the_
 ):
     topic = topics_with(1).status
     ahead = ReplayPlan(limit=1, wanted=frozenset({"16107"}), rebase_to=datetime.now(timezone.utc) + timedelta(hours=3))
-    assert replay_to_topic(sample, velib_kafka_target, topic, ahead, client="librdkafka").delivered == 1  # Kafka 4
+    assert (
+        replay_to_topic(sample, velib_kafka_target, topic, PlayOptions(ahead, client="librdkafka")).delivered == 1
+    )  # Kafka 4
     # refuses records more than 1 h ahead by default: the status topic's own setting lets them in
     before_ms = int(time.time() * 1000)
     plan = ReplayPlan(limit=1, wanted=frozenset({"16107"}))
-    assert replay_to_topic(sample, velib_kafka_target, topic, plan, timestamps="send").delivered == 1
+    assert replay_to_topic(sample, velib_kafka_target, topic, PlayOptions(plan, timestamps="send")).delivered == 1
     consumer = KafkaConsumer(topic, bootstrap_servers=velib_kafka, auto_offset_reset="earliest")
     try:
         records = _records(consumer, 2)

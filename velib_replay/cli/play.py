@@ -27,7 +27,7 @@ from velib_replay.recording import Recording, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.control_server import ControlServer
 from velib_replay.replay.faults import REPEATABLE, Fault
-from velib_replay.replay.ledger import check_fault_log_path
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import Slot, Timeline
 from velib_replay.replay.player import (
     UNUSABLE,
@@ -36,7 +36,6 @@ from velib_replay.replay.player import (
     check_snapshots,
     nothing_to_send,
     plan_slots,
-    refuse_unreachable_faults,
     replay_to_topic,
     select_snapshots,
     stamp_range,
@@ -185,11 +184,23 @@ def command(
     """
     rebase_to = datetime.now(timezone.utc) if rebase_time else None
     plan = ReplayPlan(speed, wanted, loop, start_at, end_at, limit, rebase_to, skip_repeated)
+    try:
+        play_options = PlayOptions(
+            plan,
+            faults,
+            seed=seed,
+            fault_log=fault_log,
+            skip_invalid=skip_invalid,
+            timestamps=timestamps,
+            client=client,
+            partitions=partitions,
+            delivery_timeout_s=broker_wait,
+        )
+    except ValueError as error:  # each option was parsed alone: what they cannot do together
+        raise click.UsageError(str(error)) from None
     source = Recording(recording)
     snapshots = select_snapshots(source, plan)
-    refuse_unreachable_faults(snapshots, plan, faults)
-    if fault_log is not None:
-        check_fault_log_path(fault_log)
+    play_options.refuse_unhonourable(snapshots)  # --dry-run included
     with StopRequest(second_kills=True).handled() as stop:  # a second signal kills at once
         counts = _check(snapshots, plan, skip_invalid, quiet, stop) if check else None
         if stop:
@@ -206,22 +217,7 @@ def command(
             _progress(total, quiet, "Replaying", legend) as on_sent,
         ):
             stats = replay_to_topic(
-                source,
-                kafka,
-                status_topic,
-                plan,
-                client=client,
-                partitions=partitions,
-                delivery_timeout_s=broker_wait,
-                slots=slots,
-                on_sent=on_sent,
-                stop=stop,
-                skip_invalid=skip_invalid,
-                timestamps=timestamps,
-                faults=faults,
-                seed=seed,
-                fault_log=fault_log,
-                control=control,
+                source, kafka, status_topic, play_options, slots=slots, on_sent=on_sent, stop=stop, control=control
             )
     _report(stats, status_topic, quiet, stats_json)
     _verdict(stats, plan, stop)

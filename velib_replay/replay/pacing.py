@@ -209,7 +209,7 @@ def rebase_shift(first_snapshot_time: int, now: datetime) -> int:
 
 @dataclass(frozen=True)
 class ReplayPlan:
-    """Which snapshots of a recording to send, stamped how, and how fast: ``play``'s options as values."""
+    """Which snapshots of a recording to send, stamped how, and how fast: the plan inside ``PlayOptions``."""
 
     speed: float | None = parse_speed(config.TEST_SPEED)  # a multiplier of recorded time; None: as fast as possible
     wanted: frozenset[str] | None = None  # station codes; None keeps all

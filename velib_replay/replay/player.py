@@ -16,24 +16,23 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kafka.errors import KafkaError
 
-from velib_replay.config import DELIVERY_WAIT_S
 from velib_replay.contracts.feed import iso_utc
 from velib_replay.contracts.messages import Message, body_messages, selected, snapshot_messages
 from velib_replay.errors import UserError
 from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.delivery import percentiles_ms
-from velib_replay.kafka.publisher import AUTO, Publisher, open_publisher
+from velib_replay.kafka.publisher import Publisher, open_publisher
 from velib_replay.kafka.topics import end_offsets, ensure_topics, status_topic
 from velib_replay.recording import Recording, RecordingError, Snapshot
 from velib_replay.recording.repeats import without_repeats
 from velib_replay.replay.control import Control
 from velib_replay.replay.faults import Fault, Injector, Ledger
 from velib_replay.replay.ledger import FaultLogError, open_ledger, sent_line
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import (
     Anchor,
     ReplayPlan,
@@ -45,7 +44,6 @@ from velib_replay.replay.pacing import (
 )
 from velib_replay.replay.retention import feed_time_refusal
 from velib_replay.signals import StopRequest
-from velib_replay.units import format_duration
 
 UNUSABLE = (RecordingError, ValueError, OverflowError)  # a body that does not parse, a feed clock out of range
 
@@ -245,21 +243,6 @@ def select_snapshots(recording: Recording, plan: ReplayPlan) -> list[Snapshot]:
     return chosen
 
 
-def refuse_unreachable_faults(snapshots: Sequence[Snapshot], plan: ReplayPlan, faults: Sequence[Fault]) -> None:
-    """A UserError, before anything is sent (``--dry-run`` too), for a stall the replay never reaches: its feed
-    offset is past the last slot's, so the run would end without it and say nothing."""
-    timeline = Timeline(snapshots, plan.passes, plan.limit)
-    if not timeline.size:  # endless: every stall is reached
-        return
-    reach = timeline.slot(timeline.size - 1).snapshot_time - timeline.slot(0).snapshot_time
-    for fault in faults:
-        if fault.kind == "stall" and fault.at_s > reach:
-            raise UserError(
-                f"--inject {fault.spec}: the replay's last snapshot is {format_duration(reach)} of feed time after "
-                "its first, so this stall would never happen; nothing was sent"
-            )
-
-
 def used_snapshots(snapshots: Sequence[Snapshot], plan: ReplayPlan) -> Sequence[Snapshot]:
     """The snapshots the plan will really send at least once: ``--limit`` may cut the first pass short."""
     sent = without_repeats(snapshots) if plan.skip_repeated else snapshots
@@ -335,40 +318,39 @@ def replay_to_topic(
     recording: Recording,
     kafka: KafkaTarget,
     topic: str,
-    plan: ReplayPlan | None = None,
+    options: PlayOptions | None = None,
     *,
-    client: str = AUTO,
-    partitions: int = 1,
-    delivery_timeout_s: float = DELIVERY_WAIT_S,
     slots: Iterable[Slot] | None = None,
     on_sent: Callable[[Slot], None] | None = None,
     stop: StopRequest | None = None,
-    skip_invalid: bool = False,
-    timestamps: str = "feed",
-    faults: Sequence[Fault] = (),
-    seed: int = 0,
-    fault_log: Path | None = None,
     control: Control | None = None,
 ) -> PlayStats:
-    """Replay ``recording`` to ``topic`` (created if absent) as ``plan`` says; every message accounted for.
+    """Replay ``recording`` to ``topic`` (created if absent) as ``options`` say; every message accounted for.
 
-    ``slots`` replaces the plan's own selection when the caller already computed it (to count it).
-    ``faults`` are injected with ``seed``, each one logged to ``fault_log`` (see ``replay.ledger``).
-    ``control``, made over the plan's timeline, drives the replay while it plays (``replay.control``).
-    A UserError, before anything is sent, when feed times are stamped and the topic would not keep them.
+    ``slots`` replaces the plan's own selection when the caller already computed it (to count it); ``on_sent``
+    hears each slot sent; ``stop`` ends the replay at a snapshot boundary; ``control``, made over the plan's
+    timeline, drives the replay while it plays (``replay.control``). A UserError, before anything is sent, for what
+    the options cannot honour, or when feed times are stamped and the topic would not keep them.
     """
-    plan = plan or ReplayPlan()
-    chosen = slots if slots is not None else plan_slots(recording, plan)
-    if timestamps == "feed":
-        refusal = feed_time_refusal(kafka, topic, *stamp_range(plan_slots(recording, plan)))
+    options = options or PlayOptions()
+    plan = options.plan
+    snapshots = select_snapshots(recording, plan)
+    options.refuse_unhonourable(snapshots)
+    chosen = slots if slots is not None else plan_slots(recording, plan, snapshots)
+    if options.timestamps == "feed":
+        refusal = feed_time_refusal(kafka, topic, *stamp_range(plan_slots(recording, plan, snapshots)))
         if refusal:
             raise UserError(refusal)
-    ensure_topics(kafka, [status_topic(topic, partitions)])
-    origin = (topic, end_offsets(kafka, topic)) if fault_log is not None else None  # where the run starts
+    ensure_topics(kafka, [status_topic(topic, options.partitions)])
+    origin = (topic, end_offsets(kafka, topic)) if options.fault_log is not None else None  # where the run starts
     with (
-        open_ledger(fault_log, plan, faults, seed, origin) as ledger,
+        open_ledger(options.fault_log, plan, options.faults, options.seed, origin) as ledger,
         open_publisher(
-            kafka, topic, client=client, delivery_timeout_s=delivery_timeout_s, timestamps=timestamps
+            kafka,
+            topic,
+            client=options.client,
+            delivery_timeout_s=options.delivery_timeout_s,
+            timestamps=options.timestamps,
         ) as publisher,
     ):
         return play(
@@ -379,20 +361,20 @@ def replay_to_topic(
             on_sent=on_sent,
             sleep=stop.sleep if stop is not None else time.sleep,
             stop=stop,
-            skip_invalid=skip_invalid,
-            faults=faults,
-            seed=seed,
+            skip_invalid=options.skip_invalid,
+            faults=options.faults,
+            seed=options.seed,
             ledger=ledger,
             control=control,
         )
 
 
 def replay_delivered(
-    recording: Recording, kafka: KafkaTarget, topic: str, plan: ReplayPlan | None = None, **options: Any
+    recording: Recording, kafka: KafkaTarget, topic: str, options: PlayOptions | None = None, **hooks: Any
 ) -> PlayStats:
     """``replay_to_topic``, insisting on delivery: a UserError unless every message sent was delivered and the
     replay ran to its end. What the plugin's ``velib_play``, the scenarios' play step and the tests rely on."""
-    stats = replay_to_topic(recording, kafka, topic, plan, **options)
+    stats = replay_to_topic(recording, kafka, topic, options, **hooks)
     if stats.undelivered or stats.aborted:
         reason = stats.aborted or stats.first_error
         raise UserError(f"replay incomplete: {stats.undelivered} of {stats.messages} messages undelivered ({reason})")

@@ -23,6 +23,7 @@ from velib_replay.kafka import topics
 from velib_replay.kafka.broker import Broker
 from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import plan_slots, replay_to_topic
 from velib_replay.robustness.catalogue import BROKER_RESTART, CATALOGUE, MatrixFault
@@ -175,7 +176,8 @@ def _play(run: Run, recording: Recording, setting: Setting, topic: str, slots: l
     started = time.monotonic()
     faults = fault.faults() if fault else []
     plan = ReplayPlan(wanted=setting.wanted)  # its stations filter the slots' messages
-    stats = replay_to_topic(recording, setting.kafka, topic, plan, slots=slots, faults=faults, seed=setting.seed)
+    options = PlayOptions(plan, tuple(faults), seed=setting.seed)
+    stats = replay_to_topic(recording, setting.kafka, topic, options, slots=slots)
     run.seconds["replay"] += time.monotonic() - started
     if stats.undelivered or stats.aborted:
         raise UserError(f"replay incomplete: {stats.undelivered} undelivered ({stats.first_error or stats.aborted})")

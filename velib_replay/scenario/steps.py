@@ -33,8 +33,9 @@ from velib_replay.kafka import broker as kafka_broker
 from velib_replay.observe.job_metrics import kafka_end_offsets
 from velib_replay.recording import Recording
 from velib_replay.replay.control import Control
-from velib_replay.replay.faults import REPEATABLE, Fault, parse_fault
+from velib_replay.replay.faults import parse_fault
 from velib_replay.replay.ledger import FaultLog, positions, read_ledger
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import Offset, ReplayPlan
 from velib_replay.replay.player import PlayStats, plan_slots, replay_delivered
 from velib_replay.scenario.spec import Scenario, known_keys, whole_number
@@ -70,9 +71,7 @@ class Stack:
 
 @dataclass(frozen=True)
 class PlayArgs:
-    plan: ReplayPlan
-    faults: tuple[Fault, ...] = ()
-    seed: int = 0
+    options: PlayOptions  # its fault log and partitions are the stack's, set when the step runs
     restart_broker_after_s: float | None = None
     control: bool = False
 
@@ -87,8 +86,6 @@ def play_args(params: dict[str, Any]) -> PlayArgs:
     known_keys(params, known, "parameter")
     if not isinstance(params.get("control", False), bool):
         raise ValueError(f"control = {params['control']!r}: true or false is wanted")
-    faults = tuple(parse_fault(spec) for spec in _texts(params, "inject"))
-    check_fault_set((fault.kind for fault in faults), REPEATABLE)
     plan = ReplayPlan(
         speed=parse_speed(str(params.get("speed", config.TEST_SPEED))),
         wanted=parse_station_filter(_text(params, "stations")),
@@ -99,7 +96,9 @@ def play_args(params: dict[str, Any]) -> PlayArgs:
     )
     after = _text(params, "restart_broker_after")
     restart_after = parse_duration(after) if after else None
-    return PlayArgs(plan, faults, whole_number(params, "seed", 0), restart_after, params.get("control", False))
+    faults = tuple(parse_fault(spec) for spec in _texts(params, "inject"))
+    options = PlayOptions(plan, faults, seed=whole_number(params, "seed", 0))
+    return PlayArgs(options, restart_after, params.get("control", False))
 
 
 def play(stack: Stack, args: PlayArgs) -> None:
@@ -112,19 +111,15 @@ def play(stack: Stack, args: PlayArgs) -> None:
         stack.held = _held_replay(stack, recording, args, log)
         return
     restart = _restart_later(stack, args.restart_broker_after_s) if args.restart_broker_after_s is not None else None
-    stats = replay_delivered(
-        recording,
-        stack.job.kafka,
-        stack.job.status_topic,
-        args.plan,
-        partitions=stack.scenario.partitions,
-        faults=args.faults,
-        seed=args.seed,
-        fault_log=log,
-    )
+    stats = replay_delivered(recording, stack.job.kafka, stack.job.status_topic, _on_stack(stack, args, log))
     if restart is not None:
         restart.join()
     _played(stack, recording, stats, log, 0)
+
+
+def _on_stack(stack: Stack, args: PlayArgs, log: Path) -> PlayOptions:
+    """The step's options on this stack: its topic's partitions, and this play's own fault log."""
+    return replace(args.options, partitions=stack.scenario.partitions, fault_log=log)
 
 
 def _played(stack: Stack, recording: Recording, stats: PlayStats, log: Path, already: int) -> None:
@@ -149,7 +144,8 @@ class Held:
 
 
 def _held_replay(stack: Stack, recording: Recording, args: PlayArgs, log: Path) -> Held:
-    plan = args.plan
+    options = _on_stack(stack, args, log)
+    plan = options.plan
     control = Control(plan_slots(recording, plan), plan.speed)
     control.pause()
     result: dict[str, Any] = {}
@@ -157,15 +153,7 @@ def _held_replay(stack: Stack, recording: Recording, args: PlayArgs, log: Path) 
     def run() -> None:
         try:
             result["stats"] = replay_delivered(
-                recording,
-                stack.job.kafka,
-                stack.job.status_topic,
-                plan,
-                partitions=stack.scenario.partitions,
-                faults=args.faults,
-                seed=args.seed,
-                fault_log=log,
-                control=control,
+                recording, stack.job.kafka, stack.job.status_topic, options, control=control
             )
         except UserError as error:  # said by the resume step, on the scenario's thread
             result["error"] = error
@@ -174,7 +162,8 @@ def _held_replay(stack: Stack, recording: Recording, args: PlayArgs, log: Path) 
     base = _on_topic(stack)
     thread = threading.Thread(target=run, name="scenario-play", daemon=True)
     thread.start()
-    return Held(control, thread, result, recording, FaultLog(args.seed, list(args.faults), selection, []), log, base)
+    sofar = FaultLog(options.seed, list(options.faults), selection, [])
+    return Held(control, thread, result, recording, sofar, log, base)
 
 
 def step_args(params: dict[str, Any]) -> int:

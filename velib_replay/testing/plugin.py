@@ -27,6 +27,7 @@ from velib_replay.kafka.broker import Broker
 from velib_replay.kafka.client_config import ClientConfig, KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.replay.faults import parse_fault
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import PlayStats, nothing_to_send, replay_delivered
 from velib_replay.testing import testenv
@@ -187,20 +188,16 @@ def velib_play(velib_kafka_target: KafkaTarget, velib_topics: PipelineTopics) ->
         seed: int = 0,
         fault_log: str | Path | None = None,
     ) -> PlayStats:
-        def parsed() -> tuple[list, ReplayPlan]:  # the CLI's own parsers: velib_play(speed=0) is refused as play's
-            return [parse_fault(spec) for spec in inject], ReplayPlan(
-                units.parse_speed(str(speed)), _stations(stations)
-            )
+        def parsed() -> PlayOptions:  # the CLI's own parsers: velib_play(speed=0) is refused as play's
+            plan = ReplayPlan(units.parse_speed(str(speed)), _stations(stations))
+            log = Path(fault_log) if fault_log is not None else None
+            return PlayOptions(plan, tuple(parse_fault(spec) for spec in inject), seed=seed, fault_log=log)
 
-        faults, plan = _checked("velib_play", None, lambda _: parsed())
-        target = topic or velib_topics.status
-        log = Path(fault_log) if fault_log is not None else None
+        options = _checked("velib_play", None, lambda _: parsed())
         with _failing_on_user_errors():
-            stats = replay_delivered(
-                _recording(recording), velib_kafka_target, target, plan, faults=faults, seed=seed, fault_log=log
-            )
+            stats = replay_delivered(_recording(recording), velib_kafka_target, topic or velib_topics.status, options)
         if not stats.messages:  # as `play` says it: a selection that sends nothing is an error, not a pass
-            nothing = nothing_to_send(plan.wanted, all_invalid=stats.skipped_invalid > 0)
+            nothing = nothing_to_send(options.plan.wanted, all_invalid=stats.skipped_invalid > 0)
             pytest.fail(f"nothing was sent: {nothing}", pytrace=False)
         return stats
 
