@@ -10,25 +10,26 @@ from velib_replay.kafka.broker import free_port
 from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import MANIFEST, Recording
 from velib_replay.replay.faults import parse_fault
-from velib_replay.replay.options import PlayOptions
+from velib_replay.replay.options import OptionError, PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import replay_to_topic
 
 
 @pytest.mark.parametrize(
-    ("options", "says"),
+    ("options", "option", "says"),
     [
-        ({"plan": ReplayPlan(speed=0.0)}, "speed 0.0 must be a finite multiplier above 0"),
-        ({"plan": ReplayPlan(speed=float("nan"))}, "speed nan must be a finite multiplier above 0"),
-        ({"faults": [parse_fault("drop=0.1"), parse_fault("drop=0.2")]}, "drop is given twice"),
-        ({"timestamps": "wall"}, "unknown timestamps 'wall'"),
-        ({"client": "rdkafka"}, "unknown Kafka client 'rdkafka'"),
-        ({"partitions": 0}, "partitions 0 must be 1 or more"),
+        ({"plan": ReplayPlan(speed=0.0)}, "speed", "speed 0.0 must be a finite multiplier above 0"),
+        ({"plan": ReplayPlan(speed=float("nan"))}, "speed", "speed nan must be a finite multiplier above 0"),
+        ({"faults": [parse_fault("drop=0.1"), parse_fault("drop=0.2")]}, "inject", "drop is given twice"),
+        ({"timestamps": "wall"}, "timestamps", "unknown timestamps 'wall'"),
+        ({"client": "rdkafka"}, "client", "unknown Kafka client 'rdkafka'"),
+        ({"partitions": 0}, "partitions", "partitions 0 must be 1 or more"),
     ],
 )
-def test_what_no_replay_could_honour_is_refused_on_construction(options, says):
-    with pytest.raises(ValueError, match=says):
+def test_what_no_replay_could_honour_is_refused_on_construction_naming_plays_option(options, option, says):
+    with pytest.raises(OptionError, match=says) as refused:
         PlayOptions(**options)
+    assert refused.value.option == option
 
 
 def test_the_defaults_are_the_librarys_and_stalls_may_repeat():

@@ -26,8 +26,8 @@ from velib_replay.kafka.publisher import AUTO, CLIENTS
 from velib_replay.recording import Recording, Snapshot
 from velib_replay.replay.control import Control
 from velib_replay.replay.control_server import ControlServer
-from velib_replay.replay.faults import REPEATABLE, Fault
-from velib_replay.replay.options import PlayOptions
+from velib_replay.replay.faults import Fault
+from velib_replay.replay.options import OptionError, PlayOptions
 from velib_replay.replay.pacing import Slot, Timeline
 from velib_replay.replay.player import (
     UNUSABLE,
@@ -116,7 +116,6 @@ from velib_replay.signals import StopRequest
     "faults",
     type=options.FAULT,
     multiple=True,
-    callback=options.fault_set(REPEATABLE),
     metavar="KIND=PARAMS",
     help="Inject a fault, repeatable: duplicate=P, reorder=N, late=P:DELAY, drop=P, corrupt=P, skew=P:±D, "
     "stall=AT:PAUSE (P a probability per message; docs/faults.md).",
@@ -196,8 +195,8 @@ def command(
             partitions=partitions,
             delivery_timeout_s=broker_wait,
         )
-    except ValueError as error:  # each option was parsed alone: what they cannot do together
-        raise click.UsageError(str(error)) from None
+    except OptionError as error:  # each option was parsed alone; the whole set (--inject) is checked here
+        raise click.BadParameter(str(error), param_hint=f"'--{error.option}'") from None
     source = Recording(recording)
     snapshots = select_snapshots(source, plan)
     play_options.refuse_unhonourable(snapshots)  # --dry-run included

@@ -22,6 +22,14 @@ from velib_replay.replay.pacing import ReplayPlan, Timeline
 from velib_replay.units import check_fault_set, format_duration
 
 
+class OptionError(ValueError):
+    """A value no replay could honour; ``option`` names it as ``play`` spells it, for the CLI's usage error."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(message)
+        self.option = option
+
+
 @dataclass(frozen=True)
 class PlayOptions:
     """``play``'s options as values; the defaults are the library's (each entry point keeps its own speed)."""
@@ -37,18 +45,24 @@ class PlayOptions:
     delivery_timeout_s: float = DELIVERY_WAIT_S  # how long to wait for an unreachable broker
 
     def __post_init__(self) -> None:
-        """What needs no recording, checked on construction: a ValueError naming the culprit."""
+        """What needs no recording, checked on construction (the whole fault set included): an OptionError."""
         object.__setattr__(self, "faults", tuple(self.faults))
         speed = self.plan.speed
         if speed is not None and not (math.isfinite(speed) and speed > 0):
-            raise ValueError(f"speed {speed!r} must be a finite multiplier above 0, or None (max)")
-        check_fault_set((fault.kind for fault in self.faults), REPEATABLE)
+            raise OptionError("speed", f"speed {speed!r} must be a finite multiplier above 0, or None (max)")
+        try:
+            check_fault_set((fault.kind for fault in self.faults), REPEATABLE)
+        except ValueError as error:
+            raise OptionError("inject", str(error)) from None
         if self.timestamps not in TIMESTAMPS:
-            raise ValueError(f"unknown timestamps {self.timestamps!r} (choose {' or '.join(TIMESTAMPS)})")
+            raise OptionError(
+                "timestamps", f"unknown timestamps {self.timestamps!r} (choose {' or '.join(TIMESTAMPS)})"
+            )
         if self.client not in (AUTO, *CLIENTS):
-            raise ValueError(f"unknown Kafka client {self.client!r} (choose {', '.join((AUTO, *CLIENTS))})")
+            choices = ", ".join((AUTO, *CLIENTS))
+            raise OptionError("client", f"unknown Kafka client {self.client!r} (choose {choices})")
         if self.partitions < 1:
-            raise ValueError(f"partitions {self.partitions} must be 1 or more")
+            raise OptionError("partitions", f"partitions {self.partitions} must be 1 or more")
 
     def refuse_unhonourable(self, snapshots: Sequence[Snapshot]) -> None:
         """A UserError, before anything is sent (``--dry-run`` too), for what the replay of ``snapshots`` (the
