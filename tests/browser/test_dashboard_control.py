@@ -43,7 +43,9 @@ def running(sample, velib_kafka, velib_kafka_target, velib_topics):
     )
     player.start()
     names = velib_topics
-    dashboard = open_dashboard(velib_kafka, names.indicators, names.status, "127.0.0.1", 0, 600, endpoint.url).start()
+    dashboard = open_dashboard(
+        velib_kafka_target, names.indicators, names.status, "127.0.0.1", 0, 600, endpoint.url
+    ).start()
     try:
         yield control, dashboard, player, result
     finally:

@@ -20,11 +20,11 @@ WAIT_MS = 30_000  # the page hears of a new row within a second; the margin is f
 
 
 def test_the_dashboard_follows_a_replay_at_60x(
-    page, screenshot, sample, velib_spark, velib_kafka, velib_topics, checkpoint
+    page, screenshot, sample, velib_spark, velib_kafka, velib_kafka_target, velib_topics, checkpoint
 ):
     names = velib_topics
     times = sorted({iso_utc(snapshot.snapshot_time) for snapshot in sample.snapshots()})
-    server = open_dashboard(velib_kafka, names.indicators, names.status, "127.0.0.1", 0, quiet_after=600).start()
+    server = open_dashboard(velib_kafka_target, names.indicators, names.status, "127.0.0.1", 0, quiet_after=600).start()
     try:
         page.goto(server.url)
         expect(page.locator("#latest-time")).to_have_text("none yet")

@@ -61,7 +61,9 @@ def test_any_record_leaves_a_drawable_state(rows):
 
 
 @pytest.mark.integration
-def test_the_page_shows_hostile_text_as_written_runs_nothing_and_counts_a_bad_row(page, velib_kafka, velib_topics):
+def test_the_page_shows_hostile_text_as_written_runs_nothing_and_counts_a_bad_row(
+    page, velib_kafka, velib_kafka_target, velib_topics
+):
     names = velib_topics
     producer = KafkaProducer(bootstrap_servers=velib_kafka)
     bad = {k: v for k, v in _row("75003").items() if k != "snapshot_time"}
@@ -69,7 +71,7 @@ def test_the_page_shows_hostile_text_as_written_runs_nothing_and_counts_a_bad_ro
         producer.send(names.indicators, key=key.encode(), value=json.dumps(row).encode())
     producer.flush()
     producer.close()
-    server = open_dashboard(velib_kafka, names.indicators, names.status, "127.0.0.1", 0, quiet_after=600).start()
+    server = open_dashboard(velib_kafka_target, names.indicators, names.status, "127.0.0.1", 0, quiet_after=600).start()
     try:
         with urllib.request.urlopen(server.url) as response:
             policy = response.headers["Content-Security-Policy"]
