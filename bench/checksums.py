@@ -24,7 +24,9 @@ from pathlib import Path
 from harness import fresh_topic, machine_load, main, print_table, say, simulated, workspace
 
 from velib_replay import config
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import DELTA, Recording
+from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import check_snapshots, replay_delivered
 from velib_replay.simulate.day import local_midnight
@@ -54,7 +56,8 @@ def plays(bootstrap: str) -> Callable[[Recording], None]:
 
     def replay(recording: Recording) -> None:
         plays_check(recording)
-        replay_delivered(recording, bootstrap, fresh_topic(bootstrap, "checksums"), ReplayPlan(speed=None))
+        options = PlayOptions(ReplayPlan(speed=None))
+        replay_delivered(recording, KafkaTarget(bootstrap), fresh_topic(bootstrap, "checksums"), options)
 
     return replay
 

@@ -26,6 +26,7 @@ from velib_replay import config
 from velib_replay.dashboard.server import open_dashboard
 from velib_replay.job.stations_table import load_postcodes
 from velib_replay.kafka import broker, topics
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import Recording
 from velib_replay.replay.player import replay_delivered
 from velib_replay.report import data as report_data
@@ -67,9 +68,9 @@ def report_images(browser: Browser, postcodes: dict[str, str], folder: Path) -> 
 
 
 def dashboard_image(browser: Browser, postcodes: dict[str, str], folder: Path) -> None:
-    with sample_topics(postcodes, folder / "kafka") as bootstrap_servers:
+    with sample_topics(postcodes, folder / "kafka") as kafka:
         server = open_dashboard(
-            bootstrap_servers, config.INDICATORS_TOPIC, config.STATUS_TOPIC, "127.0.0.1", 0, quiet_after=600
+            kafka, config.INDICATORS_TOPIC, config.STATUS_TOPIC, "127.0.0.1", 0, quiet_after=600
         ).start()
         try:
             page = browser.new_page(viewport=VIEWPORT)
@@ -86,21 +87,21 @@ def dashboard_image(browser: Browser, postcodes: dict[str, str], folder: Path) -
 
 
 @contextmanager
-def sample_topics(postcodes: dict[str, str], data_dir: Path) -> Iterator[str]:
+def sample_topics(postcodes: dict[str, str], data_dir: Path) -> Iterator[KafkaTarget]:
     """A broker of this script's own, its default-named topics holding the sample and its indicators."""
     embedded = broker.on_free_ports(data_dir)
     broker.start(embedded, timeout=180)
     try:
-        servers = embedded.bootstrap_servers
+        kafka = KafkaTarget(embedded.bootstrap_servers)
         names = (config.STATUS_TOPIC, config.INDICATORS_TOPIC, config.QUARANTINE_TOPIC)
-        topics.ensure_topics(servers, topics.pipeline_topics(*names))
-        replay_delivered(Recording(SAMPLE), servers, config.STATUS_TOPIC)
-        producer = KafkaProducer(bootstrap_servers=servers, acks="all")
+        topics.ensure_topics(kafka, topics.pipeline_topics(*names))
+        replay_delivered(Recording(SAMPLE), kafka, config.STATUS_TOPIC)
+        producer = KafkaProducer(**kafka.kafka_python(), acks="all")
         for key, row in over_recording(Recording(SAMPLE), postcodes).items():
             producer.send(config.INDICATORS_TOPIC, key=key.encode(), value=json.dumps(row).encode())
         producer.flush()
         producer.close()
-        yield servers
+        yield kafka
     finally:
         broker.stop(embedded)
 

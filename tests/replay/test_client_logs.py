@@ -62,9 +62,10 @@ import sys
 import kafka  # imported first, as a script may: the NullHandler it gives its logger is no configuration of ours
 from velib_replay.contracts.messages import Message
 from velib_replay.errors import UserError
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.publisher import open_publisher
 try:
-    with open_publisher(sys.argv[1], "library-play", client=sys.argv[2]) as publisher:
+    with open_publisher(KafkaTarget(sys.argv[1]), "library-play", client=sys.argv[2]) as publisher:
         publisher.send([Message(key=b"1", value=b"{}")])
         stats = publisher.flush(30)
 except UserError as error:

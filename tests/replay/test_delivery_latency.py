@@ -24,6 +24,7 @@ from velib_replay.cli import main
 from velib_replay.contracts.messages import snapshot_messages
 from velib_replay.job.pipeline import fresh_topics
 from velib_replay.kafka import broker
+from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.kafka.publisher import CLIENTS, open_publisher
 
 pytestmark = pytest.mark.integration
@@ -76,7 +77,7 @@ def played_latency(proxy: DelayingProxy, client: str, tmp_path) -> dict[str, flo
     played = CliRunner().invoke(
         main,
         ["play", str(config.sample_recording()), "--bootstrap-servers", servers, "--topic",
-         fresh_topics(servers).status, "--client", client, "--speed", "120x", "--limit", "5",
+         fresh_topics(KafkaTarget(servers)).status, "--client", client, "--speed", "120x", "--limit", "5",
          "--stations", "16107,32017", "--quiet", "--stats-json", str(stats)],
     )  # fmt: skip
     assert played.exit_code == 0, played.output
