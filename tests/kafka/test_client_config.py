@@ -119,6 +119,13 @@ def test_the_cli_refuses_a_bad_file_in_one_line_and_never_shows_secrets(tmp_path
         assert "VELIB_REPLAY_KAFKA_CONFIG" in CliRunner().invoke(main, [verb, "--help"]).output
 
 
+def test_scenario_refuses_settings_without_a_broker_to_use_them_on(tmp_path: Path):
+    (tmp_path / "client.properties").write_text(SCRAM)
+    args = ["scenario", "run", "scenarios/01-happy-path.toml", "--kafka-config", str(tmp_path / "client.properties")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "--kafka-config needs --bootstrap-servers" in result.output
+
+
 def test_the_secured_test_broker_bootstraps_scram_users_and_hands_out_matching_client_files():
     scram = SaslSetup((("admin", "a"), ("alice", "b")))
     assert scram.format_arguments() == [

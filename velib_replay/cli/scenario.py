@@ -48,6 +48,8 @@ def run(
     Ctrl-C or SIGTERM stops the scenario running (its broker and job too), writes the table and --junit-xml for
     the scenarios that ran, and exits 130 or 143.
     """
+    if kafka_settings.properties and not bootstrap_servers:  # the settings would reach no client: not silently
+        raise click.UsageError("--kafka-config needs --bootstrap-servers: the broker scenarios start is plaintext")
     files = scenario_files(list(paths))
     kafka = KafkaTarget(bootstrap_servers, kafka_settings) if bootstrap_servers else None  # None: an embedded one
     results: list[Result] = []
