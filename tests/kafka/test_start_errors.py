@@ -74,7 +74,8 @@ def test_start_with_a_data_dir_under_a_regular_file_is_a_one_line_error(tmp_path
     regular = tmp_path / "file"
     regular.write_text("")
     data_dir = regular / "kafka"
-    result = kafka_cli("start", "--port", str(broker.free_port()), "--data-dir", str(data_dir))
+    ports = ["--port", str(broker.free_port()), "--controller-port", str(broker.free_port())]  # PORT+1 may be taken
+    result = kafka_cli("start", *ports, "--data-dir", str(data_dir))
     assert result.exit_code == 1, result.output
     assert result.output == f"Error: cannot use {data_dir} as the broker's data folder: Not a directory\n"
 
