@@ -100,8 +100,13 @@ def test_the_examples_that_need_no_kafka_run_as_written(page, tmp_path, monkeypa
 
 
 @pytest.mark.integration
-@pytest.mark.slow  # one process --once a page at least: Spark's batches
-@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize(
+    "page",
+    [  # README's tour in CI; the docs pages, each a process --once at least (Spark's batches), with the slow tests
+        pytest.param(page, id=page.name, marks=[] if page.name == "README.md" else [pytest.mark.slow])
+        for page in DOC_PAGES
+    ],
+)
 def test_the_examples_run_as_written_on_the_real_broker_and_spark(
     page, velib_kafka, velib_spark, tmp_path, monkeypatch
 ):
