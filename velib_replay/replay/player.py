@@ -336,9 +336,10 @@ def replay_to_topic(
     plan = options.plan
     snapshots = select_snapshots(recording, plan)
     options.refuse_unhonourable(snapshots)
-    chosen = slots if slots is not None else plan_slots(recording, plan, snapshots)
+    timeline = plan_slots(recording, plan, snapshots)
+    chosen = slots if slots is not None else timeline
     if options.timestamps == "feed":
-        refusal = feed_time_refusal(kafka, topic, *stamp_range(plan_slots(recording, plan, snapshots)))
+        refusal = feed_time_refusal(kafka, topic, *stamp_range(timeline))
         if refusal:
             raise UserError(refusal)
     ensure_topics(kafka, [status_topic(topic, options.partitions)])
