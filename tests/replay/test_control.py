@@ -66,6 +66,8 @@ def test_paused_before_the_start_sends_nothing_then_steps_exactly(driven):
     assert stats.snapshots == 11 and [a["action"] for a in stats.actions] == ["pause", "step", "resume"]
     assert stats.paused_s >= 0.9
     assert stats.pacing()["max_ms"] < 500  # time paused is not lateness
+    assert 450 < stats.achieved_speed() < 800  # nor slowness: ~600x while sending (666x: the steps sent in a pause)
+    assert stats.replayed_span_s / stats.wall_s < 400  # ~315x over the wall time, pause included
 
 
 def test_seek_back_resends_from_there_and_seek_forward_skips(driven, sample):

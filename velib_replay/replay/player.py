@@ -90,6 +90,11 @@ class PlayStats:
         """p50 / p99 / max of the delivery latency in ms, one sample per snapshot's batch."""
         return percentiles_ms(self.latencies_ms)
 
+    def achieved_speed(self) -> float | None:
+        """Feed time replayed per second of sending: time held by --control is not sending, so it is left out."""
+        sending = self.wall_s - self.paused_s
+        return round(self.replayed_span_s / sending, 2) if self.replayed_span_s and sending > 0 else None
+
     def as_dict(self) -> dict:
         wall = self.wall_s or float("nan")
         return {
@@ -107,7 +112,7 @@ class PlayStats:
             "aborted": self.aborted,
             "wall_s": round(self.wall_s, 3),
             "replayed_span_s": self.replayed_span_s,
-            "achieved_speed": round(self.replayed_span_s / wall, 2) if self.replayed_span_s else None,
+            "achieved_speed": self.achieved_speed(),
             "messages_per_s": round(self.messages / wall, 1),
             "mb_per_s": round(self.bytes / wall / 1e6, 3),
             "pacing": {name: round(value, 3) for name, value in self.pacing().items()},
