@@ -18,6 +18,7 @@ QUARANTINE_TOPIC = "velib-projet-quarantine"
 BOOTSTRAP_SERVERS = "localhost:9092"
 KAFKA_PORT = 9092
 BOOTSTRAP_TIMEOUT_MS = 10_000  # how long a client waits for an unreachable broker before saying so
+REFUSAL_PROBE_S = 1.0  # s: a bootstrap address that neither accepts nor refuses by then is left to the client
 DELIVERY_WAIT_S = 120.0  # how long a publisher waits for an unreachable broker before counting messages as failed
 
 SPARK_MASTER = "local[*]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from velib_replay.cli import main
 from velib_replay.errors import UserError
 from velib_replay.job.config import JobConfig
 from velib_replay.job.pipeline import PipelineTopics
-from velib_replay.kafka import client_config
+from velib_replay.kafka import broker, client_config, topics
 from velib_replay.kafka.client_config import KafkaTarget, from_properties, parse_properties
 from velib_replay.kafka.sasl import SaslSetup
 
@@ -136,3 +137,23 @@ def test_the_secured_test_broker_bootstraps_scram_users_and_hands_out_matching_c
     assert plain.format_arguments() == []  # PLAIN users live in the listener's JAAS line instead
     assert 'user_alice="b";' in plain.listener_properties("127.0.0.1", 1, 2, 1)
     assert plain.client_config("alice", "b").librdkafka()["sasl.mechanism"] == "PLAIN"
+
+
+def test_only_an_address_that_refuses_every_connection_counts_as_nothing_listening():
+    refused = f"localhost:{broker.free_port()}"
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        open_port = f"127.0.0.1:{listening.getsockname()[1]}"
+        assert client_config.nothing_listens(refused)
+        assert client_config.nothing_listens(f"{refused},127.0.0.1:{broker.free_port()}")
+        assert not client_config.nothing_listens(f"{refused},{open_port}")  # one that accepts is the client's to try
+    assert not client_config.nothing_listens("no-such-host.invalid:9092")  # not a refusal: the client judges
+    assert not client_config.nothing_listens("PLAINTEXT://localhost")
+
+
+def test_a_refused_bootstrap_is_the_one_error_before_any_client_is_built(monkeypatch):
+    def never(*_args, **_kwargs):
+        raise AssertionError("a client was built")
+
+    monkeypatch.setattr(topics, "KafkaAdminClient", never)
+    with pytest.raises(UserError, match=r"^cannot reach Kafka at localhost:\d+ \(is it running\?"):
+        topics.admin_client(KafkaTarget(f"localhost:{broker.free_port()}"))

@@ -9,12 +9,15 @@ client built too early would miss. Secrets are never shown: ``ClientConfig.redac
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from velib_replay.config import BOOTSTRAP_SERVERS
+from velib_replay.config import BOOTSTRAP_SERVERS, REFUSAL_PROBE_S
 from velib_replay.errors import UserError, read_user_text
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -215,6 +218,35 @@ class KafkaTarget:
     def spark(self) -> dict[str, str]:
         """Options for Spark's Kafka source and sink."""
         return {"kafka.bootstrap.servers": self.servers, **self.settings.spark()}
+
+
+@contextlib.contextmanager
+def bootstrapping(target: KafkaTarget, timeout: type[Exception]) -> Iterator[None]:
+    """Around a client's first contact with the cluster: the one error when it cannot be reached, at once when
+    nothing listens at any bootstrap address, rather than after the client's whole bootstrap timeout (10 s of
+    retrying a port that refuses every connection); ``timeout`` is the client's own way of giving up."""
+    if nothing_listens(target.servers):
+        raise kafka_unreachable(target)
+    try:
+        yield
+    except timeout:
+        raise kafka_unreachable(target) from None
+
+
+def nothing_listens(servers: str) -> bool:
+    """Whether every bootstrap address refuses a TCP connection: a broker that is down, or a wrong port. A
+    connection that times out, a name that does not resolve or an address in another form is the client's to
+    judge, as is anything that accepts (a broker, or something else listening there)."""
+    for server in servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=REFUSAL_PROBE_S).close()
+        except ConnectionRefusedError:
+            continue
+        except (OSError, ValueError):
+            return False
+        return False
+    return True
 
 
 def kafka_unreachable(target: KafkaTarget) -> UserError:

@@ -10,7 +10,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
 from velib_replay.contracts.messages import Message
-from velib_replay.kafka.client_config import KafkaTarget, kafka_unreachable
+from velib_replay.kafka.client_config import KafkaTarget, bootstrapping
 from velib_replay.kafka.delivery import DeliveryCounter, DeliveryStats
 
 
@@ -42,10 +42,8 @@ class KafkaPythonPublisher(DeliveryCounter):
             **target.kafka_python(),
             **producer_config,
         }
-        try:
+        with bootstrapping(target, KafkaTimeoutError):
             self._producer = KafkaProducer(**settings)
-        except KafkaTimeoutError:
-            raise kafka_unreachable(target) from None
 
     def send(self, messages: Iterable[Message], headers: list[tuple[str, bytes]] | None = None) -> int:
         """Queue messages for delivery; returns how many were queued. The batch's last message times it.

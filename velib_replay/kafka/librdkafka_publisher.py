@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS, DELIVERY_WAIT_S
 from velib_replay.contracts.messages import Message
 from velib_replay.errors import UserError
-from velib_replay.kafka.client_config import KafkaTarget, kafka_unreachable
+from velib_replay.kafka.client_config import KafkaTarget, bootstrapping
 from velib_replay.kafka.delivery import DeliveryCounter, DeliveryStats
 
 log = logging.getLogger("librdkafka")  # its lines, shown or not as kafka.client_logs says
@@ -35,23 +35,21 @@ class LibrdkafkaPublisher(DeliveryCounter):
         except ImportError:
             raise UserError("the librdkafka client needs confluent-kafka: pip install confluent-kafka") from None
         super().__init__(topic, feed_time=feed_time)
-        self._producer = Producer(
-            {
-                "client.id": "velib-replay",
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": 5,
-                "batch.size": 256 * 1024,
-                "queue.buffering.max.kbytes": 1024 * 1024,
-                "delivery.timeout.ms": int(delivery_timeout_s * 1000),
-                **target.librdkafka(),
-                "logger": log,  # through Python logging, as kafka-python's, not printed raw on stderr
-            }
-        )
-        try:
+        with bootstrapping(target, KafkaException):
+            self._producer = Producer(
+                {
+                    "client.id": "velib-replay",
+                    "acks": "all",
+                    "enable.idempotence": True,
+                    "linger.ms": 5,
+                    "batch.size": 256 * 1024,
+                    "queue.buffering.max.kbytes": 1024 * 1024,
+                    "delivery.timeout.ms": int(delivery_timeout_s * 1000),
+                    **target.librdkafka(),
+                    "logger": log,  # through Python logging, as kafka-python's, not printed raw on stderr
+                }
+            )
             self._producer.list_topics(timeout=BOOTSTRAP_TIMEOUT_MS / 1000)
-        except KafkaException:
-            raise kafka_unreachable(target) from None
         self._closing = threading.Event()
         self._poller = threading.Thread(target=self._serve_reports, name="librdkafka-reports", daemon=True)
         self._poller.start()

@@ -10,7 +10,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.errors import UserError
-from velib_replay.kafka.client_config import KafkaTarget, kafka_unreachable
+from velib_replay.kafka.client_config import KafkaTarget, bootstrapping
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,12 @@ def pipeline_topics(
 
 
 def admin_client(target: KafkaTarget, timeout_ms: int = BOOTSTRAP_TIMEOUT_MS) -> KafkaAdminClient:
-    try:
+    with bootstrapping(target, KafkaTimeoutError):
         return KafkaAdminClient(
             client_id="velib-replay-admin",
             bootstrap_timeout_ms=timeout_ms,
             **target.kafka_python(),
         )
-    except KafkaTimeoutError:
-        raise kafka_unreachable(target) from None
 
 
 def ensure_topics(target: KafkaTarget, specs: list[TopicSpec]) -> list[str]:
@@ -131,14 +129,12 @@ def topic_config(
 
 def end_offsets(target: KafkaTarget, topic: str) -> dict[int, int]:
     """Each partition's end offset (where the next record goes); empty for a topic that does not exist."""
-    try:
+    with bootstrapping(target, KafkaTimeoutError):
         consumer = KafkaConsumer(
             enable_auto_commit=False,
             bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
             **target.kafka_python(),
         )
-    except KafkaTimeoutError:
-        raise kafka_unreachable(target) from None
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()} if partitions else {}

@@ -19,7 +19,7 @@ from kafka.errors import KafkaTimeoutError
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
 from velib_replay.contracts.indicators import Indicator
 from velib_replay.errors import UserError
-from velib_replay.kafka.client_config import KafkaTarget, kafka_unreachable
+from velib_replay.kafka.client_config import KafkaTarget, bootstrapping
 from velib_replay.verify.keys import field_key
 
 NEW_TOPIC_SETTLE_S = 5.0
@@ -141,15 +141,13 @@ def read_latest(
 
 def reader(kafka: KafkaTarget) -> KafkaConsumer:
     """A consumer outside any group, committing nothing: it reads topics without disturbing anyone's offsets."""
-    try:
+    with bootstrapping(kafka, KafkaTimeoutError):
         return KafkaConsumer(
             enable_auto_commit=False,
             group_id=None,
             bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
             **kafka.kafka_python(),
         )
-    except KafkaTimeoutError:
-        raise kafka_unreachable(kafka) from None
 
 
 def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float, contents: TopicContents) -> TopicContents:
