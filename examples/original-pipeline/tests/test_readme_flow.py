@@ -1,5 +1,5 @@
 """The original consumer run as README.md tells a user: `velib-replay kafka start`, `topics`, the job started with
-`python job.py` and the jars of `setup --print-jars`, `play --speed 60x`, then `verify --key-fields postcode`
+`python job.py` and the jars of `setup --print-jars`, `play --speed 10x`, then `verify --key-fields postcode`
 polled until the job's rows equal the golden file. Every command is the installed CLI in a subprocess, from the
 velib-replay checkout; the broker is one of the test's own, on free ports.
 """
@@ -86,6 +86,22 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+README_COMMANDS = (  # as README.md prints them: this test runs these (on its own broker's port)
+    "velib-replay kafka start",
+    "velib-replay topics",
+    'eval "$(velib-replay setup --print-jars)"',
+    "python examples/original-pipeline/job.py --bootstrap-servers localhost:9092 &",
+    "velib-replay play recordings/sample --speed 10x",
+    "velib-replay verify --topic velib-projet-final-data --key-fields postcode",
+    "--golden examples/original-pipeline/tests/golden/per_postcode.jsonl",
+)
+
+
+def test_the_readme_says_what_this_test_runs():
+    readme = (CHECKOUT / EXAMPLE / "README.md").read_text()
+    assert [command for command in README_COMMANDS if command not in readme] == []
+
+
 def test_the_readme_flow_verifies_the_jobs_unkeyed_rows(broker_env, tmp_path):
     topics = run("topics", env=broker_env)
     assert topics.returncode == 0, topics.stderr
@@ -93,7 +109,7 @@ def test_the_readme_flow_verifies_the_jobs_unkeyed_rows(broker_env, tmp_path):
     assert topics.stdout == f"Created: {created}; already there: none\n"
     job = start_job(broker_env, tmp_path / "checkpoint", tmp_path / "job.log")
     try:
-        played = run("play", "recordings/sample", "--speed", "60x", "--quiet", env=broker_env)
+        played = run("play", "recordings/sample", "--speed", "10x", "--quiet", env=broker_env)
         assert played.returncode == 0, played.stderr
         golden = f"{EXAMPLE}/tests/golden/per_postcode.jsonl"
         verify = ("verify", "--topic", "velib-projet-final-data", "--key-fields", "postcode", "--golden", golden)
