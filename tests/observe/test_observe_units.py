@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 from types import SimpleNamespace
 
 from observed_process import parse_metrics
@@ -169,3 +171,27 @@ def test_a_long_batch_says_so_every_n_seconds_and_a_new_batch_starts_the_count_a
     now[0] = 60.0
     watch.tick(query)
     assert caplog.records == []
+
+
+WRITES_AFTER_RELAY = """
+import os
+from velib_replay.observe.logs import relay_stderr_as_json
+relay_stderr_as_json()
+for _ in range(2000):  # 2 MB: far beyond a pipe's buffer
+    os.write(2, b"x" * 1000 + b"\\n")
+print("all written", flush=True)
+"""
+
+
+def test_a_closed_stderr_neither_breaks_nor_blocks_a_writer_of_the_relayed_descriptor():
+    """A JSON-mode command whose log reader went away: the relay keeps draining the pipe, so a writer (the JVM,
+    logging) neither fails on a closed pipe (it did: exit 1) nor blocks on a full one."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITES_AFTER_RELAY], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    writer.stderr.close()  # the log shipper is gone
+    try:
+        out, _ = writer.communicate(timeout=60)
+    finally:
+        writer.kill()
+    assert (writer.returncode, out) == (0, "all written\n")

@@ -77,9 +77,16 @@ def relay_stderr_as_json() -> None:
 
 
 def _relay(read_end: int, real: int) -> None:
+    """Copy the pipe's lines to the real stderr; once that is gone (a closed pipe: EPIPE), keep reading and drop
+    them, or the pipe would fill and every writer of descriptor 2, the JVM included, would block for ever."""
     with os.fdopen(read_end, "rb") as lines, os.fdopen(real, "wb", buffering=0, closefd=False) as out:
         for raw in lines:
-            out.write((as_json_line(raw.decode("utf-8", "replace").rstrip("\r\n")) + "\n").encode())
+            if out.closed:
+                continue
+            try:
+                out.write((as_json_line(raw.decode("utf-8", "replace").rstrip("\r\n")) + "\n").encode())
+            except OSError:
+                out.close()
 
 
 def as_json_line(line: str) -> str:
