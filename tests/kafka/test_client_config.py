@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from velib_replay.job.pipeline import PipelineTopics
 from velib_replay.kafka import broker, client_config, topics
 from velib_replay.kafka.client_config import KafkaTarget, from_properties, parse_properties
 from velib_replay.kafka.sasl import SaslSetup
+from velib_replay.scenario.steps import job_command
 
 SCRAM = """\
 # as for kafka-console-producer --producer.config
@@ -157,3 +159,13 @@ def test_a_refused_bootstrap_is_the_one_error_before_any_client_is_built(monkeyp
     monkeypatch.setattr(topics, "KafkaAdminClient", never)
     with pytest.raises(UserError, match=r"^cannot reach Kafka at localhost:\d+ \(is it running\?"):
         topics.admin_client(KafkaTarget(f"localhost:{broker.free_port()}"))
+
+
+def test_a_scenarios_killed_job_gets_the_same_client_settings_through_a_private_file(tmp_path: Path):
+    secured = JobConfig(kafka=KafkaTarget("broker:9093", config_of(SCRAM)))
+    command = job_command(secured, tmp_path)
+    saved = Path(command[command.index("--kafka-config") + 1])
+    assert client_config.load(saved) == secured.kafka.settings
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert [part for part in command if "s3cr" in part] == []  # the password is in the file, not the command line
+    assert "--kafka-config" not in job_command(JobConfig(), tmp_path)

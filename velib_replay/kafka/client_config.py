@@ -193,6 +193,14 @@ def login_module(mechanism: str) -> str:
     return next(module for module, mechanisms in LOGIN_MODULES.items() if mechanism in mechanisms)
 
 
+def save(settings: ClientConfig, path: Path) -> Path:
+    """Write ``settings`` as a properties file only its owner may read, for a child process's --kafka-config:
+    ``load`` reads it back to the same settings."""
+    path.touch(mode=0o600)
+    path.write_text("".join(f"{key}={value}\n" for key, value in settings.properties.items()))
+    return path
+
+
 def load(path: Path) -> ClientConfig:
     return from_properties(parse_properties(read_user_text(path, "Kafka client properties"), str(path)), str(path))
 

@@ -30,6 +30,7 @@ from velib_replay.errors import UserError
 from velib_replay.job.config import QUERY_NAME, JobConfig, JobSummary
 from velib_replay.job.runner import run_once
 from velib_replay.kafka import broker as kafka_broker
+from velib_replay.kafka import client_config
 from velib_replay.observe.job_metrics import kafka_end_offsets
 from velib_replay.recording import Recording
 from velib_replay.replay.control import Control
@@ -298,7 +299,7 @@ def kill_job_args(params: dict[str, Any]) -> int:
 def kill_job(stack: Stack, after: int) -> None:
     """Start ``velib-replay process`` as a subprocess, SIGKILL it once it committed ``after`` micro-batches,
     then finish the round with a restarted job on the same checkpoint."""
-    job = _job_process(stack.job)
+    job = _job_process(stack.job, stack.workdir)
     commits = stack.job.checkpoint / QUERY_NAME / "commits"
     deadline = time.monotonic() + JOB_START_TIMEOUT_S
     try:
@@ -361,7 +362,17 @@ def _restart_later(stack: Stack, after_s: float) -> threading.Thread:
     return thread
 
 
-def _job_process(job: JobConfig) -> subprocess.Popen:
+def _job_process(job: JobConfig, workdir: Path) -> subprocess.Popen:
+    root = str(config.project_root())  # the package may be run from its checkout, not installed
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen(
+        job_command(job, workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
+
+
+def job_command(job: JobConfig, workdir: Path) -> list[str]:
+    """``velib-replay process`` for ``job``, on its cluster with its client settings (a secured one's too, through
+    a properties file in the scenario's own temporary folder)."""
     command = [sys.executable, "-m", "velib_replay", "process", "--master", "local[2]", "--show", "0"]
     command += ["--checkpoint", str(job.checkpoint), "--bootstrap-servers", job.kafka.servers]
     command += ["--topic", job.status_topic, "--indicators-topic", job.indicators_topic]
@@ -369,11 +380,9 @@ def _job_process(job: JobConfig) -> subprocess.Popen:
     command += ["--trigger-interval", "1 second"]
     if job.max_offsets_per_trigger:
         command += ["--max-offsets-per-trigger", str(job.max_offsets_per_trigger)]
-    root = str(config.project_root())  # the package may be run from its checkout, not installed
-    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
-    )
+    if job.kafka.settings.properties:
+        command += ["--kafka-config", str(client_config.save(job.kafka.settings, workdir / "kafka-client.properties"))]
+    return command
 
 
 def _committed(commits: Path) -> int:
