@@ -5,6 +5,7 @@ set VELIB_REPLAY_TEST_BOOTSTRAP (or pass --velib-bootstrap) to use a running bro
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -29,6 +30,12 @@ pytest_plugins = ["browser_fixtures"] + ([] if PLUGIN_INSTALLED else ["velib_rep
 # Property tests draw the same cases on every run, so CI is no lottery; raise max_examples locally to explore more.
 settings.register_profile("velib-replay", derandomize=True, deadline=None)
 settings.load_profile("velib-replay")
+
+# The tests of Ctrl-C need SIGINT delivered: a run launched in the background of a script (`.ci/run &`, nohup)
+# inherits it ignored, which velib-replay rightly respects. The whole run gets Python's usual handler back, and so
+# do the commands it starts (a caught signal is reset to its default across exec; an ignored one stays ignored).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
