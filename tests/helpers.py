@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 from velib_replay.contracts.indicators import Indicator
 from velib_replay.job.config import JobSummary
@@ -39,16 +40,31 @@ def latest_indicators(bootstrap: str, names) -> dict[str, Indicator]:
     return read_latest(KafkaTarget(bootstrap), names.indicators).latest
 
 
+READ_WITHIN_S = 60.0
+
+
 def topic_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
-    """Every (key, value) in a topic, read from the beginning until it has been quiet for a few seconds."""
+    """Every (key, value) in a topic (``topic_messages``)."""
     return [(key, value) for key, value, _timestamp in topic_messages(bootstrap, topic)]
 
 
 def topic_messages(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes, int]]:
-    """Every (key, value, timestamp in ms) in a topic, read from the beginning until it has been quiet a few seconds."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    """Every (key, value, timestamp in ms) in a topic, partition after partition, up to the end offsets it has when
+    called: the tests read once their producers have flushed, so nothing waits for the topic to go quiet (which
+    took 5 s a read); empty for a topic that does not exist."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
-        return [(record.key, record.value, record.timestamp) for record in consumer]
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(partitions) if partitions else {}
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        read: dict[TopicPartition, list] = {tp: [] for tp in partitions}
+        deadline = time.monotonic() + READ_WITHIN_S
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            assert time.monotonic() < deadline, f"{topic} was not read to its end offsets {ends} in {READ_WITHIN_S} s"
+            for tp, records in consumer.poll(timeout_ms=200).items():
+                read[tp] += [record for record in records if record.offset < ends[tp]]
+        return [(record.key, record.value, record.timestamp) for tp in partitions for record in read[tp]]
     finally:
         consumer.close()
 
