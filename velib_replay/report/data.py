@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from velib_replay.contracts.feed import count_of, iso_utc, parse_status, station_code
-from velib_replay.contracts.indicators import COUNT_FIELDS, Indicator, row_problem, snapshot_epoch
+from velib_replay.contracts.indicators import (
+    COUNT_FIELDS,
+    UNKNOWN_POSTCODE,
+    Indicator,
+    row_problem,
+    snapshot_epoch,
+)
 from velib_replay.errors import UserError
 from velib_replay.kafka.client_config import KafkaTarget
 from velib_replay.recording import INFO_FEED, STATUS_FEED, Recording
@@ -22,7 +28,6 @@ from velib_replay.verify.reference import over_recording
 from velib_replay.verify.topic import TopicContents, read_latest
 
 TOTAL_FIELDS = COUNT_FIELDS  # stations, bikes_available, mechanical, ebike, docks_available
-UNKNOWN_POSTCODE = "unknown"  # the contract's postcode of a station missing from the station table
 NO_POSTCODE_LABEL = "no postcode in the station table"  # what pages say for it
 MAX_MAP_TIMES = 96  # slider positions: a day of minute polls would otherwise weigh ~2 M numbers in the page
 
