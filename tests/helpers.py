@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import time
 from dataclasses import replace
 from pathlib import Path
-
-from kafka import KafkaConsumer, TopicPartition
 
 from velib_replay.contracts.indicators import Indicator
 from velib_replay.job.config import JobSummary
@@ -21,7 +18,7 @@ from velib_replay.replay.options import PlayOptions
 from velib_replay.replay.pacing import ReplayPlan
 from velib_replay.replay.player import PlayStats, replay_delivered
 from velib_replay.verify.reference import over_recording
-from velib_replay.verify.topic import read_latest
+from velib_replay.verify.topic import read_latest, reader, records_to_end
 
 
 def replay(
@@ -50,23 +47,15 @@ def topic_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]
 
 def topic_messages(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes, int]]:
     """Every (key, value, timestamp in ms) in a topic, partition after partition, up to the end offsets it has when
-    called: the tests read once their producers have flushed, so nothing waits for the topic to go quiet (which
-    took 5 s a read); empty for a topic that does not exist."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    called (``verify.topic.records_to_end``): the tests read once their producers have flushed, so nothing waits
+    for the topic to go quiet (which took 5 s a read)."""
+    consumer = reader(KafkaTarget(bootstrap))
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        ends = consumer.end_offsets(partitions) if partitions else {}
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        read: dict[TopicPartition, list] = {tp: [] for tp in partitions}
-        deadline = time.monotonic() + READ_WITHIN_S
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            assert time.monotonic() < deadline, f"{topic} was not read to its end offsets {ends} in {READ_WITHIN_S} s"
-            for tp, records in consumer.poll(timeout_ms=200).items():
-                read[tp] += [record for record in records if record.offset < ends[tp]]
-        return [(record.key, record.value, record.timestamp) for tp in partitions for record in read[tp]]
+        records = list(records_to_end(consumer, topic, READ_WITHIN_S))
     finally:
         consumer.close()
+    records.sort(key=lambda record: (record.partition, record.offset))
+    return [(record.key, record.value, record.timestamp) for record in records]
 
 
 def topic_values(bootstrap: str, topic: str) -> list[bytes]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaTimeoutError
 
 from velib_replay.config import BOOTSTRAP_TIMEOUT_MS
@@ -151,6 +153,14 @@ def reader(kafka: KafkaTarget) -> KafkaConsumer:
 
 
 def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float, contents: TopicContents) -> TopicContents:
+    for record in records_to_end(consumer, topic, timeout_s):
+        contents.keep(record.key, record.value)
+    return contents
+
+
+def records_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float) -> Iterator[ConsumerRecord]:
+    """Every record of ``topic`` from the beginning up to the end offsets it has when asked, as they arrive; a
+    UserError when it does not exist, or is not read to those ends within ``timeout_s``."""
     partitions = _partitions(consumer, topic)
     if not partitions:
         raise UserError(f"topic {topic} does not exist (nothing was computed yet?)")
@@ -159,16 +169,15 @@ def _read_to_end(consumer: KafkaConsumer, topic: str, timeout_s: float, contents
     consumer.seek_to_beginning(*assigned)
     end_offsets = consumer.end_offsets(assigned)
     remaining = {tp for tp in assigned if end_offsets[tp] > 0}
-    deadline_polls = max(1, int(timeout_s * 10))
-    for _ in range(deadline_polls):
-        if not remaining:
-            return contents
-        for tp, records in consumer.poll(timeout_ms=100).items():
-            for record in records:
-                contents.keep(record.key, record.value)
-            if consumer.position(tp) >= end_offsets[tp]:
-                remaining.discard(tp)
-    raise UserError(f"timed out reading {topic}: {len(remaining)} partition(s) not read to the end")
+    deadline = time.monotonic() + timeout_s  # wall time: a poll returns at most max_poll_records (500)
+    while remaining:
+        if time.monotonic() > deadline:
+            raise UserError(f"timed out reading {topic}: {len(remaining)} partition(s) not read to the end")
+        for records in consumer.poll(timeout_ms=100).values():
+            yield from records
+        # asked of every partition, not only of those the poll returned records for: a fetch that ends on offsets
+        # holding no record to hand out (a transactional producer's commit marker) returns none
+        remaining = {tp for tp in remaining if consumer.position(tp) < end_offsets[tp]}
 
 
 def _partitions(consumer: KafkaConsumer, topic: str, *, settle_s: float = NEW_TOPIC_SETTLE_S) -> set[int]:
