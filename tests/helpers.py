@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -75,3 +77,11 @@ def corrupt_copy(recording: Path, dest: Path, positions: tuple[int, ...]) -> Pat
     for position in positions:
         bodies[position].write_bytes(gzip.compress(b"{ truncated"))
     return dest
+
+
+def until(condition: Callable[[], object], what: str, timeout_s: float) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` once ``timeout_s`` has passed."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from helpers import until
 from playwright.sync_api import expect
 
 from velib_replay.dashboard.server import open_dashboard
@@ -56,13 +57,6 @@ def running(sample, velib_kafka, velib_kafka_target, velib_topics):
         endpoint.close()
 
 
-def _until(condition, timeout_s: float = WAIT_MS / 1000) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_the_buttons_pause_and_step_a_running_replay(page, running):
     control, dashboard, player, result = running
     page.goto(dashboard.url)
@@ -81,7 +75,8 @@ def test_the_buttons_pause_and_step_a_running_replay(page, running):
     assert (status["snapshots_sent"], status["paused"]) == (sent, True)  # exactly one, then held again
     expect(page.locator("#control-feed-time")).to_have_text(status["feed_time"], timeout=WAIT_MS)
     page.select_option("#control-speed", "max")
-    _until(lambda: control.speed is None)  # the page's two requests are independent: speed first, then resume
+    # the page's two requests are independent: the speed first, then resume
+    until(lambda: control.speed is None, "speed max", WAIT_MS / 1000)
     page.click("#control-resume")
     expect(page.locator("#control-state")).to_have_text("finished", timeout=WAIT_MS)
     player.join(WAIT_MS / 1000)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from fakes import FakePublisher
+from helpers import until
 
 from velib_replay.replay.control import Control
 from velib_replay.replay.faults import parse_fault
@@ -42,13 +43,6 @@ def driven(sample):
     return start
 
 
-def _until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_paused_before_the_start_sends_nothing_then_steps_exactly(driven):
     control, publisher, result, thread, _stop = driven()
     control.pause()
@@ -56,7 +50,7 @@ def test_paused_before_the_start_sends_nothing_then_steps_exactly(driven):
     time.sleep(0.5)
     assert publisher.sends == []
     control.step(2)
-    _until(lambda: len(publisher.sends) == 2)
+    until(lambda: len(publisher.sends) == 2, "2 sends", 10.0)
     time.sleep(0.5)
     assert len(publisher.sends) == 2 and control.status()["paused"]
     assert control.status()["feed_time"] == "2025-10-18T09:10:16Z"  # the second snapshot's
@@ -75,10 +69,10 @@ def test_seek_back_resends_from_there_and_seek_forward_skips(driven, sample):
     control.pause()
     thread.start()
     control.step(5)
-    _until(lambda: len(publisher.sends) == 5)
+    until(lambda: len(publisher.sends) == 5, "5 sends", 10.0)
     control.seek(parse_offset("1m"))  # the second snapshot again
     control.step(1)
-    _until(lambda: len(publisher.sends) == 6)
+    until(lambda: len(publisher.sends) == 6, "6 sends", 10.0)
     sent = [m.value for m in publisher.sink]
     per = len(sent) // 6
     assert sent[5 * per :] == sent[per : 2 * per]
@@ -99,7 +93,7 @@ def test_a_seek_past_the_end_is_refused_and_changes_nothing(driven):
 def test_speed_changes_keep_the_schedule_where_it_stands(driven):
     control, publisher, result, thread, _stop = driven(speed=6.0)  # 10 s a snapshot
     thread.start()
-    _until(lambda: len(publisher.sends) == 1)
+    until(lambda: len(publisher.sends) == 1, "1 send", 10.0)
     time.sleep(0.2)
     control.set_speed(None)  # max: the rest at once
     thread.join(10)
@@ -132,10 +126,10 @@ def test_faults_under_control_stay_seeded_and_the_log_regenerates_the_stream(sam
         )
         thread.start()
         control.step(4)
-        _until(lambda: control.status()["snapshots_sent"] == 4)
+        until(lambda: control.status()["snapshots_sent"] == 4, "4 snapshots sent", 10.0)
         control.seek(parse_offset("1m"))
         control.step(2)
-        _until(lambda: control.status()["snapshots_sent"] == 6)
+        until(lambda: control.status()["snapshots_sent"] == 6, "6 snapshots sent", 10.0)
         control.seek(parse_offset("8m"))
         control.resume()
         thread.join(10)

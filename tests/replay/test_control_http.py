@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE
-from helpers import process_once
+from helpers import process_once, until
 from kafka import KafkaConsumer, TopicPartition
 
 from velib_replay.cli import main
@@ -61,13 +61,6 @@ class Topic:
         return count
 
 
-def until(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def start_play(bootstrap: str, topic: str, stats: str) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, "-m", "velib_replay", "play", str(SAMPLE), "--speed", "30x", "--control"]
     command += ["--bootstrap-servers", bootstrap, "--topic", topic, "--stats-json", stats, "--quiet"]
@@ -82,7 +75,7 @@ def test_pause_step_seek_and_speed_over_http(sample, velib_spark, velib_kafka, v
     topic = Topic(velib_kafka, velib_topics.status)
     player, url = start_play(velib_kafka, velib_topics.status, str(tmp_path / "stats.json"))
     try:
-        until(lambda: call(url, "status")["snapshots_sent"] >= 1, "the first snapshot")
+        until(lambda: call(url, "status")["snapshots_sent"] >= 1, "the first snapshot", WAIT_S)
         paused = call(url, "pause", {})
         held = paused["snapshots_sent"]
         assert paused["paused"] and topic.reaches(paused["messages_sent"]) == sum(stations[:held])
@@ -91,7 +84,7 @@ def test_pause_step_seek_and_speed_over_http(sample, velib_spark, velib_kafka, v
 
         stepped = call(url, "step", {"snapshots": 2})
         assert stepped["paused"] and stepped["steps_pending"] == 2
-        until(lambda: call(url, "status")["snapshots_sent"] == held + 2, "two steps")
+        until(lambda: call(url, "status")["snapshots_sent"] == held + 2, "two steps", WAIT_S)
         assert topic.reaches(sum(stations[: held + 2])) == sum(stations[: held + 2])
         time.sleep(1.0)
         assert topic.count() == sum(stations[: held + 2]), "more than two snapshots were stepped"
